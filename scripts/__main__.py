@@ -1,0 +1,128 @@
+"""Operator commands: ``python -m scripts {run,up,down,status,migrate,chat}``.
+
+- ``run``: bring the embedded local stack up, open the terminal chat, stop everything on exit (Ctrl-C).
+- ``up`` / ``down`` / ``status``: manage the stack's processes (state in COMPANION_HOME, default ./.companion).
+- ``migrate``: apply pending migrations to DATABASE_URL.
+- ``chat``: the terminal chat against a gateway that is already running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+
+from dotenv import dotenv_values
+
+
+def _environment() -> dict[str, str]:
+    """``.env`` (if any) under the process environment: an exported variable always wins."""
+    values = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    values.update(os.environ)
+    return values
+
+
+def _stack():  # type: ignore[no-untyped-def]
+    from scripts.localstack import LocalStack, StackConfig
+
+    return LocalStack(StackConfig.from_env(_environment()))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stack = _stack()
+    started = time.perf_counter()
+    stack.up()
+    print(
+        f"stack up in {time.perf_counter() - started:.1f}s: gateway {stack.gateway.base_url}, state {stack.config.home}"
+    )
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    _stack().down()
+    print("stack stopped")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    for name, pid in _stack().status().items():
+        print(f"{name:18} {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from gateway.migrator import MigrationError, migrate
+
+    dsn = _environment().get("DATABASE_URL", "")
+    if not dsn:
+        print("config error: DATABASE_URL: is required but not set", file=sys.stderr)
+        return 2
+    try:
+        applied = asyncio.run(migrate(dsn))
+    except MigrationError as exc:
+        print(f"migration failed: {exc}", file=sys.stderr)
+        return 1
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from scripts.chat import run_chat
+
+    env = _environment()
+    stack = _stack()
+    base_url = env.get("GATEWAY_URL") or stack.gateway.base_url
+    token = env.get("GATEWAY_SERVICE_TOKEN") or stack.secrets["GATEWAY_SERVICE_TOKEN"]
+    run_chat(base_url, token, args.user)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from scripts.chat import run_chat
+
+    stack = _stack()
+    started = time.perf_counter()
+    try:
+        print(f"starting the local stack in {stack.config.home} ...", flush=True)
+        stack.up()
+        print(f"ready in {time.perf_counter() - started:.1f}s", flush=True)
+        run_chat(stack.gateway.base_url, stack.secrets["GATEWAY_SERVICE_TOKEN"], args.user)
+    except KeyboardInterrupt:
+        print()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+        print("stopping the local stack ...", flush=True)
+        stack.down()
+        print("stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from scripts.localstack import StackError
+
+    parser = argparse.ArgumentParser(prog="python -m scripts", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, handler in (
+        ("up", cmd_up),
+        ("down", cmd_down),
+        ("status", cmd_status),
+        ("migrate", cmd_migrate),
+    ):
+        sub.add_parser(name).set_defaults(handler=handler)
+    for name, handler in (("run", cmd_run), ("chat", cmd_chat)):
+        chat_parser = sub.add_parser(name)
+        chat_parser.add_argument("--user", help="user id to chat as (default local-<login>)")
+        chat_parser.set_defaults(handler=handler)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except StackError as exc:
+        print(f"stack error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
