@@ -1,0 +1,1 @@
+"""The Companion gateway: every decision about personality, memory, security and initiative."""

@@ -1,0 +1,33 @@
+"""``python -m gateway``: validate settings (one line and exit 2 when wrong), then serve."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.config import ConfigError, Settings
+from gateway.observability import configure_logging
+
+
+def main() -> int:
+    try:
+        settings = Settings.load()
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.core.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""The one place that mounts routers: domain routers declare no prefix of their own."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.admin.router import router as admin_router
+from gateway.users.router import router as users_router
+
+
+def build_api_router() -> APIRouter:
+    api = APIRouter(prefix="/api")
+    api.include_router(users_router, prefix="/users")
+    api.include_router(admin_router, prefix="/admin")
+    return api

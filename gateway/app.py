@@ -1,0 +1,78 @@
+"""``create_app()``: the FastAPI application and the lifespan that builds its clients in dependency order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import asyncpg
+from fastapi import FastAPI
+
+from gateway import __doc__ as gateway_doc
+from gateway import db, migrator
+from gateway.api import build_api_router
+from gateway.config import Settings
+from gateway.context import AppContext
+from gateway.errors import install_error_handlers
+from gateway.health import router as health_router
+from gateway.integrations.embedding import EmbeddingClient
+from gateway.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from gateway.redis import create_redis
+
+logger = logging.getLogger(__name__)
+
+POSTGRES_CONNECT_ATTEMPTS = 30
+
+
+async def _connect_postgres(settings: Settings) -> asyncpg.Pool:
+    """The pool, after waiting (bounded) for Postgres to accept connections; migrations applied first."""
+    last_error: Exception | None = None
+    for attempt in range(POSTGRES_CONNECT_ATTEMPTS):
+        try:
+            if settings.server.run_migrations:
+                applied = await migrator.migrate(settings.database.url.get_secret_value())
+                if applied:
+                    logger.info("migrations applied", extra={"files": applied})
+            return await db.create_pool(settings.database)
+        except (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as exc:
+            last_error = exc
+            logger.warning("postgres not reachable yet (attempt %d): %s", attempt + 1, exc)
+            await asyncio.sleep(1)
+    raise RuntimeError(f"postgres unreachable after {POSTGRES_CONNECT_ATTEMPTS} attempts: {last_error}")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # settings -> Postgres -> Redis -> vector index -> model clients -> services -> scheduler,
+        # torn down in reverse by the exit stack.
+        async with AsyncExitStack() as stack:
+            pool = await _connect_postgres(settings)
+            stack.push_async_callback(pool.close)
+            redis = create_redis(settings.redis)
+            stack.push_async_callback(redis.aclose)
+            embedding = EmbeddingClient(settings.embedding.url, settings.embedding.timeout_seconds)
+            stack.push_async_callback(embedding.aclose)
+            app.state.context = AppContext(settings=settings, pool=pool, redis=redis, embedding=embedding)
+            logger.info("gateway ready", extra={"environment": settings.environment.value})
+            yield
+
+    app = FastAPI(
+        title="Companion gateway",
+        description=gateway_doc or "",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(build_api_router())
+    # Outermost first: the request id wraps everything, including 413 answers.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,272 @@
+"""Gateway settings: one section per concern, each read from its own environment variables.
+
+Nothing here touches the environment at import; ``Settings.load()`` reads it once at start.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that ship in .env.example or docs; a production gateway must never run with one of them.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {"", "change-me", "changeme", "secret", "password", "companion", "admin", "token", "dev", "development"}
+)
+MIN_PRODUCTION_SECRET_LENGTH = 24
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TESTING = "testing"
+
+
+class ConfigError(Exception):
+    """Settings are missing or invalid; the message names the variable and the rule."""
+
+
+class _Section(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+
+class CoreSettings(_Section):
+    environment: Environment = Environment.DEVELOPMENT
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class ServerSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    run_migrations: bool = True
+
+
+class DatabaseSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="DATABASE_")
+
+    url: SecretStr
+    pool_min_size: int = Field(default=2, ge=1, le=100)
+    pool_max_size: int = Field(default=10, ge=1, le=200)
+    command_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("url")
+    @classmethod
+    def _asyncpg_dsn(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if not raw.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (a plain libpq URL; no +asyncpg driver suffix)")
+        return value
+
+    @model_validator(mode="after")
+    def _pool_bounds(self) -> Self:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("DATABASE_POOL_MIN_SIZE must not exceed DATABASE_POOL_MAX_SIZE")
+        return self
+
+
+class RedisSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="REDIS_")
+
+    url: SecretStr = SecretStr("redis://localhost:6379/0")
+
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+
+class AuthSettings(_Section):
+    gateway_service_token: SecretStr = SecretStr("")
+    admin_api_key: SecretStr = SecretStr("")
+
+
+class EmbeddingClientSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="EMBEDDING_SERVICE_")
+
+    url: str = "http://localhost:8001"
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+
+class TuningSettings(_Section):
+    """Numbers the plan varies by profile; unset ones take the profile's value (see PROFILES)."""
+
+    memory_consolidation_batch_size: int | None = Field(default=None, ge=1)
+    pad_drift_rate: float | None = Field(default=None, ge=0.0, le=0.1)
+    rate_limit_requests_per_minute: int | None = Field(default=None, ge=1)
+    rate_limit_burst: int = Field(default=10, ge=1)
+    injection_confidence_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    memory_importance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_security_violations_per_day: int = Field(default=10, ge=1)
+
+
+class Profile(BaseModel):
+    memory_consolidation_batch_size: int
+    pad_drift_rate: float
+    rate_limit_requests_per_minute: int
+    injection_confidence_threshold: float
+    memory_importance_threshold: float
+
+
+PROFILES: dict[Environment, Profile] = {
+    Environment.DEVELOPMENT: Profile(
+        memory_consolidation_batch_size=20,
+        pad_drift_rate=0.02,
+        rate_limit_requests_per_minute=120,
+        injection_confidence_threshold=0.5,
+        memory_importance_threshold=0.1,
+    ),
+    Environment.PRODUCTION: Profile(
+        memory_consolidation_batch_size=50,
+        pad_drift_rate=0.01,
+        rate_limit_requests_per_minute=60,
+        injection_confidence_threshold=0.7,
+        memory_importance_threshold=0.3,
+    ),
+    Environment.TESTING: Profile(
+        memory_consolidation_batch_size=5,
+        pad_drift_rate=0.05,
+        rate_limit_requests_per_minute=300,
+        injection_confidence_threshold=0.9,
+        memory_importance_threshold=0.0,
+    ),
+}
+
+
+class Tuning(BaseModel):
+    """Resolved tuning: the profile's numbers with explicit settings on top, checked as a whole."""
+
+    model_config = {"frozen": True}
+
+    memory_consolidation_batch_size: int
+    pad_drift_rate: float
+    rate_limit_requests_per_minute: int
+    rate_limit_burst: int
+    injection_confidence_threshold: float
+    memory_importance_threshold: float
+    max_security_violations_per_day: int
+
+    @model_validator(mode="after")
+    def _plan_rules(self) -> Self:
+        if self.memory_consolidation_batch_size > 200:
+            raise ValueError("MEMORY_CONSOLIDATION_BATCH_SIZE must be at most 200")
+        if self.pad_drift_rate > 0.05:
+            raise ValueError("PAD_DRIFT_RATE must be at most 0.05")
+        if self.rate_limit_burst > self.rate_limit_requests_per_minute:
+            raise ValueError("RATE_LIMIT_BURST must not exceed RATE_LIMIT_REQUESTS_PER_MINUTE")
+        if self.injection_confidence_threshold < 0.5 and self.max_security_violations_per_day > 20:
+            raise ValueError(
+                "INJECTION_CONFIDENCE_THRESHOLD below 0.5 needs MAX_SECURITY_VIOLATIONS_PER_DAY of at most 20"
+            )
+        return self
+
+
+# Section attribute -> (settings class, prefix used to name its variables in errors).
+_SECTIONS: dict[str, type[_Section]] = {
+    "core": CoreSettings,
+    "server": ServerSettings,
+    "database": DatabaseSettings,
+    "redis": RedisSettings,
+    "auth": AuthSettings,
+    "embedding": EmbeddingClientSettings,
+    "tuning": TuningSettings,
+}
+
+
+def env_name(section: type[BaseSettings], field_name: str) -> str:
+    """The environment variable that feeds ``section.field_name``."""
+    return (str(section.model_config.get("env_prefix", "")) + field_name).upper()
+
+
+def describe_validation_error(section: type[BaseSettings], error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = [str(part) for part in first["loc"] if isinstance(part, str)]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not loc:
+        return message
+    variable = env_name(section, loc[0])
+    if first["type"] == "missing":
+        return f"{variable}: is required but not set"
+    value = first.get("input")
+    shown = "" if "url" in loc[0] or "key" in loc[0] or "token" in loc[0] else f" (got {value!r})"
+    return f"{variable}: {message}{shown}"
+
+
+class Settings(BaseModel):
+    """Everything the gateway is configured with, built by ``Settings.load()``."""
+
+    model_config = {"frozen": True}
+
+    core: CoreSettings
+    server: ServerSettings
+    database: DatabaseSettings
+    redis: RedisSettings
+    auth: AuthSettings
+    embedding: EmbeddingClientSettings
+    tuning: Tuning
+
+    @property
+    def environment(self) -> Environment:
+        return self.core.environment
+
+    @classmethod
+    def load(cls, env_file: str | None = ".env", **overrides: Any) -> Settings:
+        """Read every section from the environment (and ``env_file``); raise ConfigError on the first problem.
+
+        ``overrides`` replace whole sections (``database=DatabaseSettings(url=...)``), for tests and tools.
+        """
+        sections: dict[str, Any] = {}
+        for name, section_cls in _SECTIONS.items():
+            if name in overrides:
+                sections[name] = overrides[name]
+                continue
+            try:
+                sections[name] = section_cls(_env_file=env_file)  # type: ignore[call-arg]
+            except ValidationError as exc:
+                raise ConfigError(describe_validation_error(section_cls, exc)) from None
+        raw_tuning: TuningSettings = sections["tuning"]
+        if not isinstance(raw_tuning, Tuning):
+            profile = PROFILES[sections["core"].environment]
+            explicit = raw_tuning.model_dump(exclude_none=True)
+            try:
+                sections["tuning"] = Tuning(**{**profile.model_dump(), **explicit})
+            except ValidationError as exc:
+                raise ConfigError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        settings = cls(**sections)
+        settings.check_production_secrets()
+        return settings
+
+    def check_production_secrets(self) -> None:
+        """Refuse defaults and empty secrets in production, naming the variable."""
+        if self.environment is not Environment.PRODUCTION:
+            return
+        for variable, secret in (
+            ("GATEWAY_SERVICE_TOKEN", self.auth.gateway_service_token),
+            ("ADMIN_API_KEY", self.auth.admin_api_key),
+        ):
+            value = secret.get_secret_value()
+            if value.strip().lower() in KNOWN_DEFAULT_SECRETS:
+                raise ConfigError(f"{variable}: must be set to a secret of your own in production")
+            if len(value) < MIN_PRODUCTION_SECRET_LENGTH:
+                raise ConfigError(
+                    f"{variable}: must be at least {MIN_PRODUCTION_SECRET_LENGTH} characters in production"
+                )
+        if self.auth.gateway_service_token.get_secret_value() == self.auth.admin_api_key.get_secret_value():
+            raise ConfigError("ADMIN_API_KEY: must differ from GATEWAY_SERVICE_TOKEN")
+        password = urlsplit(self.database.url.get_secret_value()).password or ""
+        if password.lower() in KNOWN_DEFAULT_SECRETS:
+            raise ConfigError(
+                "DATABASE_URL: the database password must be set to a secret of your own in production"
+            )

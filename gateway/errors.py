@@ -1,0 +1,96 @@
+"""One error hierarchy and one handler: every failure renders as ``{"error": <ClassName>, "detail": ...}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+_HTTP_ERROR_NAMES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+}
+
+
+class CompanionError(Exception):
+    """Base of every error the gateway raises on purpose; carries its HTTP status."""
+
+    status_code = 500
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFoundError(CompanionError):
+    status_code = 404
+
+
+class AuthenticationError(CompanionError):
+    status_code = 401
+
+
+class ConflictError(CompanionError):
+    status_code = 409
+
+
+class BadRequestError(CompanionError):
+    status_code = 400
+
+
+class ServiceUnavailableError(CompanionError):
+    """A dependency is down and no fallback can answer."""
+
+    status_code = 503
+
+
+def error_body(name: str, detail: str) -> dict[str, str]:
+    return {"error": name, "detail": detail}
+
+
+async def _companion_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CompanionError)
+    if exc.status_code >= 500:
+        logger.error("request failed: %s: %s", type(exc).__name__, exc.message)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return JSONResponse(
+        error_body(type(exc).__name__, exc.message), status_code=exc.status_code, headers=headers
+    )
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    name = _HTTP_ERROR_NAMES.get(exc.status_code, "HTTPError")
+    return JSONResponse(
+        error_body(name, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Validation errors keep FastAPI's 422 shape; unexpected exceptions still reach the server log."""
+    app.add_exception_handler(CompanionError, _companion_error_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(Exception, _unexpected_error_handler)
+
+
+async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    # Logged with its traceback so the cause is never hidden; the caller gets JSON and the request id.
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    request_id = request.headers.get("x-request-id", "")
+    return JSONResponse(
+        error_body("InternalError", f"unexpected server error (request id {request_id or 'n/a'})"),
+        status_code=500,
+    )

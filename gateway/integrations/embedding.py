@@ -1,0 +1,112 @@
+"""Client of the embedding service (``embedding_service/``): documents, queries and its health.
+
+Every failure (unreachable, timeout, non-2xx, malformed answer) raises EmbeddingServiceError, so callers
+can fall back (full-text retrieval, queue the memory for embedding) with one ``except``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from gateway.errors import CompanionError
+
+
+class EmbeddingServiceError(CompanionError):
+    """The embedding service could not embed: it is down, slow, or refused the request."""
+
+    status_code = 503
+
+    def __init__(
+        self, message: str, status_code: int | None = None, upstream_status: int | None = None
+    ) -> None:
+        super().__init__(message, status_code)
+        self.upstream_status = upstream_status  # the service's HTTP status, when it answered at all
+
+
+class EmbeddingClient:
+    """Talks to the embedding service over HTTP.
+
+    A caller-supplied ``http_client`` is shared, not owned: ``aclose()`` leaves it open.
+    """
+
+    def __init__(self, base_url: str, timeout: float, http_client: httpx.AsyncClient | None = None) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._owns_client = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=timeout, limits=httpx.Limits(max_connections=10, max_keepalive_connections=3)
+        )
+
+    async def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text (task RETRIEVAL_DOCUMENT), in order; an empty list costs no request."""
+        if not texts:
+            return []
+        body = await self._request("POST", "/embed", json={"texts": texts})
+        embeddings = body.get("embeddings")
+        if not isinstance(embeddings, list) or len(embeddings) != len(texts):
+            raise EmbeddingServiceError(
+                f"embedding service returned {_count(embeddings)} embeddings for {len(texts)} texts", 502
+            )
+        return [[float(x) for x in vector] for vector in embeddings]
+
+    async def embed_query(self, text: str) -> list[float]:
+        """The vector of a search query (task RETRIEVAL_QUERY)."""
+        body = await self._request("POST", "/embed_query", json={"text": text})
+        embedding = body.get("embedding")
+        if not isinstance(embedding, list) or not embedding:
+            raise EmbeddingServiceError("embedding service returned no embedding for the query", 502)
+        return [float(x) for x in embedding]
+
+    async def health(self) -> dict[str, Any]:
+        """The service's /health answer: provider, model, dimensions and whether its cache is up."""
+        return await self._request("GET", "/health")
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._http.aclose()
+
+    async def _request(self, method: str, path: str, json: dict[str, Any] | None = None) -> dict[str, Any]:
+        url = self._base_url + path
+        try:
+            response = await self._http.request(method, url, json=json, timeout=self._timeout)
+        except httpx.TimeoutException as exc:
+            raise EmbeddingServiceError(
+                f"embedding service timed out on {path} after {self._timeout} s", 504
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise EmbeddingServiceError(f"embedding service unreachable on {path}: {exc!r}", 503) from exc
+        if response.is_error:
+            raise EmbeddingServiceError(
+                f"embedding service answered {response.status_code} on {path}: {_detail(response)}",
+                # A 4xx means we sent something it refuses: our bug, not an outage.
+                502 if response.status_code >= 500 else 500,
+                upstream_status=response.status_code,
+            )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise EmbeddingServiceError(f"embedding service sent non-JSON on {path}", 502) from exc
+        if not isinstance(body, dict):
+            raise EmbeddingServiceError(f"embedding service sent a {type(body).__name__}, not an object", 502)
+        return body
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict) and "detail" in body:
+        detail = body["detail"]
+        if isinstance(detail, list):  # FastAPI's 422: a list of {loc, msg, ...}
+            return "; ".join(
+                str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail
+            )
+        return str(detail)
+    return str(body)[:300]
+
+
+def _count(value: object) -> int:
+    return len(value) if isinstance(value, list) else 0
