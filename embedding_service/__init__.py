@@ -1,0 +1,1 @@
+"""The embedding service: documents, queries and OpenAI-compatible embeddings, with a Redis cache."""

@@ -1,0 +1,49 @@
+"""Embedding with the cache in front: look up every distinct text once, embed only the misses, store them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from embedding_service.cache import EmbeddingCache, cache_key
+from embedding_service.providers import EmbeddingProvider, Task, Vectors
+
+
+@dataclass(frozen=True)
+class EmbedResult:
+    vectors: Vectors  # (n, dims), L2-normalised, in request order
+    cached: list[bool]  # per input text: served from the cache
+
+
+class Embedder:
+    def __init__(self, provider: EmbeddingProvider, cache: EmbeddingCache) -> None:
+        self.provider = provider
+        self.cache = cache
+
+    def key(self, text: str, task: Task) -> str:
+        p = self.provider
+        return cache_key(p.name, p.model, p.dimensions, task.value, text)
+
+    async def embed(self, texts: Sequence[str], task: Task) -> EmbedResult:
+        """Vectors for ``texts``; duplicates are embedded once and cache misses are written back."""
+        unique = list(dict.fromkeys(texts))
+        keys = [self.key(text, task) for text in unique]
+        found = await self.cache.get_many(keys)
+
+        missing = [i for i, vector in enumerate(found) if vector is None]
+        vectors = np.empty((len(unique), self.provider.dimensions), dtype=np.float32)
+        if missing:
+            fresh = await self.provider.embed([unique[i] for i in missing], task)
+            vectors[missing] = fresh
+            await self.cache.set_many({keys[i]: fresh[row] for row, i in enumerate(missing)})
+        from_cache: dict[str, bool] = {}
+        for i, (text, vector) in enumerate(zip(unique, found, strict=True)):
+            if vector is not None:
+                vectors[i] = vector
+            from_cache[text] = vector is not None
+
+        position = {text: i for i, text in enumerate(unique)}
+        order = [position[text] for text in texts]
+        return EmbedResult(vectors=vectors[order], cached=[from_cache[text] for text in texts])
