@@ -1,0 +1,1 @@
+"""The Discord bot: DMs and mentions, slash commands, and a push server for proactive messages."""
