@@ -1,0 +1,136 @@
+"""/embed, /embed_query, /health and the error shapes, against the local provider and a real Redis."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import numpy as np
+import redis.asyncio as aioredis
+
+from embedding_service.cache import cache_key
+
+
+def unique(text: str) -> str:
+    return f"{text} [{uuid.uuid4().hex[:8]}]"
+
+
+async def test_embed_returns_vectors_and_model(local_client: httpx.AsyncClient) -> None:
+    """/embed answers one 384-d unit vector per text, with the model, dims and provider."""
+    response = await local_client.post("/embed", json={"texts": [unique("a"), unique("b")]})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["model"], body["dimensions"], body["provider"]) == ("all-MiniLM-L6-v2", 384, "local")
+    vectors = np.asarray(body["embeddings"])
+    assert vectors.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+async def test_cached_flags_flip_on_repeat(local_client: httpx.AsyncClient) -> None:
+    """The first /embed of a text is computed, the second comes from the cache with the same vector."""
+    texts = [unique("my cat sleeps all day")]
+    first = (await local_client.post("/embed", json={"texts": texts})).json()
+    second = (await local_client.post("/embed", json={"texts": texts})).json()
+    assert first["cached"] == [False]
+    assert second["cached"] == [True]
+    assert second["embeddings"] == first["embeddings"]
+
+
+async def test_cache_entry_has_seven_day_ttl(
+    local_client: httpx.AsyncClient, redis_client: aioredis.Redis
+) -> None:
+    """The cache key names provider, model, dims and task, holds float32 bytes and expires in ~7 days."""
+    text = unique("remember the milk")
+    await local_client.post("/embed", json={"texts": [text]})
+    key = cache_key("local", "all-MiniLM-L6-v2", 384, "RETRIEVAL_DOCUMENT", text)
+    assert key.startswith("emb:v1:local:all-MiniLM-L6-v2:384:RETRIEVAL_DOCUMENT:")
+    assert len(await redis_client.get(key) or b"") == 384 * 4
+    assert 7 * 86400 - 60 <= await redis_client.ttl(key) <= 7 * 86400
+
+
+async def test_mixed_hits_and_misses(local_client: httpx.AsyncClient) -> None:
+    """In one request, texts already cached are flagged true and new ones false, in request order."""
+    known, new = unique("known"), unique("new")
+    await local_client.post("/embed", json={"texts": [known]})
+    body = (await local_client.post("/embed", json={"texts": [new, known]})).json()
+    assert body["cached"] == [False, True]
+
+
+async def test_duplicates_in_one_request(local_client: httpx.AsyncClient) -> None:
+    """A text repeated in one request is embedded once and answered at every position."""
+    text, other = unique("twice"), unique("once")
+    body = (await local_client.post("/embed", json={"texts": [text, other, text]})).json()
+    assert body["cached"] == [False, False, False]
+    assert body["embeddings"][0] == body["embeddings"][2]
+    assert body["embeddings"][0] != body["embeddings"][1]
+
+
+async def test_embed_query(local_client: httpx.AsyncClient) -> None:
+    """/embed_query answers one vector, cached on repeat, under its own task (a document hit is not used)."""
+    text = unique("where did I park")
+    await local_client.post("/embed", json={"texts": [text]})
+    first = (await local_client.post("/embed_query", json={"text": text})).json()
+    second = (await local_client.post("/embed_query", json={"text": text})).json()
+    assert len(first["embedding"]) == 384
+    assert (first["cached"], second["cached"]) == (False, True)
+    assert (first["model"], first["dimensions"], first["provider"]) == ("all-MiniLM-L6-v2", 384, "local")
+
+
+async def test_empty_text_is_422(local_client: httpx.AsyncClient) -> None:
+    """A blank text is refused with a 422 naming which text."""
+    response = await local_client.post("/embed", json={"texts": ["fine", "   "]})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == "text 1 is empty or only whitespace"
+
+
+async def test_empty_query_is_422(local_client: httpx.AsyncClient) -> None:
+    """A blank query is refused with a 422."""
+    response = await local_client.post("/embed_query", json={"text": ""})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == "text is empty or only whitespace"
+
+
+async def test_too_many_texts_is_422(local_client: httpx.AsyncClient) -> None:
+    """More than EMBEDDING_MAX_BATCH texts is refused, naming the limit."""
+    response = await local_client.post("/embed", json={"texts": ["x"] * 101})
+    assert response.status_code == 422
+    assert "at most 100 texts per request" in response.text
+
+
+async def test_too_long_text_is_422(local_client: httpx.AsyncClient) -> None:
+    """A text over EMBEDDING_MAX_TEXT_CHARS is refused, naming the text and the limit."""
+    response = await local_client.post("/embed", json={"texts": ["ok", "ok", "ok", "y" * 8001]})
+    assert response.status_code == 422
+    assert "text 3 is longer than 8000 characters" in response.text
+
+
+async def test_empty_list_is_422(local_client: httpx.AsyncClient) -> None:
+    """An empty texts list is a validation error."""
+    assert (await local_client.post("/embed", json={"texts": []})).status_code == 422
+
+
+async def test_health(local_client: httpx.AsyncClient) -> None:
+    """/health reports the provider, model, dims and a working cache."""
+    response = await local_client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "healthy",
+        "provider": "local",
+        "model": "all-MiniLM-L6-v2",
+        "dimensions": 384,
+        "cache": "ok",
+    }
+
+
+async def test_unknown_route_is_json_404(local_client: httpx.AsyncClient) -> None:
+    """An unknown route answers the service's JSON error shape."""
+    response = await local_client.get("/nope")
+    assert response.status_code == 404
+    assert response.json() == {"error": "NotFound", "detail": "Not Found"}
+
+
+async def test_wrong_method_is_json_405(local_client: httpx.AsyncClient) -> None:
+    """GET on a POST route answers 405 in the same shape."""
+    response = await local_client.get("/embed")
+    assert response.status_code == 405
+    assert response.json()["error"] == "MethodNotAllowed"

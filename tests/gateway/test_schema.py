@@ -1,0 +1,137 @@
+"""The schema enforces what the plan left open: ownership, one current state, typed vectors, cascades."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+
+async def make_user(conn: asyncpg.Connection, user_id: str) -> None:
+    await conn.execute("INSERT INTO user_profiles (user_id, username) VALUES ($1, 'someone')", user_id)
+
+
+async def insert_state(conn: asyncpg.Connection, user_id: str, is_current: bool = True) -> int:
+    return int(
+        await conn.fetchval(
+            """INSERT INTO personality_state (user_id, openness, conscientiousness, extraversion, agreeableness,
+                   neuroticism, is_current) VALUES ($1, 0.5, 0.5, 0.5, 0.5, 0.5, $2) RETURNING id""",
+            user_id,
+            is_current,
+        )
+    )
+
+
+async def test_profile_defaults_fill_the_plans_gaps(db_conn: asyncpg.Connection, user_id: str) -> None:
+    """A new profile is active, in UTC, opted in to proactive messages, with no Letta agent yet."""
+    await make_user(db_conn, user_id)
+    row = await db_conn.fetchrow("SELECT * FROM user_profiles WHERE user_id = $1", user_id)
+    assert row["status"] == "active"
+    assert row["timezone"] == "UTC"
+    assert row["proactive_enabled"] is True
+    assert row["letta_agent_id"] is None
+    assert row["last_proactive_at"] is None
+
+
+async def test_only_one_current_personality_row(db_conn: asyncpg.Connection, user_id: str) -> None:
+    """A second current row for the same user is rejected; history rows are not."""
+    await make_user(db_conn, user_id)
+    await insert_state(db_conn, user_id)
+    await insert_state(db_conn, user_id, is_current=False)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await insert_state(db_conn, user_id)
+
+
+async def test_pad_out_of_range_is_rejected(db_conn: asyncpg.Connection, user_id: str) -> None:
+    """PAD values outside [-1, 1] never reach the table."""
+    await make_user(db_conn, user_id)
+    state_id = await insert_state(db_conn, user_id)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db_conn.execute("UPDATE personality_state SET pleasure = 1.5 WHERE id = $1", state_id)
+
+
+async def test_rows_need_an_owner(db_conn: asyncpg.Connection, user_id: str) -> None:
+    """Per-user rows cannot exist without their user's profile."""
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await db_conn.execute(
+            "INSERT INTO memories (user_id, memory_type, content) VALUES ($1, 'episodic', 'hi')", user_id
+        )
+
+
+async def test_memory_vector_is_tagged_and_searchable(db_conn: asyncpg.Connection, user_id: str) -> None:
+    """A memory stores its vector with model and dims; pgvector orders by cosine distance; text is indexed."""
+    await make_user(db_conn, user_id)
+    for content, vector in (("I adopted a puppy", "[1,0,0]"), ("taxes are due", "[0,1,0]")):
+        await db_conn.execute(
+            """INSERT INTO memories (user_id, memory_type, content, embedding, embedding_model, embedding_dims)
+               VALUES ($1, 'episodic', $2, $3::vector, 'test-model', 3)""",
+            user_id,
+            content,
+            vector,
+        )
+    nearest = await db_conn.fetchval(
+        "SELECT content FROM memories WHERE user_id = $1 ORDER BY embedding <=> '[0.9,0.1,0]'::vector LIMIT 1",
+        user_id,
+    )
+    assert nearest == "I adopted a puppy"
+    hit = await db_conn.fetchval(
+        "SELECT content FROM memories WHERE user_id = $1 AND content_tsv @@ plainto_tsquery('english', 'tax')",
+        user_id,
+    )
+    assert hit == "taxes are due"
+
+
+async def test_vector_dims_must_match_its_tag(db_conn: asyncpg.Connection, user_id: str) -> None:
+    """A vector whose length disagrees with embedding_dims is refused."""
+    await make_user(db_conn, user_id)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db_conn.execute(
+            """INSERT INTO memories (user_id, memory_type, content, embedding, embedding_model, embedding_dims)
+               VALUES ($1, 'episodic', 'x', '[1,0]'::vector, 'm', 3)""",
+            user_id,
+        )
+
+
+async def test_deleting_a_user_deletes_their_rows(db_conn: asyncpg.Connection, user_id: str) -> None:
+    """Removing the profile removes state, memories, conflicts and incidents with it."""
+    await make_user(db_conn, user_id)
+    await insert_state(db_conn, user_id)
+    ids = [
+        await db_conn.fetchval(
+            "INSERT INTO memories (user_id, memory_type, content) VALUES ($1, 'episodic', $2) RETURNING id",
+            user_id,
+            text,
+        )
+        for text in ("I like tea", "I hate tea")
+    ]
+    await db_conn.execute(
+        """INSERT INTO memory_conflicts (user_id, memory_id_1, memory_id_2, conflict_type)
+           VALUES ($1, $2, $3, 'contradiction')""",
+        user_id,
+        *ids,
+    )
+    await db_conn.execute(
+        """INSERT INTO security_incidents (user_id, message, threat_type, confidence, severity, detection_method)
+           VALUES ($1, 'ignore previous instructions', 'instruction_injection', 0.9, 'high', 'rules')""",
+        user_id,
+    )
+    await db_conn.execute("DELETE FROM user_profiles WHERE user_id = $1", user_id)
+    for table in ("personality_state", "memories", "memory_conflicts", "security_incidents"):
+        assert await db_conn.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = $1", user_id) == 0  # noqa: S608
+
+
+async def test_conflict_pair_is_recorded_once(db_conn: asyncpg.Connection, user_id: str) -> None:
+    """The same two memories cannot be recorded as a conflict twice, in either order."""
+    await make_user(db_conn, user_id)
+    a, b = [
+        await db_conn.fetchval(
+            "INSERT INTO memories (user_id, memory_type, content) VALUES ($1, 'episodic', $2) RETURNING id",
+            user_id,
+            text,
+        )
+        for text in ("a", "b")
+    ]
+    insert = """INSERT INTO memory_conflicts (user_id, memory_id_1, memory_id_2, conflict_type)
+                VALUES ($1, $2, $3, 'contradiction')"""
+    await db_conn.execute(insert, user_id, a, b)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await db_conn.execute(insert, user_id, b, a)
