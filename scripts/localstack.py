@@ -355,9 +355,15 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def running_pid(self) -> int | None:
-        pid = _read_pid(self.pidfile)
-        if pid is not None and _process_alive(pid, self.module):
-            return pid
+        """The service's pid while that very process runs (its start time is in the pid file, so a
+        recycled pid never counts, and a process that has not exec'd yet already does)."""
+        try:
+            pid_text, started_text = self.pidfile.read_text().split()
+            proc = psutil.Process(int(pid_text))
+            if proc.status() != psutil.STATUS_ZOMBIE and abs(proc.create_time() - float(started_text)) < 0.01:
+                return proc.pid
+        except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
         self.pidfile.unlink(missing_ok=True)
         return None
 
@@ -380,20 +386,12 @@ class ServiceProcess:
             ],
             setsid=True,
         )
-        self.pidfile.write_text(str(pid))
-
-    def _exited(self) -> bool:
-        # By pid alone: right after the spawn the command line may not show the module yet.
-        pid = _read_pid(self.pidfile)
-        try:
-            return pid is None or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
+        self.pidfile.write_text(f"{pid} {psutil.Process(pid).create_time()}")
 
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._exited():
+            if self.running_pid() is None:
                 raise StackError(f"{self.name} exited during start; last log lines:\n{self.tail_log()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.base_url + self.health_path, timeout=2).status_code == 200:

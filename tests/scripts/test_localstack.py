@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from scripts.chat import GatewayChat
-from scripts.localstack import LocalStack, StackConfig, StackError, free_port
+from scripts.localstack import LocalStack, ServiceProcess, StackConfig, StackError, free_port
 from tests.conftest import scratch_dir
 
 pytestmark = pytest.mark.slow
@@ -180,3 +180,24 @@ def test_run_opens_the_chat_and_ctrl_c_leaves_nothing(stack_dir: Path) -> None:
     assert proc.returncode == 0, rest
     assert "stopped" in rest
     assert_all_gone(pids)
+
+
+def test_service_stopped_right_after_spawn_is_gone(stack_dir: Path) -> None:
+    """Stopping a service the instant it was spawned (before it even exec'd) still ends it."""
+    service = ServiceProcess("gateway", "gateway", free_port(), stack_dir)
+    service.start({"PATH": os.environ["PATH"], "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/x"})
+    pid = service.running_pid()
+    assert pid is not None
+    service.stop()
+    assert_all_gone([pid])
+    assert service.running_pid() is None
+
+
+def test_recycled_pid_in_a_pid_file_is_not_ours(stack_dir: Path) -> None:
+    """A pid file naming a live but unrelated process (a recycled pid) is treated as stale and left alone."""
+    service = ServiceProcess("gateway", "gateway", free_port(), stack_dir)
+    service.pidfile.parent.mkdir(parents=True)
+    service.pidfile.write_text(f"{os.getpid()} 12345.0")
+    assert service.running_pid() is None
+    service.stop()
+    assert psutil.pid_exists(os.getpid())
