@@ -2,7 +2,7 @@
 
     python -m benchmarks.embedding_throughput [--json PATH] [--n 400] [--threads 2] [--no-http]
 
-Texts are conversation turns from the LoCoMo data set when /work/shared/data/locomo/locomo10.json is
+Texts are conversation turns from the LoCoMo data set when ../shared/data/locomo/locomo10.json is
 readable (read in place, never copied), otherwise synthetic sentences. The HTTP figures run the real app
 in process (httpx ASGITransport, lifespan and all) against a throw-away embedded Redis server.
 """
@@ -26,11 +26,11 @@ from typing import Any
 
 import httpx
 
+from benchmarks.data import LOCOMO
 from embedding_service.app import create_app
 from embedding_service.config import Settings
 from embedding_service.providers import LocalProvider, Task
 
-LOCOMO = Path("/work/shared/data/locomo/locomo10.json")
 BATCH_SIZE = 32
 WARMUP_CALLS = 10
 

@@ -145,17 +145,12 @@ PROFILES: dict[Environment, Profile] = {
 }
 
 
-class Tuning(BaseModel):
+class Tuning(Profile):
     """Resolved tuning: the profile's numbers with explicit settings on top, checked as a whole."""
 
     model_config = {"frozen": True}
 
-    memory_consolidation_batch_size: int
-    pad_drift_rate: float
-    rate_limit_requests_per_minute: int
     rate_limit_burst: int
-    injection_confidence_threshold: float
-    memory_importance_threshold: float
     max_security_violations_per_day: int
 
     @model_validator(mode="after")

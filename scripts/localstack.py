@@ -69,9 +69,18 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, picked below Linux's ephemeral range (32768+): a port the
+    kernel hands out (port 0) can be taken by an outgoing connection before our server binds it."""
+    for _ in range(200):
+        port = secrets.choice(range(20000, 32000))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        if port_is_free(port):
+            return port
+    raise StackError("no free loopback port between 20000 and 32000")
 
 
 def _process_alive(pid: int, needle: str) -> bool:
@@ -320,7 +329,8 @@ class EmbeddedRedis:
             if self.running_pid() is not None and not port_is_free(self.port):
                 return
             time.sleep(0.05)
-        raise StackError(f"redis-server did not come up; see {self.log_file}")
+        tail = self.log_file.read_text(errors="replace")[-1500:] if self.log_file.exists() else "(no log)"
+        raise StackError(f"redis-server did not come up; {self.log_file} ends with:\n{tail}")
 
     def stop(self) -> None:
         pid = self.running_pid()

@@ -76,6 +76,7 @@ class ThreadedServer:
             thread.join(timeout=5)
         self._thread = None
         self._server = None
+        self.port = None
 
     def __enter__(self) -> Self:
         return self.start()

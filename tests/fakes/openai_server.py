@@ -24,7 +24,6 @@ import itertools
 import json
 import math
 import re
-import socket
 import struct
 import threading
 import time
@@ -35,11 +34,12 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.servers import ThreadedServer
 
 JSON = dict[str, Any]
 Endpoint = Literal["chat", "embeddings"]
@@ -209,16 +209,12 @@ class FakeOpenAIServer:
             embedding_dims,
             default_reply,
         )
-        self._startup_timeout = startup_timeout
         # Scripting happens on the test thread while handlers run on the server thread.
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._restore_initial_state()
         self._app = Starlette(routes=self._routes(), lifespan=self._lifespan)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._thread_error: BaseException | None = None
-        self._port: int | None = None
+        self._http = ThreadedServer(self._app, name="fake-openai", startup_timeout=startup_timeout)
         # Owned by the server's event loop; touched from elsewhere only via call_soon_threadsafe.
         self._loop: asyncio.AbstractEventLoop | None = None
         self._interrupt: asyncio.Event | None = None
@@ -238,9 +234,9 @@ class FakeOpenAIServer:
 
     @property
     def port(self) -> int:
-        if self._port is None:
+        if self._http.port is None:
             raise RuntimeError("the fake OpenAI server is not running")
-        return self._port
+        return self._http.port
 
     @property
     def base_url(self) -> str:
@@ -248,62 +244,12 @@ class FakeOpenAIServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
-        if self._thread is not None:
-            raise RuntimeError("the fake OpenAI server is already running")
-        # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets that say so, and
-        # without it every keep-alive response stalls ~40 ms on Nagle vs. delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app,
-            lifespan="on",
-            loop="asyncio",
-            http="h11",
-            ws="none",
-            log_config=None,
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread_error = None
-        self._thread = threading.Thread(
-            target=self._serve, args=(server, sock), name=f"fake-openai-{self._port}", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + self._startup_timeout
-        while not server.started:
-            if not self._thread.is_alive():
-                self._thread = None
-                self._port = None
-                raise RuntimeError("the fake OpenAI server failed to start") from self._thread_error
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError(f"the fake OpenAI server did not start within {self._startup_timeout} s")
-            time.sleep(0.005)
+        self._http.start()
         return self
 
-    def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
-        try:
-            server.run(sockets=[sock])
-        except BaseException as exc:  # uvicorn reports startup failure as SystemExit
-            self._thread_error = exc
-        finally:
-            sock.close()
-
     def stop(self) -> None:
-        thread, server = self._thread, self._server
-        if thread is None or server is None:
-            return
         self._interrupt_sleepers()
-        server.should_exit = True
-        thread.join(timeout=5)
-        if thread.is_alive():
-            server.force_exit = True
-            thread.join(timeout=5)
-        self._thread = None
-        self._server = None
-        self._port = None
+        self._http.stop()
 
     def __enter__(self) -> Self:
         return self.start()
