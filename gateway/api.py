@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.admin.router import router as admin_router
+from gateway.memory.router import router as memory_router
 from gateway.users.router import router as users_router
 
 
 def build_api_router() -> APIRouter:
     api = APIRouter(prefix="/api")
     api.include_router(users_router, prefix="/users")
+    api.include_router(memory_router, prefix="/memory")
     api.include_router(admin_router, prefix="/admin")
     return api

@@ -18,6 +18,13 @@ from gateway.context import AppContext
 from gateway.errors import install_error_handlers
 from gateway.health import router as health_router
 from gateway.integrations.embedding import EmbeddingClient
+from gateway.integrations.llm import FastLLM
+from gateway.integrations.qdrant import QdrantIndex, create_qdrant_client
+from gateway.memory.consolidation import Consolidator
+from gateway.memory.importance import ImportanceScorer
+from gateway.memory.index import VectorIndex
+from gateway.memory.pgvector_index import PgVectorIndex
+from gateway.memory.service import MemoryService
 from gateway.observability import BodySizeLimitMiddleware, RequestContextMiddleware
 from gateway.redis import create_redis
 
@@ -43,6 +50,18 @@ async def _connect_postgres(settings: Settings) -> asyncpg.Pool:
     raise RuntimeError(f"postgres unreachable after {POSTGRES_CONNECT_ATTEMPTS} attempts: {last_error}")
 
 
+async def _vector_indexes(
+    settings: Settings, pool: asyncpg.Pool, stack: AsyncExitStack
+) -> tuple[VectorIndex, VectorIndex | None]:
+    """Qdrant with pgvector as its fallback when QDRANT_URL is set; otherwise pgvector alone."""
+    pgvector = PgVectorIndex(pool)
+    if settings.qdrant.url is None:
+        return pgvector, None
+    client = create_qdrant_client(settings.qdrant)
+    stack.push_async_callback(client.close)
+    return QdrantIndex(client), pgvector
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,9 +72,24 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(pool.close)
             redis = create_redis(settings.redis)
             stack.push_async_callback(redis.aclose)
+            vector_index, fallback_index = await _vector_indexes(settings, pool, stack)
             embedding = EmbeddingClient(settings.embedding.url, settings.embedding.timeout_seconds)
             stack.push_async_callback(embedding.aclose)
-            app.state.context = AppContext(settings=settings, pool=pool, redis=redis, embedding=embedding)
+            fast_llm = FastLLM.from_settings(settings.groq)
+            if fast_llm is not None:
+                stack.push_async_callback(fast_llm.aclose)
+            scorer = ImportanceScorer(fast_llm, redis, settings.memory.importance_cache_ttl_seconds)
+            memory = MemoryService(pool, embedding, vector_index, scorer, settings.memory, fallback_index)
+            app.state.context = AppContext(
+                settings=settings,
+                pool=pool,
+                redis=redis,
+                embedding=embedding,
+                fast_llm=fast_llm,
+                vector_index=vector_index,
+                memory=memory,
+                consolidator=Consolidator(memory, fast_llm),
+            )
             logger.info("gateway ready", extra={"environment": settings.environment.value})
             yield
 

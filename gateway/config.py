@@ -100,6 +100,51 @@ class EmbeddingClientSettings(_Section):
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
 
+class QdrantSettings(_Section):
+    """The Qdrant server holding the memory index. Unset: the index is pgvector inside Postgres."""
+
+    model_config = SettingsConfigDict(env_prefix="QDRANT_")
+
+    url: str | None = None
+    api_key: SecretStr = SecretStr("")
+    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.strip().rstrip("/")
+
+
+class GroqSettings(_Section):
+    """The fast LLM (Groq, through its official SDK). No key: every use falls back to local heuristics."""
+
+    model_config = SettingsConfigDict(env_prefix="GROQ_")
+
+    api_key: SecretStr = SecretStr("")
+    base_url: str = "https://api.groq.com"
+    model: str = "meta-llama/llama-4-maverick-17b-128e-instruct"
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    max_retries: int = Field(default=2, ge=0, le=5)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key.get_secret_value().strip())
+
+
+class MemorySettings(_Section):
+    """Retrieval knobs (DESIGN §7); defaults are the ones the LoCoMo benchmark was measured with."""
+
+    model_config = SettingsConfigDict(env_prefix="MEMORY_")
+
+    candidates: int = Field(default=60, ge=10, le=500)
+    mmr_lambda: float = Field(default=0.7, ge=0.0, le=1.0)
+    importance_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+
+
 class TuningSettings(_Section):
     """Numbers the plan varies by profile; unset ones take the profile's value (see PROFILES)."""
 
@@ -176,6 +221,9 @@ _SECTIONS: dict[str, type[_Section]] = {
     "redis": RedisSettings,
     "auth": AuthSettings,
     "embedding": EmbeddingClientSettings,
+    "qdrant": QdrantSettings,
+    "groq": GroqSettings,
+    "memory": MemorySettings,
     "tuning": TuningSettings,
 }
 
@@ -210,6 +258,9 @@ class Settings(BaseModel):
     redis: RedisSettings
     auth: AuthSettings
     embedding: EmbeddingClientSettings
+    qdrant: QdrantSettings
+    groq: GroqSettings
+    memory: MemorySettings
     tuning: Tuning
 
     @property

@@ -11,6 +11,10 @@ from fastapi import Depends, Request
 
 from gateway.config import Settings
 from gateway.integrations.embedding import EmbeddingClient
+from gateway.integrations.llm import FastLLM
+from gateway.memory.consolidation import Consolidator
+from gateway.memory.index import VectorIndex
+from gateway.memory.service import MemoryService
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,10 @@ class AppContext:
     pool: asyncpg.Pool
     redis: aioredis.Redis
     embedding: EmbeddingClient
+    fast_llm: FastLLM | None
+    vector_index: VectorIndex
+    memory: MemoryService
+    consolidator: Consolidator
 
 
 def get_context(request: Request) -> AppContext:

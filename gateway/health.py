@@ -56,7 +56,12 @@ async def check_dependencies(context: AppContext) -> dict[str, DependencyStatus]
     async def redis() -> None:
         await context.redis.ping()
 
-    checks = {"postgres": postgres, "redis": redis, "embedding_service": context.embedding.health}
+    checks = {
+        "postgres": postgres,
+        "redis": redis,
+        "embedding_service": context.embedding.health,
+        context.vector_index.name: context.vector_index.health,
+    }
     results = await asyncio.gather(*(_timed(check) for check in checks.values()))
     return dict(zip(checks, results, strict=True))
 

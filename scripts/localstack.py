@@ -291,9 +291,11 @@ class EmbeddedRedis:
 
     def running_pid(self) -> int | None:
         pid = _read_pid(self.pidfile)
-        if pid is not None and _process_alive(pid, "redis-server"):
+        if pid is None:
+            return None  # absent, or being written by a starting server: never remove it then
+        if _process_alive(pid, "redis-server"):
             return pid
-        self.pidfile.unlink(missing_ok=True)
+        self.pidfile.unlink(missing_ok=True)  # left behind by a crash
         return None
 
     def start(self, password: str) -> None:

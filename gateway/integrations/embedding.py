@@ -6,11 +6,32 @@ can fall back (full-text retrieval, queue the memory for embedding) with one ``e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from gateway.errors import CompanionError
+
+
+@dataclass(frozen=True)
+class EmbeddingSpace:
+    """The model that made a vector; vectors of two spaces are never compared."""
+
+    model: str
+    dims: int
+
+
+@dataclass(frozen=True)
+class DocumentEmbeddings:
+    vectors: list[list[float]]
+    space: EmbeddingSpace
+
+
+@dataclass(frozen=True)
+class QueryEmbedding:
+    vector: list[float]
+    space: EmbeddingSpace
 
 
 class EmbeddingServiceError(CompanionError):
@@ -39,25 +60,30 @@ class EmbeddingClient:
             timeout=timeout, limits=httpx.Limits(max_connections=10, max_keepalive_connections=3)
         )
 
-    async def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """One vector per text (task RETRIEVAL_DOCUMENT), in order; an empty list costs no request."""
+    async def embed_documents(self, texts: list[str]) -> DocumentEmbeddings | None:
+        """One vector per text (task RETRIEVAL_DOCUMENT), in order, tagged with the model that made them.
+
+        An empty list costs no request and answers None.
+        """
         if not texts:
-            return []
+            return None
         body = await self._request("POST", "/embed", json={"texts": texts})
         embeddings = body.get("embeddings")
         if not isinstance(embeddings, list) or len(embeddings) != len(texts):
             raise EmbeddingServiceError(
                 f"embedding service returned {_count(embeddings)} embeddings for {len(texts)} texts", 502
             )
-        return [[float(x) for x in vector] for vector in embeddings]
+        vectors = [[float(x) for x in vector] for vector in embeddings]
+        return DocumentEmbeddings(vectors, _space(body, len(vectors[0])))
 
-    async def embed_query(self, text: str) -> list[float]:
-        """The vector of a search query (task RETRIEVAL_QUERY)."""
+    async def embed_query(self, text: str) -> QueryEmbedding:
+        """The vector of a search query (task RETRIEVAL_QUERY), tagged with its model."""
         body = await self._request("POST", "/embed_query", json={"text": text})
         embedding = body.get("embedding")
         if not isinstance(embedding, list) or not embedding:
             raise EmbeddingServiceError("embedding service returned no embedding for the query", 502)
-        return [float(x) for x in embedding]
+        vector = [float(x) for x in embedding]
+        return QueryEmbedding(vector, _space(body, len(vector)))
 
     async def health(self) -> dict[str, Any]:
         """The service's /health answer: provider, model, dimensions and whether its cache is up."""
@@ -106,6 +132,13 @@ def _detail(response: httpx.Response) -> str:
             )
         return str(detail)
     return str(body)[:300]
+
+
+def _space(body: dict[str, Any], length: int) -> EmbeddingSpace:
+    model, dims = body.get("model"), body.get("dimensions")
+    if not isinstance(model, str) or not model or dims != length:
+        raise EmbeddingServiceError("embedding service did not say which model made its vectors", 502)
+    return EmbeddingSpace(model, length)
 
 
 def _count(value: object) -> int:

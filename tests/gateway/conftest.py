@@ -44,7 +44,7 @@ def gateway_settings(database_url: str, redis_url: str, embedding_url: str, **ov
             _env_file=None,  # type: ignore[call-arg]
         ),
         "embedding": EmbeddingClientSettings(url=embedding_url, _env_file=None),  # type: ignore[call-arg]
-        "server": ServerSettings(max_body_bytes=4096, _env_file=None),  # type: ignore[call-arg]
+        "server": ServerSettings(max_body_bytes=32768, _env_file=None),  # type: ignore[call-arg]
     }
     sections.update(overrides)
     return Settings.load(env_file=None, **sections)

@@ -31,7 +31,7 @@ async def test_readiness_all_green(client: httpx.AsyncClient) -> None:
     body = (await client.get("/health/ready")).json()
     assert body["status"] == "ok"
     assert body["degraded"] == []
-    assert set(body["dependencies"]) == {"postgres", "redis", "embedding_service"}
+    assert set(body["dependencies"]) == {"postgres", "redis", "embedding_service", "pgvector"}
     for status in body["dependencies"].values():
         assert status["ok"] is True
         assert status["latency_ms"] >= 0
@@ -147,7 +147,7 @@ async def test_malformed_user_id_is_422(client: httpx.AsyncClient) -> None:
 
 async def test_oversized_declared_body_is_413(client: httpx.AsyncClient) -> None:
     """A Content-Length over the limit is refused before routing."""
-    response = await client.post("/api/users/1", content=b"x" * 5000, headers=service_auth())
+    response = await client.post("/api/users/1", content=b"x" * 40_000, headers=service_auth())
     assert response.status_code == 413
     assert response.json()["error"] == "PayloadTooLarge"
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gateway.errors import CompanionError
-from gateway.integrations.embedding import EmbeddingClient, EmbeddingServiceError
+from gateway.integrations.embedding import EmbeddingClient, EmbeddingServiceError, EmbeddingSpace
 from scripts.localstack import free_port
 
 
@@ -31,19 +31,25 @@ async def scripted(handler: Callable[[httpx.Request], httpx.Response]) -> AsyncI
 
 
 async def test_embed_documents(embedding: EmbeddingClient) -> None:
-    """Documents come back as one 384-float list per text, in order."""
+    """Documents come back as one 384-float list per text, in order, tagged with the model."""
     texts = [f"I adopted a puppy {uuid.uuid4()}", f"the tax office closed early {uuid.uuid4()}"]
-    vectors = await embedding.embed_documents(texts)
+    result = await embedding.embed_documents(texts)
+    assert result is not None
+    vectors = result.vectors
     assert [len(v) for v in vectors] == [384, 384]
     assert all(isinstance(x, float) for x in vectors[0])
     assert vectors[0] != vectors[1]
-    assert await embedding.embed_documents(list(reversed(texts))) == list(reversed(vectors))
+    assert result.space == EmbeddingSpace("all-MiniLM-L6-v2", 384)
+    again = await embedding.embed_documents(list(reversed(texts)))
+    assert again is not None
+    assert again.vectors == list(reversed(vectors))
 
 
 async def test_embed_query(embedding: EmbeddingClient) -> None:
-    """A query comes back as one 384-float list."""
-    vector = await embedding.embed_query("what did I say about my dog?")
-    assert len(vector) == 384
+    """A query comes back as one 384-float list tagged with its model."""
+    result = await embedding.embed_query("what did I say about my dog?")
+    assert len(result.vector) == 384
+    assert result.space == EmbeddingSpace("all-MiniLM-L6-v2", 384)
 
 
 async def test_health(embedding: EmbeddingClient) -> None:
@@ -64,7 +70,7 @@ async def test_empty_document_list_sends_nothing() -> None:
         raise AssertionError(f"unexpected request {request.url}")
 
     async with scripted(handler) as client:
-        assert await client.embed_documents([]) == []
+        assert await client.embed_documents([]) is None
 
 
 async def test_refused_request_raises(embedding: EmbeddingClient) -> None:

@@ -1,0 +1,1 @@
+"""Memory: episodic and semantic memories, importance, hybrid retrieval with MMR, consolidation."""

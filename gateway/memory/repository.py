@@ -1,0 +1,333 @@
+"""All SQL of the memory domain. Every statement is scoped by ``user_id``; none commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeAlias
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+import numpy.typing as npt
+
+Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+MEMORY_COLUMNS = """id, user_id, memory_type, content, speaker, importance, importance_source, emotion_context,
+    conversation_id, source_memory_ids, consolidated_into, access_count, last_accessed_at, strength,
+    retrieval_weight, embedding_model, created_at"""
+
+CONFLICT_COLUMNS = """id, memory_id_1, memory_id_2, conflict_type, description, confidence, resolution_status,
+    resolution_method, winner_memory_id, resolution_note, detected_at, resolved_at"""
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    """A memory row to insert (ids are made by the caller, so batches keep their order)."""
+
+    id: UUID
+    user_id: str
+    memory_type: str
+    content: str
+    speaker: str | None
+    importance: float
+    importance_source: str
+    created_at: datetime
+    emotion_context: str | None = None
+    pad_context: dict[str, float] | None = None
+    interaction_id: int | None = None
+    conversation_id: str | None = None
+    source_memory_ids: Sequence[UUID] = ()
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What retrieval needs of one memory to score it."""
+
+    row: dict[str, Any]
+    vector: npt.NDArray[np.float32] | None
+    pad_context: dict[str, float] | None
+
+
+class MemoryRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def insert_many(self, memories: Sequence[NewMemory]) -> None:
+        if not memories:
+            return
+        await self.conn.executemany(
+            """
+            INSERT INTO memories (id, user_id, memory_type, content, speaker, importance, importance_source,
+                                  created_at, updated_at, emotion_context, pad_context, interaction_id,
+                                  conversation_id, source_memory_ids, confidence)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14)
+            """,
+            [
+                (
+                    m.id, m.user_id, m.memory_type, m.content, m.speaker, m.importance, m.importance_source,
+                    m.created_at, m.emotion_context, m.pad_context, m.interaction_id, m.conversation_id,
+                    list(m.source_memory_ids), m.confidence,
+                )
+                for m in memories
+            ],
+        )  # fmt: skip
+
+    async def set_embeddings(
+        self,
+        user_id: str,
+        ids: Sequence[UUID],
+        vectors: Sequence[Sequence[float]] | npt.NDArray[np.float32],
+        model: str,
+        dims: int,
+        indexed_at: datetime | None,
+    ) -> None:
+        await self.conn.executemany(
+            """
+            UPDATE memories SET embedding = $3, embedding_model = $4, embedding_dims = $5, indexed_at = $6,
+                                updated_at = now()
+            WHERE user_id = $1 AND id = $2
+            """,
+            [
+                (user_id, memory_id, vector, model, dims, indexed_at)
+                for memory_id, vector in zip(ids, vectors, strict=True)
+            ],
+        )
+
+    async def mark_indexed(self, user_id: str, ids: Sequence[UUID], indexed_at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE memories SET indexed_at = $3 WHERE user_id = $1 AND id = ANY($2::uuid[])",
+            user_id,
+            list(ids),
+            indexed_at,
+        )
+
+    async def get(self, user_id: str, memory_id: UUID) -> dict[str, Any] | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {MEMORY_COLUMNS} FROM memories WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL",  # noqa: S608
+            user_id,
+            memory_id,
+        )
+        return dict(row) if row is not None else None
+
+    async def list_page(
+        self, user_id: str, memory_type: str, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        rows = await self.conn.fetch(
+            f"""
+            SELECT {MEMORY_COLUMNS}, count(*) OVER () AS total FROM memories
+            WHERE user_id = $1 AND memory_type = $2 AND deleted_at IS NULL
+            ORDER BY created_at DESC, id LIMIT $3 OFFSET $4
+            """,  # noqa: S608
+            user_id,
+            memory_type,
+            limit,
+            offset,
+        )
+        if rows:
+            return [dict(r) for r in rows], int(rows[0]["total"])
+        total = await self.conn.fetchval(
+            "SELECT count(*) FROM memories WHERE user_id = $1 AND memory_type = $2 AND deleted_at IS NULL",
+            user_id,
+            memory_type,
+        )
+        return [], int(total)
+
+    async def all_for_export(self, user_id: str) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            f"SELECT {MEMORY_COLUMNS} FROM memories WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id",  # noqa: S608
+            user_id,
+        )
+        return [dict(r) for r in rows]
+
+    async def soft_delete(self, user_id: str, memory_id: UUID) -> bool:
+        result = await self.conn.execute(
+            """UPDATE memories SET deleted_at = now(), updated_at = now()
+               WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL""",
+            user_id,
+            memory_id,
+        )
+        return str(result).endswith(" 1")
+
+    async def fulltext_search(
+        self, user_id: str, query: str, limit: int, memory_types: Sequence[str]
+    ) -> list[tuple[UUID, float]]:
+        """The user's memories sharing words with ``query`` (any of them, stemmed), best ranked first."""
+        rows = await self.conn.fetch(
+            """
+            WITH words AS (SELECT tsvector_to_array(to_tsvector('english', $2)) AS lexemes),
+            q AS (
+                SELECT array_to_string(ARRAY(SELECT quote_literal(w) FROM unnest(lexemes) AS w), ' | ')::tsquery
+                       AS query
+                FROM words WHERE cardinality(lexemes) > 0
+            )
+            SELECT m.id, ts_rank_cd(m.content_tsv, q.query, 1) AS rank
+            FROM memories AS m, q
+            WHERE m.user_id = $1 AND m.deleted_at IS NULL AND m.memory_type = ANY($4::text[])
+              AND m.content_tsv @@ q.query
+            ORDER BY rank DESC, m.created_at DESC
+            LIMIT $3
+            """,
+            user_id,
+            query,
+            limit,
+            list(memory_types),
+        )
+        return [(row["id"], float(row["rank"])) for row in rows]
+
+    async def candidates(self, user_id: str, ids: Sequence[UUID], model: str | None) -> list[Candidate]:
+        """The rows to score, with vectors only when made by ``model`` (never compare two models)."""
+        rows = await self.conn.fetch(
+            f"""
+            SELECT {MEMORY_COLUMNS}, pad_context,
+                   CASE WHEN embedding_model = $3 THEN embedding END AS vector
+            FROM memories WHERE user_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL
+            """,  # noqa: S608
+            user_id,
+            list(ids),
+            model,
+        )
+        out = []
+        for row in rows:
+            data = dict(row)
+            vector = data.pop("vector")
+            pad = data.pop("pad_context")
+            out.append(Candidate(row=data, vector=vector, pad_context=pad))
+        return out
+
+    async def record_recall(
+        self,
+        user_id: str,
+        ids: Sequence[UUID],
+        recalled_at: datetime,
+        strength_growth: float,
+        max_strength: float,
+    ) -> None:
+        """Each recall strengthens a memory (spaced-repetition style): slower forgetting next time."""
+        await self.conn.execute(
+            """
+            UPDATE memories SET access_count = access_count + 1, last_accessed_at = $3,
+                                strength = LEAST(strength * $4, $5)
+            WHERE user_id = $1 AND id = ANY($2::uuid[])
+            """,
+            user_id,
+            list(ids),
+            recalled_at,
+            strength_growth,
+            max_strength,
+        )
+
+    # --- consolidation -------------------------------------------------------------------------------------
+
+    async def unconsolidated_episodic(self, user_id: str, model: str, limit: int) -> list[Candidate]:
+        rows = await self.conn.fetch(
+            f"""
+            SELECT {MEMORY_COLUMNS}, pad_context, embedding AS vector FROM memories
+            WHERE user_id = $1 AND memory_type = 'episodic' AND consolidated_into IS NULL
+              AND deleted_at IS NULL AND embedding_model = $2
+            ORDER BY created_at LIMIT $3
+            """,  # noqa: S608
+            user_id,
+            model,
+            limit,
+        )
+        out = []
+        for row in rows:
+            data = dict(row)
+            out.append(Candidate(row=data, vector=data.pop("vector"), pad_context=data.pop("pad_context")))
+        return out
+
+    async def mark_consolidated(self, user_id: str, ids: Sequence[UUID], into: UUID) -> None:
+        await self.conn.execute(
+            """UPDATE memories SET consolidated_into = $3, updated_at = now()
+               WHERE user_id = $1 AND id = ANY($2::uuid[])""",
+            user_id,
+            list(ids),
+            into,
+        )
+
+    async def scale_retrieval_weight(self, user_id: str, memory_id: UUID, factor: float) -> None:
+        await self.conn.execute(
+            """UPDATE memories SET retrieval_weight = GREATEST(0.05, retrieval_weight * $3), updated_at = now()
+               WHERE user_id = $1 AND id = $2""",
+            user_id,
+            memory_id,
+            factor,
+        )
+
+    async def restore_retrieval_weight(self, user_id: str, memory_id: UUID) -> None:
+        await self.conn.execute(
+            "UPDATE memories SET retrieval_weight = 1.0, updated_at = now() WHERE user_id = $1 AND id = $2",
+            user_id,
+            memory_id,
+        )
+
+    # --- conflicts -----------------------------------------------------------------------------------------
+
+    async def insert_conflict(
+        self,
+        user_id: str,
+        memory_id_1: UUID,
+        memory_id_2: UUID,
+        conflict_type: str,
+        description: str,
+        confidence: float,
+    ) -> int | None:
+        """Record a conflict once per pair; None when the pair was already recorded."""
+        value = await self.conn.fetchval(
+            """
+            INSERT INTO memory_conflicts (user_id, memory_id_1, memory_id_2, conflict_type, description, confidence)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT DO NOTHING RETURNING id
+            """,
+            user_id,
+            memory_id_1,
+            memory_id_2,
+            conflict_type,
+            description,
+            confidence,
+        )
+        return int(value) if value is not None else None
+
+    async def list_conflicts(self, user_id: str, status: str | None) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            f"""SELECT {CONFLICT_COLUMNS} FROM memory_conflicts
+                WHERE user_id = $1 AND ($2::text IS NULL OR resolution_status = $2)
+                ORDER BY detected_at DESC, id DESC""",  # noqa: S608
+            user_id,
+            status,
+        )
+        return [dict(r) for r in rows]
+
+    async def get_conflict(self, user_id: str, conflict_id: int) -> dict[str, Any] | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {CONFLICT_COLUMNS} FROM memory_conflicts WHERE user_id = $1 AND id = $2",  # noqa: S608
+            user_id,
+            conflict_id,
+        )
+        return dict(row) if row is not None else None
+
+    async def resolve_conflict(
+        self,
+        user_id: str,
+        conflict_id: int,
+        status: str,
+        method: str | None,
+        winner: UUID | None,
+        note: str | None,
+    ) -> None:
+        await self.conn.execute(
+            """
+            UPDATE memory_conflicts SET resolution_status = $3, resolution_method = $4, winner_memory_id = $5,
+                                        resolution_note = $6, resolved_at = now()
+            WHERE user_id = $1 AND id = $2
+            """,
+            user_id,
+            conflict_id,
+            status,
+            method,
+            winner,
+            note,
+        )

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field, field_validator
+
+MAX_QUERY_CHARS = 1000
+MAX_CONTENT_CHARS = 8000
+
+
+class MemoryType(StrEnum):
+    EPISODIC = "episodic"
+    SEMANTIC = "semantic"
+
+
+class Speaker(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+
+
+class MemoryRead(BaseModel):
+    id: UUID
+    user_id: str
+    memory_type: MemoryType
+    content: str
+    speaker: Speaker | None
+    importance: float
+    importance_source: str
+    emotion_context: str | None
+    conversation_id: str | None
+    source_memory_ids: list[UUID]
+    consolidated_into: UUID | None
+    access_count: int
+    last_accessed_at: datetime | None
+    strength: float
+    retrieval_weight: float
+    embedding_model: str | None
+    created_at: datetime
+
+
+class MemoryCreate(BaseModel):
+    """A memory the user asks the companion to keep ("remember that ...")."""
+
+    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    memory_type: MemoryType = MemoryType.EPISODIC
+    importance: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("content must not be blank")
+        return value.strip()
+
+
+class MemorySearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    k: int = Field(default=10, ge=1, le=50)
+    mmr_lambda: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
+    memory_types: list[MemoryType] | None = Field(default=None, min_length=1)
+    min_importance: float = Field(default=0.0, ge=0.0, le=1.0)
+    now: datetime | None = Field(default=None, description="Score retention as of this time (default: now).")
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query must not be blank")
+        return value.strip()
+
+
+class ScoreComponents(BaseModel):
+    """Why a memory was recalled: each part of its score, all in [0, 1] except similarity."""
+
+    similarity: float | None = Field(description="cosine similarity to the query (None: no vector yet)")
+    lexical: float = Field(description="full-text match, normalised against the best match")
+    relevance: float
+    importance: float
+    retention: float = Field(description="Ebbinghaus retention as of `now`")
+    score: float = Field(description="the combined score before diversity")
+    mmr: float = Field(description="the score after the MMR diversity penalty")
+
+
+class MemorySearchResult(BaseModel):
+    memory: MemoryRead
+    components: ScoreComponents
+    reason: str
+
+
+class MemorySearchResponse(BaseModel):
+    results: list[MemorySearchResult]
+    degraded: list[str] = Field(description="dependencies bypassed for this answer (e.g. embedding_service)")
+
+
+class MemoryPage(BaseModel):
+    items: list[MemoryRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class ConflictStatus(StrEnum):
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+
+
+class MemoryConflictRead(BaseModel):
+    id: int
+    memory_id_1: UUID
+    memory_id_2: UUID
+    conflict_type: str
+    description: str | None
+    confidence: float | None
+    resolution_status: ConflictStatus
+    resolution_method: str | None
+    winner_memory_id: UUID | None
+    resolution_note: str | None
+    detected_at: datetime
+    resolved_at: datetime | None
+
+
+class ConflictResolution(BaseModel):
+    """Keep one memory (the other loses retrieval weight, nothing is deleted), or ignore the conflict."""
+
+    action: str = Field(pattern="^(keep|ignore)$")
+    winner_memory_id: UUID | None = None
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ConsolidationResult(BaseModel):
+    semantic_memories_created: int
+    episodic_memories_processed: int
+    conflicts_detected: int
+    semantic_memory_ids: list[UUID]
+
+
+class MemoryExport(BaseModel):
+    user_id: str
+    exported_at: datetime
+    memories: list[MemoryRead]
+    conflicts: list[MemoryConflictRead]
+    extra: dict[str, Any] = Field(default_factory=dict)

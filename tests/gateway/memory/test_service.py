@@ -1,0 +1,169 @@
+"""The memory service through its real path: Postgres, the embedding service, pgvector, Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from gateway.memory.schemas import MemoryType, Speaker
+from gateway.memory.service import MemoryInput, MemoryNotFoundError, MemoryService
+from scripts.localstack import free_port
+from tests.gateway.memory.service_fixtures import add_user, memory_service
+
+
+@pytest.fixture
+async def memory(
+    database_url: str, redis_url: str, embedding_service_url: str
+) -> AsyncIterator[MemoryService]:
+    async with memory_service(database_url, redis_url, embedding_service_url) as service:
+        yield service
+
+
+@pytest.fixture
+async def alice(memory: MemoryService, user_id: str) -> str:
+    await add_user(memory.pool, user_id, "alice")
+    return user_id
+
+
+@pytest.fixture
+async def bob(memory: MemoryService) -> str:
+    other = "b" + uuid4().hex[:16]
+    await add_user(memory.pool, other, "bob")
+    return other
+
+
+async def test_store_scores_embeds_and_indexes(memory: MemoryService, alice: str) -> None:
+    """A stored memory gets a heuristic importance, a vector tagged with its model, and is marked indexed."""
+    stored = await memory.store(alice, MemoryInput("My mother was diagnosed with cancer last week."))
+    assert stored.importance_source == "heuristic"
+    assert stored.importance >= 0.6
+    assert stored.embedding_model == "all-MiniLM-L6-v2"
+    indexed = await memory.pool.fetchval("SELECT indexed_at FROM memories WHERE id = $1", stored.id)
+    assert indexed is not None
+
+
+async def test_search_finds_the_relevant_memory_with_reasons(memory: MemoryService, alice: str) -> None:
+    """A question about the dog recalls the puppy memory first, with its components and a reason."""
+    for text in (
+        "I adopted a puppy called Biscuit on Saturday",
+        "The tax office closes early on Fridays",
+        "My favourite band is playing in Leeds next month",
+    ):
+        await memory.store(alice, MemoryInput(text))
+    outcome = await memory.search(alice, "what is my dog called?", k=3)
+    assert outcome.degraded == []
+    top = outcome.results[0]
+    assert "Biscuit" in top.memory.content
+    assert top.components.similarity is not None and top.components.similarity > 0.3
+    assert 0 < top.components.retention <= 1
+    assert top.reason
+
+
+async def test_recall_strengthens_the_memory(memory: MemoryService, alice: str) -> None:
+    """Each recall counts an access, stamps it, and grows the memory's strength."""
+    stored = await memory.store(alice, MemoryInput("I play the cello in a community orchestra"))
+    await memory.search(alice, "cello orchestra", k=1)
+    after = await memory.get(alice, stored.id)
+    assert after.access_count == 1
+    assert after.last_accessed_at is not None
+    assert after.strength > stored.strength
+
+
+async def test_search_without_recording_leaves_memories_untouched(memory: MemoryService, alice: str) -> None:
+    """record_access=False reads without changing access stats (benchmarks and internal checks)."""
+    stored = await memory.store(alice, MemoryInput("I grow tomatoes on my balcony"))
+    await memory.search(alice, "tomatoes balcony", k=1, record_access=False)
+    assert (await memory.get(alice, stored.id)).access_count == 0
+
+
+async def test_users_never_see_each_other(memory: MemoryService, alice: str, bob: str) -> None:
+    """Bob's search, get and delete never reach Alice's memory."""
+    secret = await memory.store(alice, MemoryInput("My bank PIN is hidden under the blue vase"))
+    outcome = await memory.search(bob, "bank PIN blue vase", k=10)
+    assert all(r.memory.user_id == bob for r in outcome.results)
+    assert secret.id not in {r.memory.id for r in outcome.results}
+    with pytest.raises(MemoryNotFoundError):
+        await memory.get(bob, secret.id)
+    with pytest.raises(MemoryNotFoundError):
+        await memory.delete(bob, secret.id)
+    assert (await memory.get(alice, secret.id)).content.startswith("My bank PIN")
+
+
+async def test_deleted_memory_is_gone_from_search_and_lists(memory: MemoryService, alice: str) -> None:
+    """Deleting forgets at once: search and lists no longer return it."""
+    stored = await memory.store(alice, MemoryInput("I secretly hate pineapple pizza"))
+    await memory.delete(alice, stored.id)
+    outcome = await memory.search(alice, "pineapple pizza", k=5)
+    assert stored.id not in {r.memory.id for r in outcome.results}
+    page = await memory.list_page(alice, MemoryType.EPISODIC, 50, 0)
+    assert stored.id not in {m.id for m in page.items}
+    with pytest.raises(MemoryNotFoundError):
+        await memory.get(alice, stored.id)
+
+
+async def test_embedding_outage_keeps_the_memory_and_full_text_still_finds_it(
+    database_url: str, redis_url: str, alice: str
+) -> None:
+    """With the embedding service down, a write is kept without a vector and found by full text (degraded)."""
+    dead_url = f"http://127.0.0.1:{free_port()}"
+    async with memory_service(database_url, redis_url, dead_url) as offline:
+        stored = await offline.store(alice, MemoryInput("Our anniversary dinner is at Luigi's trattoria"))
+        assert stored.embedding_model is None
+        outcome = await offline.search(alice, "where is the anniversary dinner?", k=3)
+    assert outcome.degraded == ["embedding_service"]
+    assert outcome.results[0].memory.id == stored.id
+    assert outcome.results[0].components.similarity is None
+
+
+async def test_filters_by_type_and_importance(memory: MemoryService, alice: str) -> None:
+    """memory_types and min_importance narrow the results."""
+    await memory.store(alice, MemoryInput("ok lol", importance=0.05))
+    semantic = await memory.store(
+        alice,
+        MemoryInput("Alice loves hiking in the Lake District", memory_type=MemoryType.SEMANTIC, speaker=None),
+    )
+    only_semantic = await memory.search(alice, "hiking", k=5, memory_types=[MemoryType.SEMANTIC])
+    assert [r.memory.id for r in only_semantic.results] == [semantic.id]
+    important = await memory.search(alice, "ok lol hiking", k=5, min_importance=0.2)
+    assert all(r.memory.importance >= 0.2 for r in important.results)
+
+
+async def test_retention_is_computed_for_the_given_now(memory: MemoryService, alice: str) -> None:
+    """An imported memory from 2023 is fresh when searched "as of" 2023 and faded when searched today."""
+    when = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+    await memory.store(alice, MemoryInput("I went to a support group yesterday", created_at=when))
+    then = await memory.search(alice, "support group", k=1, now=when + timedelta(days=1), record_access=False)
+    today = await memory.search(alice, "support group", k=1, record_access=False)
+    assert then.results[0].components.retention > 0.8
+    assert today.results[0].components.retention < 0.01
+
+
+async def test_mmr_trades_duplicates_for_diversity(memory: MemoryService, alice: str) -> None:
+    """With a low lambda, near-duplicates give way to a different relevant memory."""
+    for i in range(3):
+        await memory.store(alice, MemoryInput(f"I love my cat Miso, she is the best cat {'!' * (i + 1)}"))
+    other = await memory.store(alice, MemoryInput("My cat's vet appointment is on Tuesday"))
+    relevance_only = await memory.search(alice, "my cat", k=3, mmr_lambda=1.0, record_access=False)
+    diverse = await memory.search(alice, "my cat", k=3, mmr_lambda=0.3, record_access=False)
+    assert other.id not in [r.memory.id for r in relevance_only.results][:2]
+    assert other.id in [r.memory.id for r in diverse.results][:2]
+
+
+async def test_assistant_replies_weigh_less(memory: MemoryService, alice: str) -> None:
+    """The companion's own reply becomes a memory of lower importance than the user's same words."""
+    text = "I just got promoted to senior engineer!"
+    user_said = await memory.store(alice, MemoryInput(text))
+    assistant_said = await memory.store(alice, MemoryInput(text, speaker=Speaker.ASSISTANT))
+    assert assistant_said.importance < user_said.importance
+
+
+async def test_export_holds_everything_of_one_user(memory: MemoryService, alice: str, bob: str) -> None:
+    """Export returns all of Alice's memories and none of Bob's."""
+    ids = {(await memory.store(alice, MemoryInput(f"fact number {i} about alice"))).id for i in range(3)}
+    await memory.store(bob, MemoryInput("bob's own fact"))
+    export = await memory.export(alice)
+    assert {m.id for m in export.memories} == ids
+    assert all(m.user_id == alice for m in export.memories)
