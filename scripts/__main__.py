@@ -3,6 +3,8 @@
 - ``run``: bring the embedded local stack up, open the terminal chat, stop everything on exit (Ctrl-C).
 - ``up`` / ``down`` / ``status``: manage the stack's processes (state in COMPANION_HOME, default ./.companion).
 - ``migrate``: apply pending migrations to DATABASE_URL.
+- ``reindex [--backlog]``: rebuild the memory index (Qdrant at QDRANT_URL, else pgvector) from Postgres, or
+  index only the memories written while the index was down.
 - ``chat``: the terminal chat against a gateway that is already running.
 """
 
@@ -69,6 +71,31 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from gateway.memory.index import VectorIndexError
+    from gateway.memory.reindex import reindex_command
+
+    env = _environment()
+    dsn = env.get("DATABASE_URL", "")
+    if not dsn:
+        print("config error: DATABASE_URL: is required but not set", file=sys.stderr)
+        return 2
+    try:
+        total = asyncio.run(
+            reindex_command(
+                dsn,
+                env.get("QDRANT_URL") or None,
+                qdrant_api_key=env.get("QDRANT_API_KEY"),
+                backlog_only=args.backlog,
+            )
+        )
+    except VectorIndexError as exc:
+        print(f"reindex failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"indexed {total} memories")
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from scripts.chat import run_chat
 
@@ -112,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         ("migrate", cmd_migrate),
     ):
         sub.add_parser(name).set_defaults(handler=handler)
+    reindex_parser = sub.add_parser("reindex")
+    reindex_parser.add_argument("--backlog", action="store_true", help="only memories not indexed yet")
+    reindex_parser.set_defaults(handler=cmd_reindex)
     for name, handler in (("run", cmd_run), ("chat", cmd_chat)):
         chat_parser = sub.add_parser(name)
         chat_parser.add_argument("--user", help="user id to chat as (default local-<login>)")

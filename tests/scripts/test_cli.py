@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scripts.localstack import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -45,3 +47,18 @@ def test_migrate_without_database_url_names_it(tmp_path: Path) -> None:
     result = run_cli("migrate", env={}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "config error: DATABASE_URL: is required but not set"
+
+
+def test_reindex_rebuilds_from_postgres(database_url: str, tmp_path: Path) -> None:
+    """`reindex` with no QDRANT_URL indexes into pgvector and reports the count."""
+    result = run_cli("reindex", env={"DATABASE_URL": database_url}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("indexed ")
+
+
+def test_reindex_with_qdrant_down_fails_clearly(database_url: str, tmp_path: Path) -> None:
+    """An unreachable Qdrant makes `reindex` fail with one line and exit 1, not a traceback."""
+    env = {"DATABASE_URL": database_url, "QDRANT_URL": f"http://127.0.0.1:{free_port()}"}
+    result = run_cli("reindex", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("reindex failed: ")

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from qdrant_client import AsyncQdrantClient
 
+from gateway.config import QdrantSettings
+from gateway.integrations.embedding import EmbeddingSpace
+from gateway.integrations.qdrant import QdrantIndex, create_qdrant_client
+from gateway.memory.pgvector_index import PgVectorIndex
+from gateway.memory.reindex import index_backlog
 from gateway.memory.schemas import MemoryType, Speaker
 from gateway.memory.service import MemoryInput, MemoryNotFoundError, MemoryService
 from scripts.localstack import free_port
@@ -167,3 +173,35 @@ async def test_export_holds_everything_of_one_user(memory: MemoryService, alice:
     export = await memory.export(alice)
     assert {m.id for m in export.memories} == ids
     assert all(m.user_id == alice for m in export.memories)
+
+
+async def test_index_outage_keeps_the_memory_and_backlog_indexes_it_later(
+    database_url: str, redis_url: str, embedding_service_url: str, alice: str
+) -> None:
+    """With Qdrant down a write still lands in Postgres (unindexed), recall falls back to pgvector, and the
+    backlog is indexed once Qdrant answers again."""
+    dead = create_qdrant_client(QdrantSettings(url=f"http://127.0.0.1:{free_port()}", _env_file=None))  # type: ignore[call-arg]
+    try:
+        async with memory_service(
+            database_url, redis_url, embedding_service_url, index=QdrantIndex(dead), fallback_index=None
+        ) as degraded:
+            degraded.fallback_index = PgVectorIndex(degraded.pool)
+            stored = await degraded.store(alice, MemoryInput("I keep the spare key under the garden gnome"))
+            assert stored.embedding_model == "all-MiniLM-L6-v2"
+            assert await degraded.pool.fetchval("SELECT indexed_at FROM memories WHERE id = $1", stored.id) is None
+            outcome = await degraded.search(alice, "where is the spare key?", k=3)
+            assert outcome.degraded == ["qdrant"]
+            assert outcome.results[0].memory.id == stored.id
+
+            live = AsyncQdrantClient(location=":memory:")
+            try:
+                space = EmbeddingSpace("all-MiniLM-L6-v2", 384)
+                assert await index_backlog(degraded.pool, QdrantIndex(live), space, limit=100) >= 1
+                degraded.index = QdrantIndex(live)
+                again = await degraded.search(alice, "where is the spare key?", k=3)
+            finally:
+                await live.close()
+    finally:
+        await dead.close()
+    assert again.degraded == []
+    assert again.results[0].memory.id == stored.id
