@@ -72,6 +72,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
+    import asyncpg
+
     from gateway.memory.index import VectorIndexError
     from gateway.memory.reindex import reindex_command
 
@@ -89,8 +91,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
                 backlog_only=args.backlog,
             )
         )
-    except VectorIndexError as exc:
-        print(f"reindex failed: {exc}", file=sys.stderr)
+    except (VectorIndexError, OSError, ValueError, asyncpg.PostgresError) as exc:
+        print(f"reindex failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(f"indexed {total} memories")
     return 0

@@ -96,6 +96,7 @@ class QdrantIndex:
     """The Qdrant backend of ``VectorIndex``. The client is shared, not owned: close it yourself."""
 
     name = "qdrant"
+    in_postgres = False
 
     def __init__(self, client: AsyncQdrantClient) -> None:
         self._client = client

@@ -61,6 +61,9 @@ def checked_vector(vector: Sequence[float], dims: int) -> list[float]:
 
 class VectorIndex(Protocol):
     name: str
+    # True when the index reads the vectors the memory rows already hold (pgvector): writing the vector
+    # to Postgres is then indexing it.
+    in_postgres: bool
 
     async def ensure_ready(self, space: EmbeddingSpace) -> None:
         """Create collections / indexes for this embedding space if missing (idempotent)."""

@@ -157,6 +157,7 @@ class PgVectorIndex:
     stats_ttl_seconds: float = DEFAULT_STATS_TTL_SECONDS
     clock: Callable[[], float] = time.monotonic
     name: str = field(default="pgvector", init=False)
+    in_postgres: bool = field(default=True, init=False)
     _users: dict[tuple[str, str, int], _UserCount] = field(default_factory=dict, init=False, repr=False)
     _spaces: dict[int, _SpaceSize] = field(default_factory=dict, init=False, repr=False)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
 from uuid import UUID
@@ -49,6 +49,8 @@ class Candidate:
     row: dict[str, Any]
     vector: npt.NDArray[np.float32] | None
     pad_context: dict[str, float] | None
+    term_count: int = 0  # indexed words in the memory (its BM25 length)
+    term_frequencies: dict[str, int] = field(default_factory=dict)  # query word -> occurrences
 
 
 class MemoryRepository:
@@ -151,17 +153,43 @@ class MemoryRepository:
         )
         return str(result).endswith(" 1")
 
-    async def fulltext_search(
-        self, user_id: str, query: str, limit: int, memory_types: Sequence[str]
-    ) -> list[tuple[UUID, float]]:
-        """The user's memories sharing words with ``query`` (any of them, stemmed), best ranked first."""
+    async def term_document_counts(self, user_id: str, query: str, cap: int) -> dict[str, int]:
+        """How many of the user's memories hold each (stemmed) word of ``query``, counting at most ``cap``."""
         rows = await self.conn.fetch(
             """
-            WITH words AS (SELECT tsvector_to_array(to_tsvector('english', $2)) AS lexemes),
-            q AS (
-                SELECT array_to_string(ARRAY(SELECT quote_literal(w) FROM unnest(lexemes) AS w), ' | ')::tsquery
+            SELECT w AS lexeme,
+                   (SELECT count(*) FROM (
+                        SELECT 1 FROM memories AS m
+                        WHERE m.user_id = $1 AND m.deleted_at IS NULL AND m.content_tsv @@ quote_literal(w)::tsquery
+                        LIMIT $3) AS capped) AS df
+            FROM unnest(tsvector_to_array(to_tsvector('english', $2))) AS w
+            """,
+            user_id,
+            query,
+            cap,
+        )
+        return {row["lexeme"]: int(row["df"]) for row in rows}
+
+    async def corpus_stats(self, user_id: str) -> tuple[int, float]:
+        """The user's number of live memories and their mean length in indexed words."""
+        row = await self.conn.fetchrow(
+            "SELECT count(*) AS n, avg(length(content_tsv)) AS avg_len FROM memories "
+            "WHERE user_id = $1 AND deleted_at IS NULL",
+            user_id,
+        )
+        return int(row["n"]), float(row["avg_len"] or 0.0)
+
+    async def fulltext_search(
+        self, user_id: str, lexemes: Sequence[str], limit: int, memory_types: Sequence[str]
+    ) -> list[tuple[UUID, float]]:
+        """The user's memories holding any of ``lexemes`` (already stemmed), best cover-density rank first."""
+        if not lexemes:
+            return []
+        rows = await self.conn.fetch(
+            """
+            WITH q AS (
+                SELECT array_to_string(ARRAY(SELECT quote_literal(w) FROM unnest($2::text[]) AS w), ' | ')::tsquery
                        AS query
-                FROM words WHERE cardinality(lexemes) > 0
             )
             SELECT m.id, ts_rank_cd(m.content_tsv, q.query, 1) AS rank
             FROM memories AS m, q
@@ -171,30 +199,67 @@ class MemoryRepository:
             LIMIT $3
             """,
             user_id,
-            query,
+            list(lexemes),
             limit,
             list(memory_types),
         )
         return [(row["id"], float(row["rank"])) for row in rows]
 
-    async def candidates(self, user_id: str, ids: Sequence[UUID], model: str | None) -> list[Candidate]:
-        """The rows to score, with vectors only when made by ``model`` (never compare two models)."""
+    async def neighbours(
+        self, user_id: str, ids: Sequence[UUID], memory_types: Sequence[str]
+    ) -> list[tuple[UUID, UUID]]:
+        """(anchor, neighbour) pairs: the memories just before and after each of ``ids`` in its conversation."""
+        rows = await self.conn.fetch(
+            """
+            SELECT a.id AS anchor, n.id FROM memories AS a
+            CROSS JOIN LATERAL (
+                (SELECT m.id FROM memories AS m
+                 WHERE m.user_id = $1 AND m.conversation_id = a.conversation_id AND m.deleted_at IS NULL
+                   AND m.created_at < a.created_at AND m.memory_type = ANY($3::text[])
+                 ORDER BY m.created_at DESC LIMIT 1)
+                UNION ALL
+                (SELECT m.id FROM memories AS m
+                 WHERE m.user_id = $1 AND m.conversation_id = a.conversation_id AND m.deleted_at IS NULL
+                   AND m.created_at > a.created_at AND m.memory_type = ANY($3::text[])
+                 ORDER BY m.created_at LIMIT 1)
+            ) AS n
+            WHERE a.user_id = $1 AND a.id = ANY($2::uuid[]) AND a.conversation_id IS NOT NULL
+            """,
+            user_id,
+            list(ids),
+            list(memory_types),
+        )
+        return [(row["anchor"], row["id"]) for row in rows]
+
+    async def candidates(
+        self, user_id: str, ids: Sequence[UUID], model: str | None, lexemes: Sequence[str] = ()
+    ) -> list[Candidate]:
+        """The rows to score, with vectors only when made by ``model`` (never compare two models), and how
+        often each of ``lexemes`` occurs in each row (for BM25)."""
         rows = await self.conn.fetch(
             f"""
-            SELECT {MEMORY_COLUMNS}, pad_context,
+            SELECT {MEMORY_COLUMNS}, pad_context, length(content_tsv) AS term_count, tf.lexemes, tf.counts,
                    CASE WHEN embedding_model = $3 THEN embedding END AS vector
-            FROM memories WHERE user_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL
+            FROM memories
+            LEFT JOIN LATERAL (
+                SELECT array_agg(u.lexeme) AS lexemes, array_agg(cardinality(u.positions)) AS counts
+                FROM unnest(content_tsv) AS u WHERE u.lexeme = ANY($4::text[])
+            ) AS tf ON true
+            WHERE user_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL
             """,  # noqa: S608
             user_id,
             list(ids),
             model,
+            list(lexemes),
         )
         out = []
         for row in rows:
             data = dict(row)
             vector = data.pop("vector")
             pad = data.pop("pad_context")
-            out.append(Candidate(row=data, vector=vector, pad_context=pad))
+            term_count = int(data.pop("term_count") or 0)
+            frequencies = dict(zip(data.pop("lexemes") or [], data.pop("counts") or [], strict=True))
+            out.append(Candidate(data, vector, pad, term_count, frequencies))
         return out
 
     async def record_recall(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,11 @@ from gateway.memory.schemas import (
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH = 100
+CORPUS_STATS_TTL_SECONDS = 300.0
+SMALL_CORPUS = 200
+# A word held by more than this share of the user's memories only scores; it selects no candidates.
+COMMON_WORD_SHARE = 0.2
+CONTIGUITY_ANCHORS = retrieval.CONTIGUITY_ANCHORS_PER_K
 SCORING_CONCURRENCY = 8
 
 _WORD = re.compile(r"[a-z0-9']+")
@@ -115,6 +121,8 @@ class MemoryService:
         self.scorer = scorer
         self.settings = settings
         self._ready_spaces: set[tuple[str, EmbeddingSpace]] = set()
+        # Per user: (expires at, number of memories, mean length) for BM25; refreshed every few minutes.
+        self._corpus: dict[str, tuple[float, int, float]] = {}
 
     # --- writing ---------------------------------------------------------------------------------------------
 
@@ -150,6 +158,9 @@ class MemoryService:
         ]
         async with self.pool.acquire() as conn, conn.transaction():
             await MemoryRepository(conn).insert_many(rows)
+        cached = self._corpus.get(user_id)
+        if cached is not None and cached[1] < SMALL_CORPUS:  # a small corpus changes shape with every write
+            self._corpus.pop(user_id, None)
         for start in range(0, len(rows), EMBED_BATCH):
             await self._embed_and_index(rows[start : start + EMBED_BATCH])
         return [row.id for row in rows]
@@ -178,17 +189,29 @@ class MemoryService:
         if embedded is None:
             return
         ids = [row.id for row in rows]
+        space = embedded.space
+        if self.index.in_postgres:
+            # Storing the vector is indexing it: one row update (each update adds an HNSW entry).
+            try:
+                await self._ensure_ready(self.index, space)
+            except VectorIndexError as exc:  # search falls back to an exact scan meanwhile
+                logger.warning("vector index not ready: %s", exc)
+            async with self.pool.acquire() as conn:
+                await MemoryRepository(conn).set_embeddings(
+                    user_id, ids, embedded.vectors, space.model, space.dims, utcnow()
+                )
+            return
         async with self.pool.acquire() as conn:
             await MemoryRepository(conn).set_embeddings(
-                user_id, ids, embedded.vectors, embedded.space.model, embedded.space.dims, None
+                user_id, ids, embedded.vectors, space.model, space.dims, None
             )
         points = [
             IndexPoint(row.id, user_id, row.memory_type, vector, row.importance, row.created_at)
             for row, vector in zip(rows, embedded.vectors, strict=True)
         ]
         try:
-            await self._ensure_ready(self.index, embedded.space)
-            await self.index.upsert(embedded.space, points)
+            await self._ensure_ready(self.index, space)
+            await self.index.upsert(space, points)
         except VectorIndexError as exc:
             logger.warning("memories kept unindexed (index backlog): %s", exc)
             return
@@ -260,7 +283,9 @@ class MemoryService:
     ) -> SearchOutcome:
         """The user's k most useful memories for ``query``, each with its score components and a reason.
 
-        ``now`` sets the moment retention is computed for (an imported history lives in the past).
+        Candidates come from the vector index and from full text; relevance fuses cosine similarity and
+        BM25, neighbours of strong hits in the same conversation come along (contiguity), then importance
+        and retention (as of ``now``: an imported history lives in the past) weigh in, and MMR diversifies.
         """
         if not query.strip():
             raise BadRequestError("query must not be blank")
@@ -269,6 +294,7 @@ class MemoryService:
         types = [t.value for t in (memory_types or list(MemoryType))]
         n = max(self.settings.candidates, 3 * k)
         degraded: list[str] = []
+        repo = MemoryRepository(self.pool)
 
         if query_embedding is None:
             try:
@@ -276,9 +302,8 @@ class MemoryService:
             except EmbeddingServiceError as exc:
                 logger.warning("recall without vectors: %s", exc.message)
                 degraded.append("embedding_service")
-        lexical_task = asyncio.ensure_future(
-            MemoryRepository(self.pool).fulltext_search(user_id, query, n, types)
-        )
+        lexical = await self._lexical_model(user_id, query)
+        lexical_task = asyncio.ensure_future(repo.fulltext_search(user_id, lexical.search_terms, n, types))
         vector_hits: list[VectorHit] = []
         if query_embedding is not None:
             vector_hits = await self._vector_search(user_id, query_embedding, n, types, degraded)
@@ -288,18 +313,41 @@ class MemoryService:
         if not ids:
             return SearchOutcome([], degraded)
         model = query_embedding.space.model if query_embedding else None
-        candidates = await MemoryRepository(self.pool).candidates(user_id, ids, model)
-        candidates = [c for c in candidates if c.row["importance"] >= min_importance]
-        if not candidates:
-            return SearchOutcome([], degraded)
+        candidates = await repo.candidates(user_id, ids, model, list(lexical.idfs))
+        ranking = _Ranking(candidates, query_embedding, lexical)
+        anchors = ranking.top(CONTIGUITY_ANCHORS * k)
+        pairs = await repo.neighbours(user_id, [candidates[i].row["id"] for i in anchors], types)
+        missing = [nid for _, nid in pairs if nid not in ranking.position]
+        if missing:
+            ranking.add(
+                await repo.candidates(user_id, list(dict.fromkeys(missing)), model, list(lexical.idfs))
+            )
+        ranking.apply_contiguity(pairs)
 
-        scored, vectors, has_vector = self._score(candidates, query_embedding, lexical_hits, now)
-        chosen = retrieval.mmr_select([s.score for s in scored], vectors, has_vector, k, lam)
+        scored = []
+        for i, candidate in enumerate(ranking.candidates):
+            row = candidate.row
+            if row["importance"] < min_importance:
+                continue
+            ret = retrieval.retention(
+                now, row["created_at"], row["last_accessed_at"], row["strength"], row["importance"]
+            )
+            rel = retrieval.relevance_from_fused(ranking.fused[i])
+            score = retrieval.combine(rel, row["importance"], ret, row["retrieval_weight"])
+            scored.append(
+                retrieval.Scored(
+                    i, ranking.similarity[i], ranking.lexical_share(i), rel, row["importance"], ret, score
+                )
+            )
+        if not scored:
+            return SearchOutcome([], degraded)
+        vectors, has_vector = ranking.vectors([item.index for item in scored])
+        chosen = retrieval.mmr_select([item.score for item in scored], vectors, has_vector, k, lam)
         query_words = content_words(query)
         results = []
-        for index, mmr_value in chosen:
-            item = scored[index]
-            row = candidates[index].row
+        for position, mmr_value in chosen:
+            item = scored[position]
+            row = ranking.candidates[item.index].row
             matched = sorted(query_words & content_words(row["content"]))
             results.append(
                 MemorySearchResult(
@@ -327,6 +375,21 @@ class MemoryService:
                 )
         return SearchOutcome(results, degraded)
 
+    async def _lexical_model(self, user_id: str, query: str) -> _LexicalModel:
+        """IDF of each query word over this user's memories; very common words do not select candidates."""
+        repo = MemoryRepository(self.pool)
+        cached = self._corpus.get(user_id)
+        if cached is None or cached[0] < time.monotonic():
+            total, average_length = await repo.corpus_stats(user_id)
+            cached = (time.monotonic() + CORPUS_STATS_TTL_SECONDS, total, average_length)
+            self._corpus[user_id] = cached
+        _, total, average_length = cached
+        cap = max(1, int(total * COMMON_WORD_SHARE))
+        counts = await repo.term_document_counts(user_id, query, cap)
+        idfs = {word: retrieval.idf(df, max(total, df)) for word, df in counts.items() if df > 0}
+        search_terms = [word for word, df in counts.items() if 0 < df < cap] or list(idfs)
+        return _LexicalModel(idfs, search_terms, average_length)
+
     async def _vector_search(
         self, user_id: str, query: QueryEmbedding, n: int, types: list[str], degraded: list[str]
     ) -> list[VectorHit]:
@@ -341,38 +404,82 @@ class MemoryService:
                 degraded.append(index.name)
         return []
 
-    def _score(
-        self,
-        candidates: Sequence[Candidate],
-        query: QueryEmbedding | None,
-        lexical_hits: Sequence[tuple[UUID, float]],
-        now: datetime,
-    ) -> tuple[list[retrieval.Scored], np.ndarray[Any, Any] | None, list[bool]]:
-        has_vector = [c.vector is not None and query is not None for c in candidates]
-        vectors: np.ndarray[Any, Any] | None = None
-        similarities: list[float | None] = [None] * len(candidates)
-        if query is not None and any(has_vector):
-            dims = query.space.dims
-            vectors = np.zeros((len(candidates), dims), dtype=np.float32)
-            for i, candidate in enumerate(candidates):
-                if has_vector[i]:
-                    vectors[i] = candidate.vector
-            sims = vectors @ np.asarray(query.vector, dtype=np.float32)
-            similarities = [float(sims[i]) if has_vector[i] else None for i in range(len(candidates))]
-        by_similarity = sorted(
-            (i for i, s in enumerate(similarities) if s is not None), key=lambda i: -(similarities[i] or 0.0)
-        )
-        semantic_rank = retrieval.rank_scores(by_similarity)
-        lexical_order = {memory_id: position for position, (memory_id, _) in enumerate(lexical_hits)}
-        lexical_rank = retrieval.rank_scores(list(lexical_order))
-        scored = []
-        for i, candidate in enumerate(candidates):
-            row = candidate.row
-            lexical = lexical_rank.get(row["id"], 0.0)
-            rel = retrieval.relevance(similarities[i], semantic_rank.get(i, 0.0), lexical)
-            ret = retrieval.retention(
-                now, row["created_at"], row["last_accessed_at"], row["strength"], row["importance"]
+
+@dataclass
+class _LexicalModel:
+    idfs: dict[str, float]
+    search_terms: list[str]
+    average_length: float
+
+
+class _Ranking:
+    """Candidates with their cosine similarity and BM25, standardised once and fused."""
+
+    def __init__(
+        self, candidates: Sequence[Candidate], query: QueryEmbedding | None, lexical: _LexicalModel
+    ) -> None:
+        self.query = None if query is None else np.asarray(query.vector, dtype=np.float32)
+        self.lexical = lexical
+        self.candidates: list[Candidate] = []
+        self.similarity: list[float | None] = []
+        self.bm25: list[float] = []
+        self.position: dict[UUID, int] = {}
+        self._append(candidates)
+        known = [s for s in self.similarity if s is not None]
+        self._z_similarity = retrieval.Standardiser.of(known)
+        self._z_lexical = retrieval.Standardiser.of(self.bm25)
+        self._floor = min(known) if known else 0.0
+        self.fused = [self._fuse(i) for i in range(len(self.candidates))]
+
+    def _append(self, candidates: Sequence[Candidate]) -> None:
+        for candidate in candidates:
+            self.position[candidate.row["id"]] = len(self.candidates)
+            self.candidates.append(candidate)
+            if self.query is not None and candidate.vector is not None:
+                self.similarity.append(float(np.dot(candidate.vector, self.query)))
+            else:
+                self.similarity.append(None)
+            self.bm25.append(
+                retrieval.bm25(
+                    candidate.term_frequencies,
+                    candidate.term_count,
+                    self.lexical.idfs,
+                    self.lexical.average_length,
+                )
             )
-            score = retrieval.combine(rel, row["importance"], ret, row["retrieval_weight"])
-            scored.append(retrieval.Scored(i, similarities[i], lexical, rel, row["importance"], ret, score))
-        return scored, vectors, has_vector
+
+    def _fuse(self, i: int) -> float:
+        similarity = self.similarity[i]
+        z_similarity = self._z_similarity(self._floor if similarity is None else similarity)
+        return retrieval.fuse(z_similarity, self._z_lexical(self.bm25[i]))
+
+    def add(self, candidates: Sequence[Candidate]) -> None:
+        """Late candidates (neighbours), scored on the scale of the first ones."""
+        start = len(self.candidates)
+        self._append(candidates)
+        self.fused += [self._fuse(i) for i in range(start, len(self.candidates))]
+
+    def top(self, count: int) -> list[int]:
+        return sorted(range(len(self.fused)), key=lambda i: -self.fused[i])[:count]
+
+    def apply_contiguity(self, pairs: Sequence[tuple[UUID, UUID]]) -> None:
+        index_pairs = [
+            (self.position[a], self.position[b])
+            for a, b in pairs
+            if a in self.position and b in self.position
+        ]
+        self.fused = retrieval.with_contiguity(self.fused, index_pairs)
+
+    def lexical_share(self, i: int) -> float:
+        best = max(self.bm25) if self.bm25 else 0.0
+        return self.bm25[i] / best if best > 0 else 0.0
+
+    def vectors(self, indexes: Sequence[int]) -> tuple[np.ndarray[Any, Any] | None, list[bool]]:
+        has_vector = [self.query is not None and self.candidates[i].vector is not None for i in indexes]
+        if self.query is None or not any(has_vector):
+            return None, has_vector
+        matrix = np.zeros((len(indexes), self.query.shape[0]), dtype=np.float32)
+        for row, i in enumerate(indexes):
+            if has_vector[row]:
+                matrix[row] = self.candidates[i].vector
+        return matrix, has_vector
