@@ -14,12 +14,12 @@ import numpy as np
 import numpy.typing as npt
 
 # Weights of the combined score; relevance dominates, importance and retention break near-ties.
-RELEVANCE_WEIGHT = 0.75
+RELEVANCE_WEIGHT = 0.80
 IMPORTANCE_WEIGHT = 0.10
-RETENTION_WEIGHT = 0.15
+RETENTION_WEIGHT = 0.10
 # Relevance fuses the cosine similarity and BM25, each standardised over the candidates (z-scores).
 SEMANTIC_WEIGHT = 1.0
-LEXICAL_WEIGHT = 1.0
+LEXICAL_WEIGHT = 1.2
 # BM25 parameters (the usual ones).
 BM25_K1 = 1.5
 BM25_B = 0.75

@@ -46,8 +46,10 @@ logger = logging.getLogger(__name__)
 EMBED_BATCH = 100
 CORPUS_STATS_TTL_SECONDS = 300.0
 SMALL_CORPUS = 200
-# A word held by more than this share of the user's memories only scores; it selects no candidates.
+# A word held by more than this share (or count) of the user's memories only scores; it selects no
+# candidates.
 COMMON_WORD_SHARE = 0.2
+COMMON_WORD_COUNT_CAP = 1000
 CONTIGUITY_ANCHORS = retrieval.CONTIGUITY_ANCHORS_PER_K
 SCORING_CONCURRENCY = 8
 
@@ -302,12 +304,17 @@ class MemoryService:
             except EmbeddingServiceError as exc:
                 logger.warning("recall without vectors: %s", exc.message)
                 degraded.append("embedding_service")
-        lexical = await self._lexical_model(user_id, query)
-        lexical_task = asyncio.ensure_future(repo.fulltext_search(user_id, lexical.search_terms, n, types))
+
+        async def lexical_search() -> tuple[_LexicalModel, list[tuple[UUID, float]]]:
+            model = await self._lexical_model(user_id, query)
+            return model, await repo.fulltext_search(user_id, model.search_terms, n, types)
+
+        # Vector and full-text candidates are gathered concurrently (separate pooled connections).
+        lexical_task = asyncio.ensure_future(lexical_search())
         vector_hits: list[VectorHit] = []
         if query_embedding is not None:
             vector_hits = await self._vector_search(user_id, query_embedding, n, types, degraded)
-        lexical_hits = await lexical_task
+        lexical, lexical_hits = await lexical_task
 
         ids = list(dict.fromkeys([hit.memory_id for hit in vector_hits] + [mid for mid, _ in lexical_hits]))
         if not ids:
@@ -384,7 +391,8 @@ class MemoryService:
             cached = (time.monotonic() + CORPUS_STATS_TTL_SECONDS, total, average_length)
             self._corpus[user_id] = cached
         _, total, average_length = cached
-        cap = max(1, int(total * COMMON_WORD_SHARE))
+        # Counting stops at the cap: past it a word is common, and counting further costs time, not ranking.
+        cap = max(1, min(int(total * COMMON_WORD_SHARE), COMMON_WORD_COUNT_CAP))
         counts = await repo.term_document_counts(user_id, query, cap)
         idfs = {word: retrieval.idf(df, max(total, df)) for word, df in counts.items() if df > 0}
         search_terms = [word for word, df in counts.items() if 0 < df < cap] or list(idfs)

@@ -52,7 +52,9 @@ def test_retention_counts_from_the_last_recall() -> None:
     """A memory recalled yesterday is as fresh as one made yesterday."""
     made = NOW - timedelta(days=100)
     recalled = NOW - timedelta(days=1)
-    assert retrieval.retention(NOW, made, recalled, 1.0, 0.5) == retrieval.retention(NOW, recalled, None, 1.0, 0.5)
+    assert retrieval.retention(NOW, made, recalled, 1.0, 0.5) == retrieval.retention(
+        NOW, recalled, None, 1.0, 0.5
+    )
 
 
 def test_mmr_skips_a_duplicate_for_a_different_memory() -> None:

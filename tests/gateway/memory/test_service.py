@@ -188,7 +188,10 @@ async def test_index_outage_keeps_the_memory_and_backlog_indexes_it_later(
             degraded.fallback_index = PgVectorIndex(degraded.pool)
             stored = await degraded.store(alice, MemoryInput("I keep the spare key under the garden gnome"))
             assert stored.embedding_model == "all-MiniLM-L6-v2"
-            assert await degraded.pool.fetchval("SELECT indexed_at FROM memories WHERE id = $1", stored.id) is None
+            assert (
+                await degraded.pool.fetchval("SELECT indexed_at FROM memories WHERE id = $1", stored.id)
+                is None
+            )
             outcome = await degraded.search(alice, "where is the spare key?", k=3)
             assert outcome.degraded == ["qdrant"]
             assert outcome.results[0].memory.id == stored.id
