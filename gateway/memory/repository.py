@@ -153,8 +153,15 @@ class MemoryRepository:
         )
         return str(result).endswith(" 1")
 
-    async def term_document_counts(self, user_id: str, query: str, cap: int) -> dict[str, int]:
-        """How many of the user's memories hold each (stemmed) word of ``query``, counting at most ``cap``."""
+    async def query_lexemes(self, query: str) -> list[str]:
+        """The query's words as the full-text index stores them (stemmed, stop words dropped)."""
+        words = await self.conn.fetchval("SELECT tsvector_to_array(to_tsvector('english', $1))", query)
+        return list(words or [])
+
+    async def term_document_counts(self, user_id: str, lexemes: Sequence[str], cap: int) -> dict[str, int]:
+        """How many of the user's memories hold each of ``lexemes``, counting at most ``cap``."""
+        if not lexemes:
+            return {}
         rows = await self.conn.fetch(
             """
             SELECT w AS lexeme,
@@ -162,10 +169,10 @@ class MemoryRepository:
                         SELECT 1 FROM memories AS m
                         WHERE m.user_id = $1 AND m.deleted_at IS NULL AND m.content_tsv @@ quote_literal(w)::tsquery
                         LIMIT $3) AS capped) AS df
-            FROM unnest(tsvector_to_array(to_tsvector('english', $2))) AS w
+            FROM unnest($2::text[]) AS w
             """,
             user_id,
-            query,
+            list(lexemes),
             cap,
         )
         return {row["lexeme"]: int(row["df"]) for row in rows}

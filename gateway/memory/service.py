@@ -50,6 +50,7 @@ SMALL_CORPUS = 200
 # candidates.
 COMMON_WORD_SHARE = 0.2
 COMMON_WORD_COUNT_CAP = 1000
+WORD_COUNT_CACHE_SIZE = 100_000
 CONTIGUITY_ANCHORS = retrieval.CONTIGUITY_ANCHORS_PER_K
 SCORING_CONCURRENCY = 8
 
@@ -125,6 +126,8 @@ class MemoryService:
         self._ready_spaces: set[tuple[str, EmbeddingSpace]] = set()
         # Per user: (expires at, number of memories, mean length) for BM25; refreshed every few minutes.
         self._corpus: dict[str, tuple[float, int, float]] = {}
+        # Per (user, word): (expires at, memories holding it, the cap it was counted to).
+        self._word_counts: dict[tuple[str, str], tuple[float, int, int]] = {}
 
     # --- writing ---------------------------------------------------------------------------------------------
 
@@ -163,6 +166,8 @@ class MemoryService:
         cached = self._corpus.get(user_id)
         if cached is not None and cached[1] < SMALL_CORPUS:  # a small corpus changes shape with every write
             self._corpus.pop(user_id, None)
+            for key in [key for key in self._word_counts if key[0] == user_id]:
+                del self._word_counts[key]
         for start in range(0, len(rows), EMBED_BATCH):
             await self._embed_and_index(rows[start : start + EMBED_BATCH])
         return [row.id for row in rows]
@@ -312,9 +317,12 @@ class MemoryService:
         # Vector and full-text candidates are gathered concurrently (separate pooled connections).
         lexical_task = asyncio.ensure_future(lexical_search())
         vector_hits: list[VectorHit] = []
-        if query_embedding is not None:
-            vector_hits = await self._vector_search(user_id, query_embedding, n, types, degraded)
-        lexical, lexical_hits = await lexical_task
+        try:
+            if query_embedding is not None:
+                vector_hits = await self._vector_search(user_id, query_embedding, n, types, degraded)
+            lexical, lexical_hits = await lexical_task
+        finally:
+            lexical_task.cancel()  # a no-op once done; never leave it running when the vector search failed
 
         ids = list(dict.fromkeys([hit.memory_id for hit in vector_hits] + [mid for mid, _ in lexical_hits]))
         if not ids:
@@ -383,17 +391,35 @@ class MemoryService:
         return SearchOutcome(results, degraded)
 
     async def _lexical_model(self, user_id: str, query: str) -> _LexicalModel:
-        """IDF of each query word over this user's memories; very common words do not select candidates."""
+        """IDF of each query word over this user's memories; very common words do not select candidates.
+
+        Corpus size and word counts are cached for a few minutes: they drift slowly as memories are added.
+        """
         repo = MemoryRepository(self.pool)
+        clock = time.monotonic()
         cached = self._corpus.get(user_id)
-        if cached is None or cached[0] < time.monotonic():
+        if cached is None or cached[0] < clock:
             total, average_length = await repo.corpus_stats(user_id)
-            cached = (time.monotonic() + CORPUS_STATS_TTL_SECONDS, total, average_length)
+            cached = (clock + CORPUS_STATS_TTL_SECONDS, total, average_length)
             self._corpus[user_id] = cached
         _, total, average_length = cached
         # Counting stops at the cap: past it a word is common, and counting further costs time, not ranking.
         cap = max(1, min(int(total * COMMON_WORD_SHARE), COMMON_WORD_COUNT_CAP))
-        counts = await repo.term_document_counts(user_id, query, cap)
+        lexemes = await repo.query_lexemes(query)
+        counts: dict[str, int] = {}
+        unknown = []
+        for word in lexemes:
+            hit = self._word_counts.get((user_id, word))
+            if hit is not None and hit[0] >= clock and hit[2] == cap:
+                counts[word] = hit[1]
+            else:
+                unknown.append(word)
+        if unknown:
+            if len(self._word_counts) > WORD_COUNT_CACHE_SIZE:
+                self._word_counts.clear()
+            for word, df in (await repo.term_document_counts(user_id, unknown, cap)).items():
+                counts[word] = df
+                self._word_counts[(user_id, word)] = (clock + CORPUS_STATS_TTL_SECONDS, df, cap)
         idfs = {word: retrieval.idf(df, max(total, df)) for word, df in counts.items() if df > 0}
         search_terms = [word for word, df in counts.items() if 0 < df < cap] or list(idfs)
         return _LexicalModel(idfs, search_terms, average_length)
