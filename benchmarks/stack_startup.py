@@ -23,22 +23,11 @@ from typing import Any
 
 import httpx
 
-from scripts.localstack import LocalStack, StackConfig, free_port
+from scripts.localstack import LocalStack, StackConfig, isolated_env
 
 
 def _config(home: Path) -> StackConfig:
-    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-    env.update(
-        {
-            "COMPANION_HOME": str(home),
-            "STACK_POSTGRES_PORT": str(free_port()),
-            "STACK_REDIS_PORT": str(free_port()),
-            "STACK_EMBEDDING_PORT": str(free_port()),
-            "STACK_GATEWAY_PORT": str(free_port()),
-            "STACK_BOT_PUSH_PORT": str(free_port()),
-        }
-    )
-    return StackConfig.from_env(env)
+    return StackConfig.from_env(isolated_env(home, os.environ))
 
 
 def _timed_up(stack: LocalStack) -> tuple[float, float]:

@@ -456,6 +456,16 @@ class StackConfig:
         )
 
 
+def isolated_env(home: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` for a second, independent stack: its own home, free loopback ports, and no bot."""
+    isolated = {k: v for k, v in env.items() if k != "DISCORD_TOKEN"}
+    isolated["COMPANION_HOME"] = str(home)
+    for variable in ("STACK_POSTGRES_PORT", "STACK_REDIS_PORT", "STACK_EMBEDDING_PORT", "STACK_GATEWAY_PORT",
+                     "STACK_BOT_PUSH_PORT"):  # fmt: skip
+        isolated[variable] = str(free_port())
+    return isolated
+
+
 def load_secrets(home: Path, env: Mapping[str, str]) -> dict[str, str]:
     """Secrets from the environment, else generated once and kept in ``<home>/secrets.env`` (mode 600)."""
     path = home / "secrets.env"

@@ -15,25 +15,14 @@ import psutil
 import pytest
 
 from scripts.chat import GatewayChat
-from scripts.localstack import LocalStack, ServiceProcess, StackConfig, StackError, free_port
+from scripts.localstack import LocalStack, ServiceProcess, StackConfig, StackError, free_port, isolated_env
 from tests.conftest import scratch_dir
 
 pytestmark = pytest.mark.slow
 
 
 def stack_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-    env.update(
-        {
-            "COMPANION_HOME": str(home),
-            "STACK_POSTGRES_PORT": str(free_port()),
-            "STACK_REDIS_PORT": str(free_port()),
-            "STACK_EMBEDDING_PORT": str(free_port()),
-            "STACK_GATEWAY_PORT": str(free_port()),
-            "STACK_BOT_PUSH_PORT": str(free_port()),
-        }
-    )
-    return env
+    return isolated_env(home, os.environ)
 
 
 def assert_all_gone(pids: list[int]) -> None:

@@ -20,8 +20,10 @@ import pytest
 from qdrant_client import AsyncQdrantClient
 
 from gateway.memory.index import EmbeddingSpace
+from gateway.memory.service import MemoryService
 from scripts.localstack import EmbeddedPostgres
 from tests.conftest import make_database
+from tests.gateway.memory.service_fixtures import add_user, memory_service
 
 Vectors = npt.NDArray[np.float32]
 
@@ -157,3 +159,19 @@ async def insert_memories(
 def rng(request: pytest.FixtureRequest) -> Iterator[np.random.Generator]:
     """Random numbers seeded by the test's name: reproducible, and different in every test."""
     yield np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture
+async def memory(
+    database_url: str, redis_url: str, embedding_service_url: str
+) -> AsyncIterator[MemoryService]:
+    """A MemoryService on the session database, the real embedding service and pgvector (no Groq)."""
+    async with memory_service(database_url, redis_url, embedding_service_url) as service:
+        yield service
+
+
+@pytest.fixture
+async def alice(memory: MemoryService, user_id: str) -> str:
+    """A user the companion knows (profile row present), unique to the test."""
+    await add_user(memory.pool, user_id, "alice")
+    return user_id

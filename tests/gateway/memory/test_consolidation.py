@@ -33,12 +33,6 @@ async def memory(
         yield service
 
 
-@pytest.fixture
-async def alice(memory: MemoryService, user_id: str) -> str:
-    await add_user(memory.pool, user_id, "alice")
-    return user_id
-
-
 async def test_related_memories_become_one_semantic_memory(memory: MemoryService, alice: str) -> None:
     """Three memories about the cat make one semantic memory that keeps them as sources."""
     sources = [await memory.store(alice, MemoryInput(text, importance=0.5)) for text in CAT_STORIES]

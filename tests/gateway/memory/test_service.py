@@ -29,12 +29,6 @@ async def memory(
 
 
 @pytest.fixture
-async def alice(memory: MemoryService, user_id: str) -> str:
-    await add_user(memory.pool, user_id, "alice")
-    return user_id
-
-
-@pytest.fixture
 async def bob(memory: MemoryService) -> str:
     other = "b" + uuid4().hex[:16]
     await add_user(memory.pool, other, "bob")
