@@ -50,7 +50,8 @@ SMALL_CORPUS = 200
 # candidates.
 COMMON_WORD_SHARE = 0.2
 COMMON_WORD_COUNT_CAP = 1000
-WORD_COUNT_CACHE_SIZE = 100_000
+WORD_COUNT_CACHE_SIZE = 20_000  # words per user
+WORD_COUNT_CACHE_USERS = 5_000
 CONTIGUITY_ANCHORS = retrieval.CONTIGUITY_ANCHORS_PER_K
 SCORING_CONCURRENCY = 8
 
@@ -126,8 +127,8 @@ class MemoryService:
         self._ready_spaces: set[tuple[str, EmbeddingSpace]] = set()
         # Per user: (expires at, number of memories, mean length) for BM25; refreshed every few minutes.
         self._corpus: dict[str, tuple[float, int, float]] = {}
-        # Per (user, word): (expires at, memories holding it, the cap it was counted to).
-        self._word_counts: dict[tuple[str, str], tuple[float, int, int]] = {}
+        # Per user, per word: (expires at, memories holding it, the cap it was counted to).
+        self._word_counts: dict[str, dict[str, tuple[float, int, int]]] = {}
 
     # --- writing ---------------------------------------------------------------------------------------------
 
@@ -166,8 +167,7 @@ class MemoryService:
         cached = self._corpus.get(user_id)
         if cached is not None and cached[1] < SMALL_CORPUS:  # a small corpus changes shape with every write
             self._corpus.pop(user_id, None)
-            for key in [key for key in self._word_counts if key[0] == user_id]:
-                del self._word_counts[key]
+            self._word_counts.pop(user_id, None)
         for start in range(0, len(rows), EMBED_BATCH):
             await self._embed_and_index(rows[start : start + EMBED_BATCH])
         return [row.id for row in rows]
@@ -408,18 +408,21 @@ class MemoryService:
         lexemes = await repo.query_lexemes(query)
         counts: dict[str, int] = {}
         unknown = []
+        known = self._word_counts.setdefault(user_id, {})
         for word in lexemes:
-            hit = self._word_counts.get((user_id, word))
+            hit = known.get(word)
             if hit is not None and hit[0] >= clock and hit[2] == cap:
                 counts[word] = hit[1]
             else:
                 unknown.append(word)
         if unknown:
-            if len(self._word_counts) > WORD_COUNT_CACHE_SIZE:
-                self._word_counts.clear()
+            if len(known) > WORD_COUNT_CACHE_SIZE:
+                known.clear()
+            if len(self._word_counts) > WORD_COUNT_CACHE_USERS:
+                self._word_counts = {user_id: known}
             for word, df in (await repo.term_document_counts(user_id, unknown, cap)).items():
                 counts[word] = df
-                self._word_counts[(user_id, word)] = (clock + CORPUS_STATS_TTL_SECONDS, df, cap)
+                known[word] = (clock + CORPUS_STATS_TTL_SECONDS, df, cap)
         idfs = {word: retrieval.idf(df, max(total, df)) for word, df in counts.items() if df > 0}
         search_terms = [word for word, df in counts.items() if 0 < df < cap] or list(idfs)
         return _LexicalModel(idfs, search_terms, average_length)
