@@ -50,6 +50,7 @@ SMALL_CORPUS = 200
 # candidates.
 COMMON_WORD_SHARE = 0.2
 COMMON_WORD_COUNT_CAP = 1000
+CANDIDATE_WORD_MAX_MEMORIES = 200
 WORD_COUNT_CACHE_SIZE = 20_000  # words per user
 WORD_COUNT_CACHE_USERS = 5_000
 CONTIGUITY_ANCHORS = retrieval.CONTIGUITY_ANCHORS_PER_K
@@ -424,7 +425,10 @@ class MemoryService:
                 counts[word] = df
                 known[word] = (clock + CORPUS_STATS_TTL_SECONDS, df, cap)
         idfs = {word: retrieval.idf(df, max(total, df)) for word, df in counts.items() if df > 0}
-        search_terms = [word for word, df in counts.items() if 0 < df < cap] or list(idfs)
+        # Candidates come from words few memories hold: each selecting word costs a ranked scan of its matches.
+        selective = min(cap, CANDIDATE_WORD_MAX_MEMORIES)
+        present = sorted((df, word) for word, df in counts.items() if df > 0)
+        search_terms = [word for df, word in present if df < selective] or [word for _, word in present[:2]]
         return _LexicalModel(idfs, search_terms, average_length)
 
     async def _vector_search(
