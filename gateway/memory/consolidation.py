@@ -41,7 +41,6 @@ LOSER_WEIGHT_FACTOR = 0.5
 _NEGATION = re.compile(
     r"\b(not|no|never|don't|doesn't|didn't|isn't|wasn't|aren't|won't|can't|cannot|no longer|anymore|stopped|quit)\b"
 )
-_POSITIVE = re.compile(r"\b(love|loves|like|likes|enjoy|enjoys|prefer|prefers|adore|adores)\b")
 _NEGATIVE = re.compile(r"\b(hate|hates|dislike|dislikes|can't stand|detest|detests)\b")
 
 
@@ -102,11 +101,7 @@ def extractive_summary(cluster: Cluster) -> str:
 def _polarity(text: str) -> int:
     lowered = text.lower()
     sign = -1 if _NEGATION.search(lowered) else 1
-    if _NEGATIVE.search(lowered):
-        return -sign
-    if _POSITIVE.search(lowered):
-        return sign
-    return sign
+    return -sign if _NEGATIVE.search(lowered) else sign
 
 
 def heuristic_contradiction(a: str, b: str) -> bool:

@@ -144,14 +144,17 @@ class MemoryRepository:
         )
         return [dict(r) for r in rows]
 
-    async def soft_delete(self, user_id: str, memory_id: UUID) -> bool:
-        result = await self.conn.execute(
+    async def soft_delete(self, user_id: str, memory_id: UUID) -> dict[str, Any] | None:
+        """Mark the memory deleted; its embedding model and dims (to drop it from the index), or None when
+        the user has no such live memory."""
+        row = await self.conn.fetchrow(
             """UPDATE memories SET deleted_at = now(), updated_at = now()
-               WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL""",
+               WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL
+               RETURNING embedding_model, embedding_dims""",
             user_id,
             memory_id,
         )
-        return str(result).endswith(" 1")
+        return dict(row) if row is not None else None
 
     async def query_lexemes(self, query: str) -> list[str]:
         """The query's words as the full-text index stores them (stemmed, stop words dropped)."""

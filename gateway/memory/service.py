@@ -248,14 +248,10 @@ class MemoryService:
 
     async def delete(self, user_id: str, memory_id: UUID) -> None:
         """Forget one memory on the user's request: gone from search at once, from the index too."""
-        if not await MemoryRepository(self.pool).soft_delete(user_id, memory_id):
+        row = await MemoryRepository(self.pool).soft_delete(user_id, memory_id)
+        if row is None:
             raise MemoryNotFoundError(f"no memory {memory_id} for user {user_id}")
-        row = await self.pool.fetchrow(
-            "SELECT embedding_model, embedding_dims FROM memories WHERE user_id = $1 AND id = $2",
-            user_id,
-            memory_id,
-        )
-        if row is not None and row["embedding_model"]:
+        if row["embedding_model"]:
             try:
                 await self.index.delete(
                     EmbeddingSpace(row["embedding_model"], row["embedding_dims"]), user_id, [memory_id]
@@ -341,6 +337,7 @@ class MemoryService:
         ranking.apply_contiguity(pairs)
 
         scored = []
+        lexical_shares = ranking.lexical_shares()
         for i, candidate in enumerate(ranking.candidates):
             row = candidate.row
             if row["importance"] < min_importance:
@@ -352,7 +349,7 @@ class MemoryService:
             score = retrieval.combine(rel, row["importance"], ret, row["retrieval_weight"])
             scored.append(
                 retrieval.Scored(
-                    i, ranking.similarity[i], ranking.lexical_share(i), rel, row["importance"], ret, score
+                    i, ranking.similarity[i], lexical_shares[i], rel, row["importance"], ret, score
                 )
             )
         if not scored:
@@ -511,9 +508,10 @@ class _Ranking:
         ]
         self.fused = retrieval.with_contiguity(self.fused, index_pairs)
 
-    def lexical_share(self, i: int) -> float:
-        best = max(self.bm25) if self.bm25 else 0.0
-        return self.bm25[i] / best if best > 0 else 0.0
+    def lexical_shares(self) -> list[float]:
+        """Each candidate's BM25 against the best one's, in [0, 1]."""
+        best = max(self.bm25, default=0.0)
+        return [value / best if best > 0 else 0.0 for value in self.bm25]
 
     def vectors(self, indexes: Sequence[int]) -> tuple[np.ndarray[Any, Any] | None, list[bool]]:
         has_vector = [self.query is not None and self.candidates[i].vector is not None for i in indexes]
