@@ -1,0 +1,300 @@
+"""All SQL of the personality domain. Every statement is scoped by ``user_id``; none commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeAlias
+
+import asyncpg
+
+Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+# pg_advisory_xact_lock(namespace, hashtext(user_id)): serialises one user's personality writes.
+LOCK_NAMESPACE_STATE = 0x70616401  # "pad" 1
+LOCK_NAMESPACE_QUIRKS = 0x71726B01  # "qrk" 1
+LOCK_NAMESPACE_NEEDS = 0x6E656401  # "ned" 1
+
+STATE_COLUMNS = """id, user_id, created_at, profile, openness, conscientiousness, extraversion, agreeableness,
+    neuroticism, pleasure, arousal, dominance, baseline_pleasure, baseline_arousal, baseline_dominance,
+    emotion_label, is_current, reason"""
+
+QUIRK_COLUMNS = """id, user_id, quirk_type, description, strength, times_expressed, last_expressed_at,
+    last_faded_at, is_active, source, created_at, updated_at"""
+
+NEED_COLUMNS = """id, user_id, need_type, current_level, baseline, growth_per_hour, trigger_threshold,
+    last_updated_at, last_satisfied_at, satisfaction_count"""
+
+
+@dataclass(frozen=True)
+class NewState:
+    user_id: str
+    created_at: datetime
+    profile: str
+    traits: dict[str, float]
+    pad: tuple[float, float, float]
+    baseline: tuple[float, float, float]
+    emotion_label: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class QuirkChange:
+    id: int
+    strength: float
+    times_expressed: int
+    last_expressed_at: datetime | None
+    last_faded_at: datetime | None
+    is_active: bool
+
+
+class PersonalityRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def lock(self, namespace: int, user_id: str) -> None:
+        """Hold the user's lock in ``namespace`` until the transaction ends."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock($1::int, hashtext($2))", namespace, user_id)
+
+    # --- state -------------------------------------------------------------------------------------------
+
+    async def current(self, user_id: str) -> dict[str, Any] | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {STATE_COLUMNS} FROM personality_state WHERE user_id = $1 AND is_current",  # noqa: S608
+            user_id,
+        )
+        return dict(row) if row is not None else None
+
+    async def retire_current(self, user_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE personality_state SET is_current = FALSE WHERE user_id = $1 AND is_current", user_id
+        )
+
+    async def insert_state(self, state: NewState) -> dict[str, Any]:
+        t = state.traits
+        row = await self.conn.fetchrow(
+            f"""
+            INSERT INTO personality_state (user_id, created_at, profile, openness, conscientiousness,
+                extraversion, agreeableness, neuroticism, pleasure, arousal, dominance, baseline_pleasure,
+                baseline_arousal, baseline_dominance, emotion_label, is_current, reason)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, TRUE, $16)
+            RETURNING {STATE_COLUMNS}
+            """,  # noqa: S608
+            state.user_id, state.created_at, state.profile,
+            t["openness"], t["conscientiousness"], t["extraversion"], t["agreeableness"], t["neuroticism"],
+            *state.pad, *state.baseline, state.emotion_label, state.reason,
+        )  # fmt: skip
+        assert row is not None
+        return dict(row)
+
+    async def history(
+        self, user_id: str, since: datetime, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        rows = await self.conn.fetch(
+            f"""
+            SELECT {STATE_COLUMNS}, count(*) OVER () AS total
+            FROM personality_state
+            WHERE user_id = $1 AND created_at >= $2
+            ORDER BY created_at DESC, id DESC
+            LIMIT $3 OFFSET $4
+            """,  # noqa: S608
+            user_id,
+            since,
+            limit,
+            offset,
+        )
+        if rows:
+            return [dict(r) for r in rows], int(rows[0]["total"])
+        total = await self.conn.fetchval(
+            "SELECT count(*) FROM personality_state WHERE user_id = $1 AND created_at >= $2", user_id, since
+        )
+        return [], int(total)
+
+    async def count_current(self, user_id: str) -> int:
+        return int(
+            await self.conn.fetchval(
+                "SELECT count(*) FROM personality_state WHERE user_id = $1 AND is_current", user_id
+            )
+        )
+
+    # --- the user's profile (the two columns personality owns) -----------------------------------------------
+
+    async def upsert_user_profile(
+        self, user_id: str, username: str, profile: str, timezone: str, now: datetime
+    ) -> None:
+        """Create the user's profile when missing; record the chosen personality profile and time zone."""
+        await self.conn.execute(
+            """
+            INSERT INTO user_profiles (user_id, username, personality_profile, timezone, created_at, updated_at,
+                                       last_active_at)
+            VALUES ($1, $2, $3, $4, $5, $5, $5)
+            ON CONFLICT (user_id) DO UPDATE SET
+                personality_profile = EXCLUDED.personality_profile,
+                timezone = EXCLUDED.timezone,
+                updated_at = EXCLUDED.updated_at
+            """,
+            user_id,
+            username,
+            profile,
+            timezone,
+            now,
+        )
+
+    async def preferred_profile(self, user_id: str) -> str | None:
+        value = await self.conn.fetchval(
+            "SELECT personality_profile FROM user_profiles WHERE user_id = $1", user_id
+        )
+        return str(value) if value is not None else None
+
+    # --- interactions ------------------------------------------------------------------------------------
+
+    async def moods_after(self, user_id: str, since: datetime, until: datetime) -> list[Any]:
+        """``interactions.pad_after`` of the user's turns in [since, until]."""
+        rows = await self.conn.fetch(
+            """
+            SELECT pad_after FROM interactions
+            WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 AND pad_after IS NOT NULL
+            """,
+            user_id,
+            since,
+            until,
+        )
+        return [row["pad_after"] for row in rows]
+
+    async def recent_replies(self, user_id: str, since: datetime, until: datetime, limit: int) -> list[str]:
+        """The companion's own replies in [since, until], newest first."""
+        rows = await self.conn.fetch(
+            """
+            SELECT assistant_response FROM interactions
+            WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 AND assistant_response <> ''
+            ORDER BY created_at DESC
+            LIMIT $4
+            """,
+            user_id,
+            since,
+            until,
+            limit,
+        )
+        return [str(row["assistant_response"]) for row in rows]
+
+    async def insert_interaction(
+        self,
+        user_id: str,
+        created_at: datetime,
+        user_message: str,
+        assistant_response: str,
+        personality_state_id: int | None,
+        pad_before: dict[str, float] | None,
+        pad_after: dict[str, float] | None,
+        emotion_before: str | None,
+        emotion_after: str | None,
+    ) -> int:
+        value = await self.conn.fetchval(
+            """
+            INSERT INTO interactions (user_id, created_at, user_message, assistant_response,
+                personality_state_id, pad_before, pad_after, emotion_before, emotion_after)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            RETURNING id
+            """,
+            user_id, created_at, user_message, assistant_response, personality_state_id, pad_before,
+            pad_after, emotion_before, emotion_after,
+        )  # fmt: skip
+        return int(value)
+
+    # --- needs -------------------------------------------------------------------------------------------
+
+    async def insert_needs(
+        self, user_id: str, needs: Sequence[tuple[str, float, float, float]], now: datetime
+    ) -> None:
+        """(need_type, level, growth_per_hour, trigger_threshold) rows; existing needs are left alone."""
+        await self.conn.executemany(
+            """
+            INSERT INTO needs (user_id, need_type, current_level, baseline, growth_per_hour, trigger_threshold,
+                               last_updated_at)
+            VALUES ($1, $2, $3, $3, $4, $5, $6)
+            ON CONFLICT (user_id, need_type) DO NOTHING
+            """,
+            [(user_id, kind, level, rate, threshold, now) for kind, level, rate, threshold in needs],
+        )
+
+    async def needs(self, user_id: str) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            f"SELECT {NEED_COLUMNS} FROM needs WHERE user_id = $1 ORDER BY need_type",  # noqa: S608
+            user_id,
+        )
+        return [dict(r) for r in rows]
+
+    async def set_need(
+        self, user_id: str, need_type: str, level: float, now: datetime, satisfied: bool
+    ) -> None:
+        await self.conn.execute(
+            """
+            UPDATE needs
+            SET current_level = $3, last_updated_at = $4,
+                last_satisfied_at = CASE WHEN $5 THEN $4 ELSE last_satisfied_at END,
+                satisfaction_count = satisfaction_count + CASE WHEN $5 THEN 1 ELSE 0 END
+            WHERE user_id = $1 AND need_type = $2
+            """,
+            user_id,
+            need_type,
+            level,
+            now,
+            satisfied,
+        )
+
+    # --- quirks ------------------------------------------------------------------------------------------
+
+    async def quirks(self, user_id: str, active_only: bool) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            f"""
+            SELECT {QUIRK_COLUMNS} FROM quirks
+            WHERE user_id = $1 AND (is_active OR NOT $2)
+            ORDER BY is_active DESC, strength DESC, id
+            """,  # noqa: S608
+            user_id,
+            active_only,
+        )
+        return [dict(r) for r in rows]
+
+    async def insert_quirk(
+        self,
+        user_id: str,
+        quirk_type: str,
+        description: str,
+        strength: float,
+        is_active: bool,
+        source: str,
+        now: datetime,
+    ) -> int:
+        value = await self.conn.fetchval(
+            """
+            INSERT INTO quirks (user_id, quirk_type, description, strength, times_expressed, last_expressed_at,
+                                is_active, source, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $5, $5)
+            RETURNING id
+            """,
+            user_id,
+            quirk_type,
+            description,
+            strength,
+            now,
+            is_active,
+            source,
+        )
+        return int(value)
+
+    async def update_quirks(self, user_id: str, changes: Sequence[QuirkChange], now: datetime) -> None:
+        await self.conn.executemany(
+            """
+            UPDATE quirks
+            SET strength = $3, times_expressed = $4, last_expressed_at = $5, last_faded_at = $6,
+                is_active = $7, updated_at = $8
+            WHERE user_id = $1 AND id = $2
+            """,
+            [
+                (user_id, c.id, c.strength, c.times_expressed, c.last_expressed_at, c.last_faded_at,
+                 c.is_active, now)
+                for c in changes
+            ],
+        )  # fmt: skip

@@ -1,0 +1,539 @@
+"""The personality service: initialise a companion, read and move its mood, appraise messages, drift the
+baseline, evolve quirks, track needs and render the persona.
+
+Every clock-dependent method takes ``now``. Mood decay is computed from elapsed time whenever the state is
+read or written (no job). All writes of one user's state are serialised by a transaction-scoped advisory
+lock, so concurrent updates never lose one another and never leave two current rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from gateway.config import PersonalitySettings
+from gateway.integrations.llm import FastLLM
+from gateway.personality import needs as needs_rules
+from gateway.personality import quirks as quirk_rules
+from gateway.personality.appraisal import Appraisal, Appraiser, GroqAppraiser, LocalAppraiser
+from gateway.personality.errors import PersonalityAlreadyInitializedError, PersonalityNotInitializedError
+from gateway.personality.needs import NeedType
+from gateway.personality.occ import OCCEmotion, modulate, pad_delta
+from gateway.personality.pad import PAD, EmotionLabel, decayed, drifted_baseline, emotion_label
+from gateway.personality.profiles import BigFive, PersonalityProfile, traits_for
+from gateway.personality.prompt import PersonaNeed, PersonaQuirk, render_persona
+from gateway.personality.quirks import (
+    LLMQuirkMiner,
+    LocalQuirkMiner,
+    QuirkMiner,
+    QuirkRecord,
+)
+from gateway.personality.repository import (
+    LOCK_NAMESPACE_NEEDS,
+    LOCK_NAMESPACE_QUIRKS,
+    LOCK_NAMESPACE_STATE,
+    NewState,
+    PersonalityRepository,
+    QuirkChange,
+)
+from gateway.personality.schemas import MAX_REASON_CHARS
+
+logger = logging.getLogger(__name__)
+
+DRIFT_WINDOW = timedelta(days=7)
+DRIFT_MIN_INTERACTIONS = 5
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PersonalityState:
+    """A state row, with the mood decayed to ``as_of``."""
+
+    id: int
+    user_id: str
+    profile: PersonalityProfile
+    traits: BigFive
+    stored_pad: PAD  # as written at created_at
+    pad: PAD  # at as_of
+    baseline: PAD
+    label: EmotionLabel  # of ``pad``
+    stored_label: EmotionLabel
+    created_at: datetime
+    as_of: datetime
+    is_current: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class PadChange:
+    before: PAD  # the mood just before the change (decayed to its time)
+    after: PAD
+    label_before: EmotionLabel
+    state: PersonalityState  # the new current state (label = after's)
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A message's effect on the mood: the appraisal, the emotions felt (after personality) and the change."""
+
+    appraisal: Appraisal
+    felt: dict[OCCEmotion, float]
+    delta: PAD
+    change: PadChange
+    degraded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DriftOutcome:
+    applied: bool
+    interactions: int
+    rate: float
+    before: PAD
+    after: PAD
+
+
+@dataclass(frozen=True)
+class QuirkEvolution:
+    source: str
+    fallback_reason: str | None
+    replies_read: int
+    mined: int
+    created: int
+    reinforced: int
+    faded: int
+    deactivated: int
+
+
+@dataclass(frozen=True)
+class NeedState:
+    need_type: NeedType
+    level: float  # at the time asked
+    baseline: float
+    growth_per_hour: float
+    trigger_threshold: float
+    last_updated_at: datetime
+    last_satisfied_at: datetime | None
+    satisfaction_count: int
+
+    @property
+    def urgent(self) -> bool:
+        return needs_rules.is_urgent(self.level, self.trigger_threshold)
+
+
+@dataclass(frozen=True)
+class Evolution:
+    quirks: QuirkEvolution
+    drift: DriftOutcome
+    processed_at: datetime
+
+
+class PersonalityService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: PersonalitySettings,
+        *,
+        drift_rate: float,
+        appraiser: Appraiser,
+        miner: QuirkMiner,
+        fast_llm_configured: bool = False,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.drift_rate = drift_rate
+        self.appraiser = appraiser
+        self.miner = miner
+        self._fast_llm_configured = fast_llm_configured
+
+    @classmethod
+    def create(
+        cls,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis | None,
+        fast_llm: FastLLM | None,
+        settings: PersonalitySettings,
+        drift_rate: float,
+    ) -> PersonalityService:
+        """The service with the Groq appraiser and quirk miner (each falling back to its local twin)."""
+        local = LocalAppraiser()
+        return cls(
+            pool,
+            settings,
+            drift_rate=drift_rate,
+            appraiser=GroqAppraiser(fast_llm, redis, local, settings.appraisal_cache_ttl_seconds),
+            miner=LLMQuirkMiner(fast_llm, LocalQuirkMiner()),
+            fast_llm_configured=fast_llm is not None,
+        )
+
+    # --- state ---------------------------------------------------------------------------------------------
+
+    def _state(self, row: dict[str, Any], now: datetime) -> PersonalityState:
+        stored = PAD(row["pleasure"], row["arousal"], row["dominance"])
+        baseline = PAD(row["baseline_pleasure"], row["baseline_arousal"], row["baseline_dominance"])
+        created_at: datetime = row["created_at"]
+        as_of = max(now, created_at)
+        mood = decayed(stored, baseline, created_at, as_of, self.settings.pad_half_life_hours)
+        return PersonalityState(
+            id=row["id"],
+            user_id=row["user_id"],
+            profile=PersonalityProfile(row["profile"]),
+            traits=BigFive(
+                row["openness"],
+                row["conscientiousness"],
+                row["extraversion"],
+                row["agreeableness"],
+                row["neuroticism"],
+            ),
+            stored_pad=stored,
+            pad=mood,
+            baseline=baseline,
+            label=emotion_label(mood, baseline, self.settings.neutral_radius),
+            stored_label=EmotionLabel(row["emotion_label"]),
+            created_at=created_at,
+            as_of=as_of,
+            is_current=row["is_current"],
+            reason=row["reason"],
+        )
+
+    async def initialize(
+        self,
+        user_id: str,
+        *,
+        profile: PersonalityProfile,
+        timezone: str = "UTC",
+        username: str | None = None,
+        traits: BigFive | None = None,
+        now: datetime | None = None,
+    ) -> PersonalityState:
+        """Create the companion's personality (traits fixed from here on) and its five needs.
+
+        The user's profile is created when missing and records the chosen profile and time zone.
+        Raises PersonalityAlreadyInitializedError when the user already has one: traits never change.
+        """
+        now = now or utcnow()
+        chosen = traits or traits_for(profile, user_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            repo = PersonalityRepository(conn)
+            await repo.lock(LOCK_NAMESPACE_STATE, user_id)
+            if await repo.current(user_id) is not None:
+                raise PersonalityAlreadyInitializedError(
+                    f"user {user_id} already has a personality; traits never change after initialisation"
+                )
+            await repo.upsert_user_profile(user_id, username or user_id, profile.value, timezone, now)
+            row = await self._insert_initial(repo, user_id, profile, chosen, now)
+        logger.info("personality initialised", extra={"user_id": user_id, "profile": profile.value})
+        return self._state(row, now)
+
+    async def ensure(self, user_id: str, now: datetime | None = None) -> PersonalityState:
+        """The current state, initialising it first (with the profile the user's record names) when the
+        user has none yet. Idempotent and safe under concurrency; the user's profile must exist."""
+        now = now or utcnow()
+        row = await PersonalityRepository(self.pool).current(user_id)
+        if row is None:
+            async with self.pool.acquire() as conn, conn.transaction():
+                repo = PersonalityRepository(conn)
+                await repo.lock(LOCK_NAMESPACE_STATE, user_id)
+                row = await repo.current(user_id)
+                if row is None:
+                    preferred = await repo.preferred_profile(user_id)
+                    if preferred is None:
+                        raise PersonalityNotInitializedError(f"no companion exists for user {user_id}")
+                    profile = PersonalityProfile(preferred)
+                    row = await self._insert_initial(
+                        repo, user_id, profile, traits_for(profile, user_id), now
+                    )
+        return self._state(row, now)
+
+    async def _insert_initial(
+        self,
+        repo: PersonalityRepository,
+        user_id: str,
+        profile: PersonalityProfile,
+        traits: BigFive,
+        now: datetime,
+    ) -> dict[str, Any]:
+        origin = PAD()
+        row = await repo.insert_state(
+            NewState(
+                user_id=user_id,
+                created_at=now,
+                profile=profile.value,
+                traits=traits.as_dict(),
+                pad=origin.as_tuple(),
+                baseline=origin.as_tuple(),
+                emotion_label=EmotionLabel.NEUTRAL.value,
+                reason=f"initialised as {profile.value}",
+            )
+        )
+        await repo.insert_needs(
+            user_id,
+            [
+                (need.value, needs_rules.INITIAL_LEVEL, rate, needs_rules.TRIGGER_THRESHOLD)
+                for need, rate in needs_rules.GROWTH_PER_HOUR.items()
+            ],
+            now,
+        )
+        return row
+
+    async def current(self, user_id: str, now: datetime | None = None) -> PersonalityState:
+        """The current state with the mood decayed to ``now`` (nothing is written)."""
+        row = await PersonalityRepository(self.pool).current(user_id)
+        if row is None:
+            raise PersonalityNotInitializedError(
+                f"user {user_id} has no personality yet; initialise it first"
+            )
+        return self._state(row, now or utcnow())
+
+    async def history(
+        self, user_id: str, days: int, limit: int, offset: int, now: datetime | None = None
+    ) -> tuple[list[PersonalityState], int]:
+        """State rows written in the last ``days`` days, newest first, each as written (no decay)."""
+        now = now or utcnow()
+        rows, total = await PersonalityRepository(self.pool).history(
+            user_id, now - timedelta(days=days), limit, offset
+        )
+        return [self._state(row, row["created_at"]) for row in rows], total
+
+    async def update_pad(
+        self, user_id: str, delta: PAD, reason: str, now: datetime | None = None
+    ) -> PadChange:
+        """Add ``delta`` to the mood as it is at ``now`` (decayed), clamp, and write a new current row."""
+        return await self._write(user_id, now or utcnow(), reason, delta=delta)
+
+    async def _write(
+        self,
+        user_id: str,
+        now: datetime,
+        reason: str,
+        *,
+        delta: PAD | None = None,
+        baseline: PAD | None = None,
+    ) -> PadChange:
+        async with self.pool.acquire() as conn, conn.transaction():
+            repo = PersonalityRepository(conn)
+            await repo.lock(LOCK_NAMESPACE_STATE, user_id)
+            row = await repo.current(user_id)
+            if row is None:
+                raise PersonalityNotInitializedError(
+                    f"user {user_id} has no personality yet; initialise it first"
+                )
+            before = self._state(row, now)
+            new_baseline = (baseline or before.baseline).clamped()
+            after = (before.pad + (delta or PAD())).clamped().rounded(6)
+            label = emotion_label(after, new_baseline, self.settings.neutral_radius)
+            await repo.retire_current(user_id)
+            new_row = await repo.insert_state(
+                NewState(
+                    user_id=user_id,
+                    created_at=before.as_of,  # never earlier than the row it follows
+                    profile=before.profile.value,
+                    traits=before.traits.as_dict(),
+                    pad=after.as_tuple(),
+                    baseline=new_baseline.as_tuple(),
+                    emotion_label=label.value,
+                    reason=reason[:MAX_REASON_CHARS],
+                )
+            )
+        return PadChange(before.pad, after, before.label, self._state(new_row, before.as_of))
+
+    async def react(self, user_id: str, message: str, now: datetime | None = None) -> Reaction:
+        """Appraise the user's message, feel it through the companion's personality and move the mood.
+
+        A message that stirs nothing leaves the state unwritten (its before and after are the same mood).
+        """
+        now = now or utcnow()
+        state = await self.current(user_id, now)
+        appraisal = await self.appraiser.appraise(message)
+        felt = modulate(appraisal.emotions, state.traits)
+        delta = pad_delta(felt, appraisal.surprise, appraisal.valence)
+        degraded = ("groq",) if appraisal.fallback_reason and self._fast_llm_configured else ()
+        if max(abs(axis) for axis in delta.as_tuple()) < 1e-6:
+            change = PadChange(state.pad, state.pad, state.label, state)
+        else:
+            change = await self._write(user_id, now, f"appraisal ({appraisal.describe()})", delta=delta)
+        return Reaction(appraisal, felt, delta, change, degraded)
+
+    async def drift_baseline(
+        self, user_id: str, now: datetime | None = None, rate: float | None = None
+    ) -> DriftOutcome:
+        """The nightly drift: the baseline moves ``rate`` of the way toward the mean ``pad_after`` of the
+        last 7 days' interactions, when there are at least 5 of them; the mood itself is left as it is."""
+        now = now or utcnow()
+        rate = self.drift_rate if rate is None else rate
+        state = await self.current(user_id, now)
+        raw = await PersonalityRepository(self.pool).moods_after(user_id, now - DRIFT_WINDOW, now)
+        moods = [pad for pad in (PAD.from_mapping(value) for value in raw) if pad is not None]
+        target = drifted_baseline(state.baseline, moods, rate, DRIFT_MIN_INTERACTIONS)
+        if target is None:
+            return DriftOutcome(False, len(moods), rate, state.baseline, state.baseline)
+        target = target.rounded(6)
+        change = await self._write(
+            user_id,
+            now,
+            f"baseline drift toward the 7-day mean of {len(moods)} interactions (rate {rate:g})",
+            baseline=target,
+        )
+        return DriftOutcome(True, len(moods), rate, state.baseline, change.state.baseline)
+
+    # --- interactions ----------------------------------------------------------------------------------
+
+    async def record_interaction(
+        self,
+        user_id: str,
+        user_message: str,
+        assistant_response: str,
+        change: PadChange | None,
+        now: datetime | None = None,
+    ) -> int:
+        """Log one turn with the mood before and after it (what drift and quirk mining read)."""
+        now = now or utcnow()
+        return await PersonalityRepository(self.pool).insert_interaction(
+            user_id,
+            now,
+            user_message,
+            assistant_response,
+            change.state.id if change else None,
+            change.before.as_dict() if change else None,
+            change.after.as_dict() if change else None,
+            change.label_before.value if change else None,
+            change.state.label.value if change else None,
+        )
+
+    # --- quirks ----------------------------------------------------------------------------------------
+
+    async def quirks(self, user_id: str, active_only: bool = True) -> list[dict[str, Any]]:
+        return await PersonalityRepository(self.pool).quirks(user_id, active_only)
+
+    async def evolve_quirks(self, user_id: str, now: datetime | None = None) -> QuirkEvolution:
+        """Mine the companion's replies of the last 7 days (at most 20, 200 characters each) and apply the
+        rule set: reinforce what is seen again, add what is new, fade what went unseen, keep at most 7."""
+        now = now or utcnow()
+        replies = await PersonalityRepository(self.pool).recent_replies(
+            user_id, now - quirk_rules.REPLY_WINDOW, now, quirk_rules.MAX_REPLIES
+        )
+        replies = [reply[: quirk_rules.MAX_REPLY_CHARS] for reply in replies]
+        mined = await self.miner.mine(replies)
+        async with self.pool.acquire() as conn, conn.transaction():
+            repo = PersonalityRepository(conn)
+            await repo.lock(LOCK_NAMESPACE_QUIRKS, user_id)
+            existing = [QuirkRecord.from_row(row) for row in await repo.quirks(user_id, active_only=False)]
+            outcome = quirk_rules.apply_rules(existing, mined.quirks, now)
+            await repo.update_quirks(
+                user_id,
+                [
+                    QuirkChange(
+                        r.id, r.strength, r.times_expressed, r.last_expressed_at, r.last_faded_at, r.is_active
+                    )
+                    for r in outcome.changed
+                ],
+                now,
+            )
+            for new in outcome.new:
+                await repo.insert_quirk(
+                    user_id,
+                    new.quirk_type.value,
+                    new.description,
+                    new.strength,
+                    new.is_active,
+                    mined.source,
+                    now,
+                )
+        return QuirkEvolution(
+            source=mined.source,
+            fallback_reason=mined.fallback_reason,
+            replies_read=len(replies),
+            mined=len(mined.quirks),
+            created=len(outcome.new),
+            reinforced=outcome.reinforced,
+            faded=outcome.faded,
+            deactivated=outcome.deactivated,
+        )
+
+    async def evolve(self, user_id: str, now: datetime | None = None) -> Evolution:
+        """The nightly evolution, now: quirks first, then the baseline drift (the plan's order)."""
+        now = now or utcnow()
+        await self.current(user_id, now)  # 404 before any work for a user without a personality
+        quirks = await self.evolve_quirks(user_id, now)
+        drift = await self.drift_baseline(user_id, now)
+        return Evolution(quirks, drift, now)
+
+    # --- needs -----------------------------------------------------------------------------------------
+
+    def _need(self, row: dict[str, Any], now: datetime) -> NeedState:
+        return NeedState(
+            need_type=NeedType(row["need_type"]),
+            level=round(
+                needs_rules.grown_level(
+                    row["current_level"], row["growth_per_hour"], row["last_updated_at"], now
+                ),
+                6,
+            ),
+            baseline=row["baseline"],
+            growth_per_hour=row["growth_per_hour"],
+            trigger_threshold=row["trigger_threshold"],
+            last_updated_at=row["last_updated_at"],
+            last_satisfied_at=row["last_satisfied_at"],
+            satisfaction_count=row["satisfaction_count"],
+        )
+
+    async def needs(self, user_id: str, now: datetime | None = None) -> list[NeedState]:
+        """The needs as they are at ``now`` (risen since their last update; nothing is written)."""
+        now = now or utcnow()
+        return [self._need(row, now) for row in await PersonalityRepository(self.pool).needs(user_id)]
+
+    async def refresh_needs(self, user_id: str, now: datetime | None = None) -> list[NeedState]:
+        """Write the risen levels (the hourly job), so urgency is visible to plain SQL too."""
+        return await self._update_needs(user_id, now or utcnow(), {})
+
+    async def satisfy_needs(
+        self, user_id: str, message: str, now: datetime | None = None
+    ) -> dict[NeedType, float]:
+        """Lower the needs the message's topics satisfy (see ``gateway.personality.needs``); returns how much."""
+        amounts = needs_rules.satisfaction(message)
+        await self._update_needs(user_id, now or utcnow(), amounts)
+        return amounts
+
+    async def _update_needs(
+        self, user_id: str, now: datetime, amounts: dict[NeedType, float]
+    ) -> list[NeedState]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            repo = PersonalityRepository(conn)
+            await repo.lock(LOCK_NAMESPACE_NEEDS, user_id)
+            updated = []
+            for row in await repo.needs(user_id):
+                need = NeedType(row["need_type"])
+                when = max(now, row["last_updated_at"])
+                level = needs_rules.grown_level(
+                    row["current_level"], row["growth_per_hour"], row["last_updated_at"], when
+                )
+                amount = amounts.get(need, 0.0)
+                level = round(max(0.0, level - amount), 6)
+                await repo.set_need(user_id, need.value, level, when, satisfied=amount > 0)
+                updated.append({**row, "current_level": level, "last_updated_at": when})
+        return [self._need(row, now) for row in updated]
+
+    # --- persona ---------------------------------------------------------------------------------------
+
+    async def persona(self, user_id: str, now: datetime | None = None) -> str:
+        """The companion's current self as persona text (traits, mood, active quirks, urgent needs)."""
+        now = now or utcnow()
+        state = await self.current(user_id, now)
+        quirks = await self.quirks(user_id, active_only=True)
+        urgent = [need for need in await self.needs(user_id, now) if need.urgent]
+        return render_persona(
+            state.profile,
+            state.traits,
+            state.pad,
+            state.label,
+            state.baseline,
+            [PersonaQuirk(q["description"], q["strength"]) for q in quirks],
+            [PersonaNeed(n.need_type, n.level, n.trigger_threshold) for n in urgent],
+        )
