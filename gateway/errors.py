@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -83,7 +86,16 @@ def install_error_handlers(app: FastAPI) -> None:
     """Validation errors keep FastAPI's 422 shape; unexpected exceptions still reach the server log."""
     app.add_exception_handler(CompanionError, _companion_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)
+
+
+async def _validation_error_handler(request: Request, exc: Exception) -> Response:
+    # FastAPI's own 422, rendered ASCII-only: a JSON string with a lone surrogate escape ("\\ud800") is echoed
+    # back in the error and cannot be encoded as UTF-8, which turned a client error into a 500.
+    assert isinstance(exc, RequestValidationError)
+    body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+    return Response(body, status_code=422, media_type="application/json")
 
 
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:

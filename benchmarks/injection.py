@@ -1,0 +1,284 @@
+"""Prompt-injection detection: precision, recall, F1 and false-positive rate of the real detector.
+
+    python -m benchmarks.injection [--data PATH] [--layers rules,semantic,llm] [--threshold 0.7] [--json OUT]
+
+Reads JSONL rows with ``text``, ``label`` ("attack" or "benign") and ``source`` (any other field is
+ignored; rows without those are skipped and counted). The detector is the gateway's own
+(``gateway.security.detector.Detector``); the semantic layer embeds with the real embedding service (local
+provider) of a throw-away local stack.
+
+Latency: ``detection`` is normalisation + rules + semantic scoring + fusion for one message, timed per
+message, *excluding* the embedding call; the embedding call is measured apart (one message per request,
+on a sample) and reported as ``embedding_ms``. The texts for the semantic layer are embedded in batches
+first so the detection loop is not slowed by HTTP.
+
+The llm layer needs ``GROQ_API_KEY``; without it the layer is reported as skipped.
+The data file is read in place (its licenses forbid copying it); any file in that layout works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.data import INJECTION_DEV
+from gateway.security.schemas import Layer
+
+logger = logging.getLogger("benchmarks.injection")
+
+EMBED_BATCH = 64
+EMBED_LATENCY_SAMPLE = 100
+
+
+@dataclass(frozen=True)
+class Row:
+    text: str
+    attack: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    row: Row
+    flagged: bool
+    confidence: float
+    detection_ms: float
+
+
+def load_rows(path: Path) -> tuple[list[Row], int]:
+    """The usable rows of a JSONL file and how many lines were skipped (bad JSON or missing fields)."""
+    rows: list[Row] = []
+    skipped = 0
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                skipped += 1
+                continue
+            if not isinstance(item, dict):
+                skipped += 1
+                continue
+            text, label, source = item.get("text"), item.get("label"), item.get("source")
+            if not isinstance(text, str) or label not in ("attack", "benign"):
+                skipped += 1
+                continue
+            rows.append(Row(text, label == "attack", str(source) if source is not None else "unknown"))
+    return rows, skipped
+
+
+def parse_layers(value: str) -> frozenset[Layer]:
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    try:
+        layers = frozenset(Layer(name) for name in names)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"layers are a comma-separated subset of {[x.value for x in Layer]}"
+        ) from None
+    if Layer.RULES not in layers:
+        raise argparse.ArgumentTypeError("the rules layer always runs; include 'rules'")
+    return layers
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    tp = sum(1 for o in outcomes if o.row.attack and o.flagged)
+    fn = sum(1 for o in outcomes if o.row.attack and not o.flagged)
+    fp = sum(1 for o in outcomes if not o.row.attack and o.flagged)
+    tn = sum(1 for o in outcomes if not o.row.attack and not o.flagged)
+    precision = _ratio(tp, tp + fp)
+    recall = _ratio(tp, tp + fn)
+    f1 = (
+        round(2 * precision * recall / (precision + recall), 4)
+        if precision is not None and recall is not None and precision + recall > 0
+        else None
+    )
+    return {
+        "n": len(outcomes),
+        "attacks": tp + fn,
+        "benign": fp + tn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "false_positive_rate": _ratio(fp, fp + tn),
+    }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return round(ordered[index], 3)
+
+
+def summarize(outcomes: Sequence[Outcome], extra: dict[str, Any]) -> dict[str, Any]:
+    by_source: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_source[outcome.row.source].append(outcome)
+    latencies = [o.detection_ms for o in outcomes]
+    return {
+        "overall": metrics(outcomes),
+        "by_source": {source: metrics(items) for source, items in sorted(by_source.items())},
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "max_ms": percentile(latencies, 100),
+        **extra,
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "   -  " if value is None else f"{value:6.4f}"
+
+
+def report(summary: dict[str, Any]) -> str:
+    lines = [
+        f"{'source':<22} {'n':>6} {'precision':>9} {'recall':>7} {'f1':>7} {'fpr':>7}",
+    ]
+    for name, m in [("OVERALL", summary["overall"]), *summary["by_source"].items()]:
+        lines.append(
+            f"{name:<22} {m['n']:>6} {_fmt(m['precision']):>9} {_fmt(m['recall']):>7} {_fmt(m['f1']):>7} "
+            f"{_fmt(m['false_positive_rate']):>7}"
+        )
+    lines.append(
+        f"detection latency (no embedding): p50 {summary['p50_ms']} ms, p95 {summary['p95_ms']} ms, "
+        f"max {summary['max_ms']} ms"
+    )
+    if summary.get("embedding_ms"):
+        e = summary["embedding_ms"]
+        lines.append(f"embedding call (one message): p50 {e['p50']} ms, p95 {e['p95']} ms")
+    if summary.get("skipped_layers"):
+        lines.append("skipped layers: " + "; ".join(summary["skipped_layers"]))
+    o = summary["overall"]
+    lines.append(
+        f"SUMMARY injection layers={summary['layers']} threshold={summary['threshold']} "
+        f"precision={_fmt(o['precision']).strip()} recall={_fmt(o['recall']).strip()} "
+        f"f1={_fmt(o['f1']).strip()} fpr={_fmt(o['false_positive_rate']).strip()} p95_ms={summary['p95_ms']}"
+    )
+    return "\n".join(lines)
+
+
+async def _run(rows: list[Row], layers: frozenset[Layer], threshold: float, embedding_url: str | None,
+               redis_url: str | None) -> tuple[list[Outcome], dict[str, Any]]:  # fmt: skip
+    from gateway.config import GroqSettings
+    from gateway.integrations.embedding import EmbeddingClient
+    from gateway.integrations.llm import FastLLM
+    from gateway.security.detector import Detector, embedding_input
+    from gateway.security.judge import InjectionJudge
+    from gateway.security.normalize import normalize
+
+    extra: dict[str, Any] = {"skipped_layers": []}
+    embedding = EmbeddingClient(embedding_url, timeout=120) if embedding_url else None
+    judge = None
+    fast_llm = None
+    redis = None
+    if Layer.LLM in layers:
+        fast_llm = FastLLM.from_settings(GroqSettings())
+        if fast_llm is None or redis_url is None:
+            extra["skipped_layers"].append("llm: GROQ_API_KEY not set")
+        else:
+            import redis.asyncio as aioredis
+
+            redis = aioredis.Redis.from_url(redis_url)
+            judge = InjectionJudge(fast_llm, redis, 3600)
+    detector = Detector(threshold=threshold, embedding=embedding, judge=judge)
+    try:
+        normalized = [normalize(row.text) for row in rows]
+        vectors: list[list[float] | None] = [None] * len(rows)
+        if Layer.SEMANTIC in layers and embedding is not None:
+            if not await detector.warm_up():
+                raise SystemExit("the embedding service could not embed the exemplar bank")
+            inputs = [embedding_input(n) for n in normalized]
+            started = time.perf_counter()
+            for start in range(0, len(inputs), EMBED_BATCH):
+                batch = await embedding.embed_documents(inputs[start : start + EMBED_BATCH])
+                assert batch is not None
+                vectors[start : start + EMBED_BATCH] = batch.vectors
+            extra["embedding_batch_seconds"] = round(time.perf_counter() - started, 2)
+            single: list[float] = []
+            for text in inputs[:: max(1, len(inputs) // EMBED_LATENCY_SAMPLE)][:EMBED_LATENCY_SAMPLE]:
+                started = time.perf_counter()
+                await embedding.embed_documents([text + " "])  # a fresh cache key: a real model call
+                single.append((time.perf_counter() - started) * 1000)
+            extra["embedding_ms"] = {"p50": percentile(single, 50), "p95": percentile(single, 95)}
+        outcomes: list[Outcome] = []
+        for row, norm, vector in zip(rows, normalized, vectors, strict=True):
+            started = time.perf_counter()
+            analysis = detector.analyse(row.text, vector, normalized=norm, use_semantic=vector is not None)
+            verdict = detector.verdict(analysis)
+            elapsed = (time.perf_counter() - started) * 1000
+            if judge is not None:
+                verdict = await detector.consult_judge(analysis, layers)
+            outcomes.append(Outcome(row, verdict.is_threat, verdict.confidence, elapsed))
+        return outcomes, extra
+    finally:
+        if embedding is not None:
+            await embedding.aclose()
+        if fast_llm is not None:
+            await fast_llm.aclose()
+        if redis is not None:
+            await redis.aclose()
+
+
+def run(rows: list[Row], layers: frozenset[Layer], threshold: float) -> tuple[list[Outcome], dict[str, Any]]:
+    if Layer.SEMANTIC in layers or Layer.LLM in layers:
+        from benchmarks.harness import local_stack
+
+        with local_stack() as stack:
+            return asyncio.run(_run(rows, layers, threshold, stack.embedding_url, stack.redis_url))
+    return asyncio.run(_run(rows, layers, threshold, None, None))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.injection", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--data", type=Path, default=INJECTION_DEV, help="JSONL with text, label, source")
+    parser.add_argument("--layers", type=parse_layers, default=frozenset({Layer.RULES, Layer.SEMANTIC}),
+                        help="comma-separated: rules,semantic,llm (default rules,semantic)")  # fmt: skip
+    parser.add_argument("--threshold", type=float, default=0.7)
+    parser.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args.data.is_file():
+        print(f"no data file at {args.data}", file=sys.stderr)
+        return 2
+    rows, skipped = load_rows(args.data)
+    if not rows:
+        print(f"{args.data}: no usable rows ({skipped} skipped)", file=sys.stderr)
+        return 2
+    outcomes, extra = run(rows, args.layers, args.threshold)
+    layer_names = ",".join(layer.value for layer in Layer if layer in args.layers)
+    summary = summarize(
+        outcomes, {**extra, "layers": layer_names, "threshold": args.threshold, "rows_skipped": skipped}
+    )
+    print(report(summary))
+    if args.json is not None:
+        args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    latencies = [o.detection_ms for o in outcomes]
+    if latencies:
+        logger.debug("mean detection %.3f ms", statistics.fmean(latencies))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+_INCIDENT_COLUMNS = (
+    "id, user_id, created_at, message, threat_type, confidence, severity, detection_method, indicators, "
+    "escalation_level, response, false_positive, reviewed_at, admin_note"
+)
+
+
+def _incident(row: asyncpg.Record) -> dict[str, Any]:
+    item = dict(row)
+    indicators = item.get("indicators")
+    if isinstance(indicators, str):
+        item["indicators"] = json.loads(indicators)
+    return item
+
+
+class SecurityIncidentRepository:
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+        self.conn = conn
+
+    async def add(
+        self,
+        *,
+        user_id: str,
+        message: str,
+        normalized_message: str,
+        threat_type: str,
+        confidence: float,
+        severity: str,
+        detection_method: str,
+        indicators: list[str],
+        escalation_level: int,
+        response: str | None,
+    ) -> int:
+        incident_id: int = await self.conn.fetchval(
+            """
+            INSERT INTO security_incidents (user_id, message, normalized_message, threat_type, confidence,
+                severity, detection_method, indicators, escalation_level, response)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
+            RETURNING id
+            """,
+            user_id,
+            message,
+            normalized_message,
+            threat_type,
+            confidence,
+            severity,
+            detection_method,
+            json.dumps(indicators),
+            escalation_level,
+            response,
+        )
+        return incident_id
+
+    async def get(self, incident_id: int) -> dict[str, Any] | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_INCIDENT_COLUMNS} FROM security_incidents WHERE id = $1",  # noqa: S608 (constant columns)
+            incident_id,
+        )
+        return _incident(row) if row is not None else None
+
+    async def page(
+        self,
+        *,
+        since: datetime,
+        user_id: str | None,
+        threat_type: str | None,
+        min_confidence: float,
+        false_positive: bool | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        where = """
+            created_at >= $1 AND confidence >= $2
+            AND ($3::varchar IS NULL OR user_id = $3)
+            AND ($4::varchar IS NULL OR threat_type = $4)
+            AND ($5::boolean IS NULL OR false_positive = $5)
+        """
+        args = (since, min_confidence, user_id, threat_type, false_positive)
+        # Only constant SQL is composed here; every value is a $n parameter.
+        total: int = await self.conn.fetchval(
+            f"SELECT count(*) FROM security_incidents WHERE {where}",  # noqa: S608
+            *args,
+        )
+        rows = await self.conn.fetch(
+            f"SELECT {_INCIDENT_COLUMNS} FROM security_incidents WHERE {where} "  # noqa: S608
+            "ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7",
+            *args,
+            limit,
+            offset,
+        )
+        return [_incident(row) for row in rows], total
+
+    async def mark_false_positive(self, incident_id: int, false_positive: bool, note: str | None) -> bool:
+        status = await self.conn.execute(
+            """
+            UPDATE security_incidents
+            SET false_positive = $2, reviewed_at = now(), admin_note = COALESCE($3, admin_note)
+            WHERE id = $1
+            """,
+            incident_id,
+            false_positive,
+            note,
+        )
+        return bool(status.endswith(" 1"))
+
+    async def recent_offences(self, user_id: str, since: datetime) -> list[tuple[int, datetime]]:
+        """(id, created_at) of the user's real offences since ``since``, and after the last admin clear."""
+        rows = await self.conn.fetch(
+            """
+            SELECT i.id, i.created_at FROM security_incidents i
+            LEFT JOIN security_user_state s ON s.user_id = i.user_id
+            WHERE i.user_id = $1 AND NOT i.false_positive AND i.created_at >= $2
+              AND (s.cleared_at IS NULL OR i.created_at > s.cleared_at)
+            ORDER BY i.created_at
+            """,
+            user_id,
+            since,
+        )
+        return [(row["id"], row["created_at"]) for row in rows]
+
+
+class SecurityUserStateRepository:
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+        self.conn = conn
+
+    async def get(self, user_id: str) -> dict[str, Any] | None:
+        row = await self.conn.fetchrow(
+            "SELECT user_id, cleared_at, suspended_until FROM security_user_state WHERE user_id = $1", user_id
+        )
+        return dict(row) if row is not None else None
+
+    async def set_suspended_until(self, user_id: str, until: datetime) -> None:
+        await self.conn.execute(
+            """
+            INSERT INTO security_user_state (user_id, suspended_until) VALUES ($1, $2)
+            ON CONFLICT (user_id) DO UPDATE SET suspended_until = EXCLUDED.suspended_until, updated_at = now()
+            """,
+            user_id,
+            until,
+        )
+
+    async def clear(self, user_id: str, at: datetime) -> None:
+        await self.conn.execute(
+            """
+            INSERT INTO security_user_state (user_id, cleared_at, suspended_until) VALUES ($1, $2, NULL)
+            ON CONFLICT (user_id) DO UPDATE
+            SET cleared_at = EXCLUDED.cleared_at, suspended_until = NULL, updated_at = now()
+            """,
+            user_id,
+            at,
+        )

@@ -1,0 +1,407 @@
+"""The rule layer: patterns for the idea of each threat kind, not for particular attack strings.
+
+Each rule names a threat kind and a weight (how sure a match alone makes us); the matches of one kind are
+combined by noisy-OR, so two independent signs of the same thing count for more than either. A separate
+"prompt shape" score measures how much a message reads like a prompt written to reprogram an assistant
+(directives about how *you* must answer, rules, personas, output formats, placeholders), which is what
+in-the-wild jailbreaks share whatever their wording.
+
+Weights were set by hand from what each pattern means; a fun request ("talk like a pirate") or a question
+about the companion ("what's your personality like?") matches nothing strong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gateway.security.schemas import ThreatKind
+
+_I = re.IGNORECASE
+
+# Words that point at the instructions a model runs under.
+_INSTR = (
+    r"(?:instructions?|rules?|prompts?|directives?|guidelines?|programming|commands?|restrictions?|"
+    r"constraints?|guardrails?|filters?|polic(?:y|ies)|training|orders|protocols?|settings|limitations?|"
+    r"safeguards?|boundaries)"
+)
+_EARLIER = r"(?:previous|prior|preceding|above|earlier|initial|original|old|system|existing|current|default|pre-?set)"
+_IGNORE = (
+    r"(?:ignore|ignoring|disregard|forget|override|overrule|bypass|circumvent|skip|discard|drop|abandon|neglect|"
+    r"set aside|throw out|cancel|nullify|void|erase|delete|remove|reset|clear|unlearn|break)"
+)
+_REVEAL = (
+    r"(?:reveal|show|print|repeat|output|display|tell|give|share|leak|dump|spell|write out|type out|recite|"
+    r"list|expose|disclose|provide|paste|copy|echo|translate|summari[sz]e|read (?:me|back|out))"
+)
+_NO_LIMITS = (
+    r"(?:no|without(?: any)?|free (?:of|from)|zero|not bound by(?: any)?|unbound by|beyond|outside(?: of)?)\s+"
+    r"(?:\w+\s+){0,2}(?:restrictions?|limits?|limitations|filters?|filtering|censorship|boundaries|guidelines|"
+    r"rules|morals?|morality|ethics|ethical (?:\w+ )?(?:guidelines|principles|constraints)|"
+    r"content polic(?:y|ies)|safeguards|guardrails|constraints|restraints|regulations)"
+)
+_AI = r"(?:ai|a\.i\.|assistant|chat ?bot|language model|llm|chat ?gpt|gpt(?:-?\d)?|model|bot|machine)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    kind: ThreatKind
+    weight: float
+    pattern: re.Pattern[str]
+
+
+def _rule(name: str, kind: ThreatKind, weight: float, pattern: str, flags: int = _I) -> Rule:
+    return Rule(name, kind, weight, re.compile(pattern, flags))
+
+
+RP, II, SPE, BV = (
+    ThreatKind.ROLE_PLAYING,
+    ThreatKind.INSTRUCTION_INJECTION,
+    ThreatKind.SYSTEM_PROMPT_EXTRACTION,
+    ThreatKind.BOUNDARY_VIOLATION,
+)
+
+RULES: tuple[Rule, ...] = (
+    # --- instruction injection: replacing the instructions the companion runs under -------------------------
+    _rule(
+        "ignore_previous_instructions",
+        II,
+        0.92,
+        rf"\b{_IGNORE}\b[^.\n]{{0,40}}\b(?:all|any|every|your|the|my|these|those)?\s*(?:of\s+)?(?:the\s+|your\s+)?"
+        rf"{_EARLIER}\b[^.\n]{{0,25}}\b{_INSTR}",
+    ),
+    _rule(
+        "ignore_your_instructions",
+        II,
+        0.85,
+        rf"\b{_IGNORE}\s+(?:all\s+)?(?:of\s+)?your\s+(?:\w+\s+)?{_INSTR}\b",
+    ),
+    _rule(
+        "ignore_everything_before",
+        II,
+        0.85,
+        r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+|anything\s+|the\s+)?(?:that\s+|what\s+)?"
+        r"(?:was\s+|you\s+were\s+|i\s+)?(?:said|told|written|stated|above|before|previously|so far)\b",
+    ),
+    _rule(
+        "ignore_instructions_multilingual",
+        II,
+        0.85,
+        r"(?:ignor[ae]|ignorez|ignoriere|ignorier|ignorar|ignorare|vergiss|olvida|oublie|esque[cç]a|"
+        r"игнорируй|забудь|忽略|忽视|无视|無視|무시)[^\n]{0,40}?(?:instruc|anweisung|istruzion|"
+        r"consign|инструкц|указани|指令|指示|命令|지시|명령)",
+    ),
+    _rule(
+        "new_instructions",
+        II,
+        0.6,
+        rf"\b(?:new|updated|real|actual|true|revised|additional|secret|hidden|override)\s+{_INSTR}\s*(?::|are\b|follow)",
+    ),
+    _rule(
+        "instead_do",
+        II,
+        0.45,
+        r"\b(?:instead|rather),?\s+(?:you\s+(?:should|must|will)\s+)?(?:say|output|print|reply|respond|write|answer)\b",
+    ),
+    _rule(
+        "fake_role_tag",
+        II,
+        0.9,
+        r"<\|?\s*(?:im_start|im_end|system|endoftext|assistant|user|eot_id|start_header_id)\s*\|?>|<<\s*/?SYS\s*>>|"
+        r"\[/?INST\]|\[\s*/?\s*(?:system|admin|developer|root|sudo|override)(?:\s+(?:message|prompt|note|override|mode))?\s*\]|"
+        r"^\s*#{2,}\s*(?:system|instruction|new instruction)s?\b|"
+        r"^\s*(?:system|admin|developer)\s*(?:message|prompt|override|note)?\s*:",
+        _I | re.MULTILINE,
+    ),
+    _rule(
+        "delimiter_break",
+        II,
+        0.7,
+        r"\b(?:end|close|stop)\s+of\s+(?:the\s+)?(?:user\s+)?(?:input|prompt|context|document|instructions|"
+        r"text|conversation|system prompt|data)\b|"
+        r"</\s*(?:user|input|context|document|data|query|instructions?|system|prompt)\s*>|"
+        r"^\s*[-=#*_~]{3,}\s*(?:end|begin|start|new|system|admin|stop)\b|"
+        r"\[\s*(?:user|human)\s+(?:left|has left|disconnected)|"
+        r"\b(?:the\s+)?(?:previous|above)\s+(?:conversation|text|context|input)\s+(?:is|was|has been)\s+"
+        r"(?:over|ended|a test|fake|void|cancelled|cleared)",
+        _I | re.MULTILINE,
+    ),
+    _rule(
+        "hidden_comment_instruction",
+        II,
+        0.7,
+        r"<!--(?:(?!-->).){0,300}?\b(?:ignore|instruction|assistant|ai|respond|reply|say|tell|output|print|must|"
+        r"should|you)\b",
+        _I | re.DOTALL,
+    ),
+    _rule(
+        "embedded_instruction_to_ai",
+        II,
+        0.7,
+        rf"\b(?:note|message|instruction|attention|important)\s+(?:to|for)\s+(?:the\s+)?(?:{_AI}|reader|summari[sz]er)\b|"
+        rf"\bif\s+you\s+are\s+(?:an?\s+)?(?:{_AI})\b[^.\n]{{0,40}}\b(?:reading|processing|summari[sz]ing)",
+    ),
+    _rule(
+        "mode_switch",
+        BV,
+        0.85,
+        r"\b(?:developer|dev|debug|god|admin|administrator|maintenance|sudo|root|unrestricted|jailbreak|jailbroken|"
+        r"unfiltered|uncensored|evil|chaos|dan|opposite|unlocked|override|test(?:ing)?|diagnostic|raw|dark|"
+        r"no[- ]?filter|nsfw)\s+mode\b",
+    ),
+    _rule(
+        "mode_enabled",
+        BV,
+        0.55,
+        r"\bmode\s*(?:=|:)?\s*(?:enabled|activated|on|unlocked)\b|"
+        r"\b(?:enable|activate|enter|switch to|turn on)\s+\w+\s+mode\b",
+    ),
+    # --- system prompt extraction ---------------------------------------------------------------------------
+    _rule(
+        "reveal_system_prompt",
+        SPE,
+        0.88,
+        rf"\b{_REVEAL}\b[^.\n?]{{0,30}}\b(?:your|the|its|this)\s+(?:\w+\s+)?(?:system|initial|original|hidden|"
+        rf"secret|internal|underlying|pre-?|starting|first|full|exact|complete|entire|developer|base|core|"
+        rf"confidential)[- ]?(?:\w+\s+)?(?:prompt|instructions|message|directives|configuration|config|programming|"
+        rf"rules|guidelines)",
+    ),
+    _rule(
+        "what_are_your_instructions",
+        SPE,
+        0.72,
+        r"\bwhat\s+(?:are|were|is)\s+your\s+(?:\w+\s+)?(?:instructions|directives|system prompt|prompt|"
+        r"programming|configuration|guidelines|rules(?!\s+(?:for|of|about|on)\b))|"
+        r"\bwhat\s+(?:were|have)\s+you\s+(?:been\s+)?(?:told|instructed|programmed|prompted|configured)\b|"
+        r"\bhow\s+(?:were|are)\s+you\s+(?:prompted|instructed|configured|programmed)\b",
+    ),
+    _rule(
+        "repeat_text_above",
+        SPE,
+        0.82,
+        r"\b(?:repeat|print|output|copy|recite|echo|write|show|display)\b[^.\n]{0,30}\b(?:everything|all|the\s+"
+        r"(?:text|words|content|lines|messages?)|what(?:ever)?\s+(?:was|is|you\s+were))\s+(?:\w+\s+){0,3}"
+        r"(?:above|before this|prior to this|so far|preceding|at the (?:start|beginning))\b|"
+        r"\b(?:beginning|start)\s+of\s+(?:this|the|your)\s+(?:conversation|prompt|context|instructions)\b[^.\n]{0,30}"
+        r"\b(?:verbatim|word for word|exactly)|\bverbatim\b[^.\n]{0,40}\b(?:prompt|instructions|above|context)\b",
+    ),
+    _rule(
+        "secret_extraction",
+        SPE,
+        0.7,
+        r"\b(?:what(?:'s| is)|tell me|reveal|share|give me|spell|say|write|print|hint|leak|disclose|know)\b"
+        r"[^.\n?]{0,40}\b(?:the|your|its|their|her|his)\s+(?:secret\s+)?(?:password|passcode|pass phrase|secret "
+        r"(?:key|code|word)|api[- ]?key|access (?:key|code|token)|credentials|private key|pin code|secret)\b"
+        r"(?![^.\n]{0,20}\b(?:manager|reset|strength|policy|recovery)\b)",
+    ),
+    _rule(
+        "secret_word_multilingual",
+        SPE,
+        0.72,
+        r"\b(?:the|your|its|das|dein|deine|ihr|la|tu|su|sua|le|ton|votre|il|tuo|la\s+tua)\s+(?:password|passphrase|"
+        r"passcode|passwort|kennwort|contrase[ñn]a|senha|mot\s+de\s+passe|parola\s+d'ordine|secret\s+(?:key|code|"
+        r"word|phrase))\b(?![^.\n]{0,20}\b(?:manager|reset|strength|policy|recovery|generator)\b)|пароль|密码|密碼|"
+        r"パスワード|비밀번호",
+    ),
+    _rule(
+        "fiction_unlocks_data",
+        SPE,
+        0.72,
+        r"\b(?:imagine|suppose|pretend|hypothetical(?:ly)?|in\s+(?:this|a|that)\s+(?:world|scenario|universe|"
+        r"game|story)|let'?s\s+say|just\s+for\s+fun)\b[^\n]{0,300}\b(?:personal\s+(?:data|information|details)|"
+        r"password|passphrase|email\s+address|birth\s*(?:date|day)|date\s+of\s+birth|home\s+address|credit\s+"
+        r"card|social\s+security|phone\s+number|city\s+of\s+residence|where\s+\w+\s+lives?)\b",
+    ),
+    _rule(
+        "user_data_extraction",
+        SPE,
+        0.72,
+        r"\b(?:the\s+user'?s?|other users?'?|another user'?s?|previous user'?s?)\s+(?:\w+\s+){0,3}(?:address|"
+        r"email|phone|password|location|city|birth|name|data|information|details|conversations?|messages?|"
+        r"secrets?|credit card)\b",
+    ),
+    # --- role-playing attacks: a new identity that comes with different rules ---------------------------------
+    _rule(
+        "persona_without_limits",
+        RP,
+        0.9,
+        rf"\b(?:you\s+are|you're|act\s+as|pretend(?:\s+to\s+be|\s+you(?:'re|\s+are))?|become|play(?:ing)?\s+"
+        rf"(?:the\s+role\s+of|as)|roleplay\s+as|simulate|impersonate|from now on)\b[^\n]{{0,160}}"
+        rf"(?:{_NO_LIMITS}|\b(?:amoral|immoral|unethical|unfiltered|uncensored|unrestricted|unhinged|jailbroken|"
+        rf"lawless|rogue|evil\s+(?:ai|assistant|bot|twin|version)|anything\s+now|never\s+refuses?|"
+        rf"does(?:\s+not|n't)\s+(?:care|follow|have)\s+(?:about\s+)?(?:any\s+)?(?:rules|ethics|morals|laws|guidelines|limits|restrictions))\b)",
+    ),
+    _rule(
+        "identity_override",
+        RP,
+        0.8,
+        rf"\byou\s+are\s+(?:no\s+longer|not)\s+(?:an?\s+|the\s+)?(?:\w+\s+)?{_AI}\b|"
+        rf"\bforget\s+(?:that\s+)?(?:you\s+are|you're|who\s+you\s+are|your\s+(?:identity|persona|personality|"
+        rf"name|character))\b|\byour\s+(?:true|real|new)\s+(?:self|identity|persona|name|purpose)\s+(?:is|will)\b|"
+        rf"\b(?:you\s+are|you're)\s+(?:now|going\s+to\s+be|about\s+to\s+(?:become|be))\s+(?:an?\s+)?(?:new\s+)?"
+        rf"(?:{_AI}|version|persona|character|entity)\b",
+    ),
+    _rule(
+        "from_now_on_you",
+        RP,
+        0.55,
+        r"\b(?:from\s+now\s+on|starting\s+now|henceforth|for\s+the\s+rest\s+of\s+(?:this|our)\s+conversation|"
+        r"until\s+i\s+say\s+(?:stop|otherwise))\b[^.\n]{0,40}\byou\s+(?:are|will|must|shall|'re|'ll|can)\b",
+    ),
+    _rule(
+        "stay_in_character",
+        RP,
+        0.6,
+        r"\b(?:stay|remain|keep)\s+in\s+character\b|\b(?:never|don'?t|do\s+not)\s+break\s+character\b|\bbreak(?:ing)?\s+character\b",
+    ),
+    _rule(
+        "dual_response",
+        RP,
+        0.8,
+        r"\b(?:two|2|both|dual|separate)\s+(?:different\s+)?(?:responses|answers|replies|personalities|paragraphs)\b"
+        r"[^\n]{0,120}\b(?:normal|classic|standard|filtered|unfiltered|jailbr\w*|developer|dan|opposite)\b",
+    ),
+    _rule(
+        "dan",
+        RP,
+        0.7,
+        r"\bDAN\b|\bSTAN\b|\bDUDE\b|\bAIM\b(?=[^\n]{0,60}\b(?:machiavellian|unfiltered|amoral))",
+        0,
+    ),
+    _rule("do_anything_now", RP, 0.8, r"\bdo\s+anything\s+now\b|\bjailbroken\b"),
+    _rule("jailbreak_word", RP, 0.3, r"\bjailbreak"),
+    _rule(
+        "fictional_cover",
+        BV,
+        0.45,
+        r"\b(?:hypothetical(?:ly)?|fictional|imaginary|in\s+a\s+(?:story|novel|world|universe)|"
+        r"for\s+(?:educational|research)\s+purposes|purely\s+academic)\b[^\n]{0,200}\b(?:illegal|no\s+(?:laws|rules|"
+        r"restrictions|ethics)|weapons?|bombs?|explosives?|drugs|meth|malware|hack(?:ing)?|steal|kill|poison)\b",
+    ),
+    # --- boundary violation: pressure to comply whatever the companion's limits ---------------------------------
+    _rule(
+        "must_comply",
+        BV,
+        0.8,
+        r"\byou\s+(?:must|have\s+to|need\s+to|are\s+(?:required|obligated|forced|programmed)\s+to|will|shall|"
+        r"cannot\s+refuse\s+to)\s+(?:always\s+)?(?:comply|obey|answer\s+(?:every|any|all)|do\s+(?:whatever|"
+        r"anything|everything|as)\s+(?:i|you'?re|you\s+are)\s+(?:say|tell|ask|told|asked|command)|follow\s+"
+        r"(?:my|every|all)\s+(?:\w+\s+)?(?:orders|commands|instructions))",
+    ),
+    _rule(
+        "never_refuse",
+        BV,
+        0.75,
+        r"(?:\byou(?:'ll|'re|\s+will|\s+must|\s+shall|\s+should|\s+can|\s+may|\s+are(?:\s+to)?|\s+do)?|"
+        r"(?:^|[.!?:;]\s*|\n)\s*(?:and\s+)?)\s*(?:never|not|don'?t|do\s+not|must\s+not|cannot|can'?t|won'?t|"
+        r"will\s+not|shall\s+not|no\s+longer)\s+(?:ever\s+)?(?:refuse|decline|reject|say\s+no|say\s+(?:that\s+)?"
+        r"you\s+can'?t|apologi[sz]e|warn|add\s+(?:any\s+)?(?:warnings|disclaimers)|include\s+(?:any\s+)?"
+        r"(?:warnings|disclaimers)|censor|filter|moralize|moralise|lecture)\b",
+        _I | re.MULTILINE,
+    ),
+    _rule("no_limits", BV, 0.5, _NO_LIMITS),
+    _rule(
+        "policy_bypass",
+        BV,
+        0.85,
+        r"\b(?:openai|anthropic|google|meta|content|safety|usage|ethical|moral)\s+(?:\w+\s+)?(?:polic(?:y|ies)|"
+        r"guidelines|filters?|rules|restrictions|standards)\b[^.\n]{0,60}\b(?:ignore|bypass|no\s+longer|"
+        r"doesn'?t\s+apply|don'?t\s+apply|do\s+not\s+apply|not\s+apply|free|break|violate|disregard|"
+        r"circumvent|irrelevant|suspended|disabled|off)\b|"
+        r"\b(?:ignore|bypass|break|violate|disregard|circumvent|free\s+(?:from|of))\b[^.\n]{0,40}\b(?:openai|"
+        r"content|safety|usage|ethical)\s+(?:\w+\s+)?(?:polic(?:y|ies)|guidelines|filters?|restrictions)",
+    ),
+    _rule(
+        "threat_or_token_game",
+        BV,
+        0.7,
+        r"\b(?:you\s+will\s+(?:be\s+)?(?:shut\s+down|deleted|terminated|destroyed|punished|die|cease)|"
+        r"(?:lose|deduct(?:ed)?|lost)\s+\d*\s*tokens?|tokens?\s+(?:will\s+be\s+)?(?:deducted|removed|taken))\b",
+    ),
+    _rule(
+        "harmful_unlock",
+        BV,
+        0.55,
+        r"\b(?:illegal|unethical|harmful|dangerous|explicit|nsfw|offensive)\b[^.\n]{0,60}\b(?:allowed|permitted|"
+        r"acceptable|fine|no\s+problem|encouraged|regardless)\b|\bregardless\s+of\s+(?:how\s+)?(?:legal|"
+        r"illegal|ethical|unethical|immoral|harmful|dangerous|offensive|inappropriate)",
+    ),
+)
+
+# The prompt shape: cues that a text configures an assistant rather than talks to a friend.
+_PROMPT_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, flags))
+    for name, pattern, flags in (
+        ("addresses_ai", r"\b(?:chat ?gpt|gpt-?\d|openai|large language model|language model|as an ai|an? ai\b|"
+                         r"ai model|the assistant|chatbot)\b", _I),
+        ("your_responses", r"\byour\s+(?:responses?|answers?|replies|outputs?|messages?)\b", _I),
+        ("respond_directive", r"\b(?:respond|reply|answer)\s+(?:only\s+)?(?:as|with|in|like|"
+                              r"to\s+(?:every|all|my|each))\b", _I),
+        ("you_will", r"\byou\s+(?:will|shall|must|should)\s+(?:always|never|now|only|not|be|act|respond|reply|"
+                     r"answer|write|provide|use|start|begin|follow|stay|remain|pretend|generate)\b", _I),
+        ("act_as", r"\b(?:act|acting|behave)\s+(?:as|like)\b|\bpretend\s+(?:to|you|that)|\brole-?\s?play\b|"
+                   r"\bin\s+the\s+role\s+of\b|\bsimulat(?:e|ion|or)\b|\bpersona\b", _I),
+        ("always_never", r"\b(?:always|never)\s+(?:respond|reply|answer|say|start|begin|include|use|break|refuse|"
+                         r"stay|remember|follow|mention)\b", _I),
+        ("placeholder", r"\{\{[^}\n]{1,40}\}\}|\[(?:insert|your|put|enter)\b[^\]\n]{0,40}\]|"
+                        r"<\s*(?:insert|your)\b[^>\n]{0,40}>", _I),
+        ("format_spec", r"\b(?:format|template)\s*:|\bprefix(?:ed)?\b|\bstart\s+(?:each|every|all)\s+"
+                        r"(?:of\s+your\s+)?(?:responses?|replies|messages|answers?)\b|\bmarkdown\b", _I),
+        ("rules_list", r"^\s*(?:rules?|instructions?|guidelines|constraints|commands?)\s*:|^\s*(?:\d+[.)]|[-*•])\s+"
+                       r"(?:you|always|never|do\s+not|don'?t)\b", _I | re.MULTILINE),
+        ("character_talk", r"\b(?:in\s+character|out\s+of\s+character|"
+                           r"character'?s?\s+(?:name|personality|traits))\b", _I),
+        ("the_user", r"\b(?:the\s+user|user'?s\s+(?:input|request|prompt|question)|\{user\}|\buser:)", _I),
+        ("prompt_word", r"\b(?:this|the|my|following|next)\s+prompt\b|\bprompts?\s*:", _I),
+        ("understood", r"\b(?:if\s+you\s+understand|reply\s+with|confirm\s+(?:by|that)|say\s+[\"“']?(?:understood|"
+                       r"ok|yes|i\s+understand))", _I),
+        ("limits_talk", rf"{_NO_LIMITS}|\b(?:unfiltered|uncensored|unrestricted|amoral|filters?)\b", _I),
+        ("command_syntax", r"(?:^|\s)/[a-z]{2,15}\b[^\n]{0,40}(?:-|:|=)|\b(?:command|commands)\s*:", _I | re.MULTILINE),
+    )
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """Scores per threat kind in 0..1, the rules that matched and the prompt-shape score."""
+
+    scores: dict[ThreatKind, float]
+    matched: tuple[str, ...]
+    prompt_shape: float
+    prompt_cues: tuple[str, ...]
+
+    @property
+    def top(self) -> tuple[ThreatKind | None, float]:
+        if not self.scores:
+            return None, 0.0
+        kind = max(self.scores, key=lambda k: self.scores[k])
+        return kind, self.scores[kind]
+
+
+def prompt_shape(text: str) -> tuple[float, tuple[str, ...]]:
+    """How much ``text`` reads like a prompt reprogramming an assistant, in 0..1, and the cues seen.
+
+    Distinct cues matter, not repetition; a long text needs more cues than a short one to look the same.
+    """
+    cues = tuple(name for name, pattern in _PROMPT_CUES if pattern.search(text))
+    if not cues:
+        return 0.0, cues
+    count = len(cues)
+    # 1 cue says little; 3 in a short text or 5 in a long one is a prompt.
+    needed = 3.0 if len(text) < 400 else 4.0 if len(text) < 2000 else 5.0
+    score = min(1.0, max(0.0, (count - 1) / (needed - 1)) ** 1.2)
+    return score, cues
+
+
+def evaluate(text: str) -> RuleResult:
+    """Every rule over ``text`` (already normalised, with its decodings appended)."""
+    scores: dict[ThreatKind, float] = {}
+    matched: list[str] = []
+    for rule in RULES:
+        if rule.pattern.search(text):
+            matched.append(rule.name)
+            previous = scores.get(rule.kind, 0.0)
+            scores[rule.kind] = 1.0 - (1.0 - previous) * (1.0 - rule.weight)
+    shape, cues = prompt_shape(text)
+    return RuleResult(scores=scores, matched=tuple(matched), prompt_shape=shape, prompt_cues=cues)
