@@ -13,10 +13,15 @@ from fastapi import FastAPI
 from gateway import __doc__ as gateway_doc
 from gateway import db, migrator
 from gateway.api import build_api_router
+from gateway.chat.adapters import PersonalityAdapter, SecurityAdapter
+from gateway.chat.direct import DirectRuntime
+from gateway.chat.runtime import AgentRuntime
+from gateway.chat.service import ChatService
 from gateway.config import Settings
 from gateway.context import AppContext
 from gateway.errors import install_error_handlers
 from gateway.health import router as health_router
+from gateway.integrations.chat_llm import ChatLLM
 from gateway.integrations.embedding import EmbeddingClient
 from gateway.integrations.llm import FastLLM
 from gateway.integrations.qdrant import QdrantIndex, create_qdrant_client
@@ -26,7 +31,10 @@ from gateway.memory.index import VectorIndex
 from gateway.memory.pgvector_index import PgVectorIndex
 from gateway.memory.service import MemoryService
 from gateway.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from gateway.personality.service import PersonalityService
 from gateway.redis import create_redis
+from gateway.security.ratelimit import RateLimitMiddleware
+from gateway.security.service import build_security_service, screen_memory_text
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +70,30 @@ async def _vector_indexes(
     return QdrantIndex(client), pgvector
 
 
+def _runtimes(
+    settings: Settings, pool: asyncpg.Pool, chat_llm: ChatLLM | None, stack: AsyncExitStack
+) -> list[AgentRuntime]:
+    """letta (when configured and chosen), then direct (when a chat LLM is configured); the chat service
+    adds the offline templates last. Each is the fallback of the one before."""
+    runtimes: list[AgentRuntime] = []
+    choice = settings.chat.runtime
+    if choice in ("auto", "letta") and settings.letta.server_url and chat_llm is not None:
+        from gateway.chat.letta_runtime import LettaRuntime
+
+        letta = LettaRuntime.from_settings(settings, pool)
+        stack.push_async_callback(letta.aclose)
+        runtimes.append(letta)
+    elif choice == "letta":
+        logger.warning("CHAT_RUNTIME=letta but LETTA_SERVER_URL or the chat LLM is not set: using direct")
+    if chat_llm is not None:
+        runtimes.append(DirectRuntime(chat_llm))
+    else:
+        logger.warning(
+            "no chat LLM configured (CHUTES_API_KEY or LLM_BASE_URL): offline mode, template replies"
+        )
+    return runtimes
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +111,40 @@ def create_app(settings: Settings) -> FastAPI:
             if fast_llm is not None:
                 stack.push_async_callback(fast_llm.aclose)
             scorer = ImportanceScorer(fast_llm, redis, settings.memory.importance_cache_ttl_seconds)
-            memory = MemoryService(pool, embedding, vector_index, scorer, settings.memory, fallback_index)
+            threshold = settings.security.threshold
+            memory = MemoryService(
+                pool,
+                embedding,
+                vector_index,
+                scorer,
+                settings.memory,
+                fallback_index,
+                content_filter=lambda text: screen_memory_text(text, threshold=threshold)[1],
+            )
+            personality = PersonalityService.create(
+                pool, redis, fast_llm, settings.personality, settings.tuning.pad_drift_rate
+            )
+            security = await build_security_service(settings, pool, redis, embedding, fast_llm)
+            chat_llm = ChatLLM.from_settings(settings.chat_llm)
+            if chat_llm is not None:
+                stack.push_async_callback(chat_llm.aclose)
+            consolidator = Consolidator(memory, fast_llm)
+            chat = ChatService(
+                pool=pool,
+                redis=redis,
+                memory=memory,
+                consolidator=consolidator,
+                personality=PersonalityAdapter(personality),
+                security=SecurityAdapter(security),
+                runtimes=_runtimes(settings, pool, chat_llm, stack),
+                settings=settings.chat,
+            )
+            # Memory writes behind the last replies land before the pool closes (registered after it, so
+            # the exit stack runs this first).
+            stack.push_async_callback(chat.writer.drain)
+            replayed = await chat.writer.replay()
+            if replayed:
+                logger.info("replayed queued memory writes", extra={"memories": replayed})
             app.state.context = AppContext(
                 settings=settings,
                 pool=pool,
@@ -88,7 +153,11 @@ def create_app(settings: Settings) -> FastAPI:
                 fast_llm=fast_llm,
                 vector_index=vector_index,
                 memory=memory,
-                consolidator=Consolidator(memory, fast_llm),
+                consolidator=consolidator,
+                personality=personality,
+                security=security,
+                chat_llm=chat_llm,
+                chat=chat,
             )
             logger.info("gateway ready", extra={"environment": settings.environment.value})
             yield
@@ -106,6 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(build_api_router())
+    app.add_middleware(RateLimitMiddleware)
     # Outermost first: the request id wraps everything, including 413 answers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

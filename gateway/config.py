@@ -135,6 +135,85 @@ class GroqSettings(_Section):
         return bool(self.api_key.get_secret_value().strip())
 
 
+class ChatLLMSettings(_Section):
+    """The chat LLM: Chutes (primary model, then the fallback model), or any OpenAI-compatible server at
+    ``LLM_BASE_URL`` (Ollama, llama.cpp, vLLM). Neither set: offline mode, personality-aware templates."""
+
+    chutes_api_key: SecretStr = SecretStr("")
+    chutes_base_url: str = "https://llm.chutes.ai"
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr = SecretStr("")
+    primary_llm_model: str = "Qwen/Qwen3-Next-80B-A3B-Instruct"
+    fallback_llm_model: str | None = "zai-org/GLM-4.5-Air"
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    llm_max_retries: int = Field(default=2, ge=0, le=5)
+    llm_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    llm_max_tokens: int = Field(default=600, ge=16, le=8192)
+
+    @field_validator("chutes_base_url", "llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.strip().rstrip("/")
+
+    @property
+    def base_url(self) -> str | None:
+        """Where chat completions go: ``LLM_BASE_URL`` wins; Chutes when its key is set; else nowhere."""
+        if self.llm_base_url:
+            return self.llm_base_url
+        if self.chutes_api_key.get_secret_value().strip() and self.chutes_base_url:
+            return self.chutes_base_url
+        return None
+
+    @property
+    def api_key(self) -> str:
+        if self.llm_base_url:
+            return self.llm_api_key.get_secret_value()
+        return self.chutes_api_key.get_secret_value()
+
+    @property
+    def enabled(self) -> bool:
+        return self.base_url is not None
+
+
+class LettaSettings(_Section):
+    """The Letta server (one agent per user). Unset ``LETTA_SERVER_URL``: the ``direct`` runtime only."""
+
+    model_config = SettingsConfigDict(env_prefix="LETTA_")
+
+    server_url: str | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    # How Letta reaches the chat LLM and the embedding service (they differ from the gateway's view inside
+    # compose); unset: the gateway's own chat LLM base URL and EMBEDDING_SERVICE_URL + /v1.
+    llm_endpoint: str | None = None
+    embedding_endpoint: str | None = None
+    context_window: int = Field(default=16384, ge=2048, le=262144)
+
+    @field_validator("server_url", "llm_endpoint", "embedding_endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.strip().rstrip("/")
+
+
+class ChatSettings(_Section):
+    """The conversation pipeline (DESIGN §5): which agent runtime answers, and how much context it gets."""
+
+    model_config = SettingsConfigDict(env_prefix="CHAT_")
+
+    runtime: str = Field(default="auto", pattern=r"^(auto|letta|direct)$")
+    history_turns: int = Field(default=8, ge=0, le=50)
+    memories_k: int = Field(default=6, ge=0, le=20)
+    max_message_chars: int = Field(default=4000, ge=1, le=20000)
+    lock_timeout_seconds: float = Field(default=120.0, gt=0, le=900)
+
+
 class MemorySettings(_Section):
     """Retrieval knobs (DESIGN §7); defaults are the ones the LoCoMo benchmark was measured with."""
 
@@ -143,6 +222,48 @@ class MemorySettings(_Section):
     candidates: int = Field(default=60, ge=10, le=500)
     mmr_lambda: float = Field(default=0.7, ge=0.0, le=1.0)
     importance_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+
+
+class SecuritySettings(_Section):
+    """Injection detection, escalation and abuse limits (DESIGN §8); see docs/security.md."""
+
+    model_config = SettingsConfigDict(env_prefix="SECURITY_")
+
+    threshold: float = Field(default=0.7, ge=0.05, le=1.0)
+    # Below the threshold but at least this: the Groq judge is asked (when configured).
+    grey_zone_low: float = Field(default=0.4, ge=0.0, le=1.0)
+    judge_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    offence_window_days: int = Field(default=7, ge=1, le=90)
+    restrict_after_offences: int = Field(default=3, ge=1)
+    suspend_after_offences: int = Field(default=6, ge=1)
+    suspension_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    rate_limit_enabled: bool = True
+    user_requests_per_minute: int = Field(default=120, ge=1)
+    user_burst: int = Field(default=60, ge=1)
+    global_requests_per_minute: int = Field(default=6000, ge=1)
+    global_burst: int = Field(default=600, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.grey_zone_low > self.threshold:
+            raise ValueError("SECURITY_GREY_ZONE_LOW must not exceed SECURITY_THRESHOLD")
+        if self.restrict_after_offences > self.suspend_after_offences:
+            raise ValueError(
+                "SECURITY_RESTRICT_AFTER_OFFENCES must not exceed SECURITY_SUSPEND_AFTER_OFFENCES"
+            )
+        return self
+
+
+class PersonalitySettings(_Section):
+    """The mood dynamics (DESIGN §6); the nightly baseline drift rate is PAD_DRIFT_RATE (tuning)."""
+
+    model_config = SettingsConfigDict(env_prefix="PERSONALITY_")
+
+    # Hours for the distance between the current mood and the baseline to halve.
+    pad_half_life_hours: float = Field(default=4.0, gt=0.0, le=168.0)
+    # Moods closer than this (Euclidean, in PAD space) to the baseline are labelled `neutral`.
+    neutral_radius: float = Field(default=0.1, ge=0.0, le=1.0)
+    appraisal_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
 
 
 class TuningSettings(_Section):
@@ -223,7 +344,12 @@ _SECTIONS: dict[str, type[_Section]] = {
     "embedding": EmbeddingClientSettings,
     "qdrant": QdrantSettings,
     "groq": GroqSettings,
+    "chat_llm": ChatLLMSettings,
+    "letta": LettaSettings,
+    "chat": ChatSettings,
     "memory": MemorySettings,
+    "personality": PersonalitySettings,
+    "security": SecuritySettings,
     "tuning": TuningSettings,
 }
 
@@ -260,7 +386,12 @@ class Settings(BaseModel):
     embedding: EmbeddingClientSettings
     qdrant: QdrantSettings
     groq: GroqSettings
+    chat_llm: ChatLLMSettings
+    letta: LettaSettings
+    chat: ChatSettings
     memory: MemorySettings
+    personality: PersonalitySettings
+    security: SecuritySettings
     tuning: Tuning
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -15,6 +15,12 @@ from gateway.integrations.llm import FastLLM
 from gateway.memory.consolidation import Consolidator
 from gateway.memory.index import VectorIndex
 from gateway.memory.service import MemoryService
+from gateway.personality.service import PersonalityService
+from gateway.security.service import SecurityService
+
+if TYPE_CHECKING:
+    from gateway.chat.service import ChatService
+    from gateway.integrations.chat_llm import ChatLLM
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,10 @@ class AppContext:
     vector_index: VectorIndex
     memory: MemoryService
     consolidator: Consolidator
+    personality: PersonalityService
+    security: SecurityService
+    chat_llm: ChatLLM | None
+    chat: ChatService
 
 
 def get_context(request: Request) -> AppContext:

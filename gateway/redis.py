@@ -19,3 +19,25 @@ def create_redis(settings: RedisSettings) -> aioredis.Redis:
         health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=1),
     )
+
+
+USER_KEY_PREFIX = "user"
+
+
+def user_key(user_id: str, *parts: str) -> str:
+    """The one naming rule for per-user Redis keys (``user:{id}:...``), so deleting a user finds them all."""
+    return ":".join((USER_KEY_PREFIX, user_id, *parts))
+
+
+async def delete_user_keys(redis: aioredis.Redis, user_id: str) -> int:
+    """Delete every ``user:{id}:*`` key; returns how many went."""
+    deleted = 0
+    batch: list[bytes] = []
+    async for key in redis.scan_iter(match=user_key(user_id, "*"), count=500):
+        batch.append(key)
+        if len(batch) >= 500:
+            deleted += await redis.delete(*batch)
+            batch = []
+    if batch:
+        deleted += await redis.delete(*batch)
+    return deleted

@@ -6,6 +6,7 @@
 - ``reindex [--backlog]``: rebuild the memory index (Qdrant at QDRANT_URL, else pgvector) from Postgres, or
   index only the memories written while the index was down.
 - ``chat``: the terminal chat against a gateway that is already running.
+- ``letta [--port N] [--install-only]``: install Letta 0.6.8 into COMPANION_HOME/letta-venv (once) and run it.
 """
 
 from __future__ import annotations
@@ -98,6 +99,31 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_letta(args: argparse.Namespace) -> int:
+    from scripts.letta_server import LettaInstall, companion_home, running_letta
+
+    env = _environment()
+    install = LettaInstall.default(env)
+    if not install.installed():
+        print(f"installing Letta into {install.venv} (once; log in {install.log_file}) ...", flush=True)
+    try:
+        print(f"Letta ready to run ({install.ensure():.1f}s)", flush=True)
+    except KeyboardInterrupt:
+        print("\ninstall interrupted; the next run starts it over", file=sys.stderr)
+        return 130
+    if args.install_only:
+        return 0
+    data_dir = companion_home(env) / "letta-data"
+    with running_letta(env, port=args.port, data_dir=data_dir) as server:
+        print(f"Letta {server.base_url} (data in {data_dir}); Ctrl-C stops it", flush=True)
+        try:
+            while server.running():
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            print()
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from scripts.chat import run_chat
 
@@ -144,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     reindex_parser = sub.add_parser("reindex")
     reindex_parser.add_argument("--backlog", action="store_true", help="only memories not indexed yet")
     reindex_parser.set_defaults(handler=cmd_reindex)
+    letta_parser = sub.add_parser("letta", help="install (once) and run a local Letta 0.6.8 server")
+    letta_parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    letta_parser.add_argument("--install-only", action="store_true", help="install into the cache and exit")
+    letta_parser.set_defaults(handler=cmd_letta)
     for name, handler in (("run", cmd_run), ("chat", cmd_chat)):
         chat_parser = sub.add_parser(name)
         chat_parser.add_argument("--user", help="user id to chat as (default local-<login>)")

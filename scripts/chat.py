@@ -29,18 +29,26 @@ class GatewayChat:
         response = self.client.post(
             f"/api/chat/{self.user_id}/messages", json={"message": text, "username": self.username}
         )
-        if response.status_code == 404 and response.json().get("error") == "NotFound":
-            return "(the chat pipeline is not built into this gateway yet: POST /api/chat/... answered 404)"
         if response.status_code >= 400:
             body = response.json()
             return f"(gateway error {response.status_code}: {body.get('error')}: {body.get('detail')})"
         data: dict[str, Any] = response.json()
-        reply = str(data.get("response", ""))
-        degraded = data.get("degraded") or []
-        return reply + (f"  [degraded: {', '.join(degraded)}]" if degraded else "")
+        return format_reply(data)
 
     def close(self) -> None:
         self.client.close()
+
+
+def format_reply(data: dict[str, Any]) -> str:
+    """The reply, then who wrote it (model, or offline templates), the mood and what was degraded."""
+    reply = str(data.get("response", ""))
+    source = "offline templates" if data.get("offline") else f"{data.get('runtime')}: {data.get('model')}"
+    notes = [source, f"mood {data.get('emotion_label')}"]
+    if data.get("memories_used"):
+        notes.append(f"{len(data['memories_used'])} memories")
+    if data.get("degraded"):
+        notes.append("degraded: " + ", ".join(data["degraded"]))
+    return f"{reply}\n           [{'; '.join(notes)}]"
 
 
 def format_readiness(ready: dict[str, Any]) -> str:

@@ -20,6 +20,11 @@ import redis.asyncio as aioredis
 
 from scripts.localstack import EmbeddedPostgres, EmbeddedRedis, free_port
 from tests.fakes.openai_server import openai_fake, openai_fake_server  # noqa: F401  (fixtures)
+from tests.letta.fixtures import (  # noqa: F401  (fixtures, and the hook that installs Letta once)
+    letta_server,
+    letta_server_url,
+    pytest_collection_finish,
+)
 
 TEST_DB_ROLE = "companion_test"
 TEST_DB_PASSWORD = "test-password-" + uuid.uuid4().hex[:8]
@@ -36,6 +41,7 @@ _OWN_PREFIXES = (
     "CHUTES_",
     "GROQ_",
     "LLM_",
+    "LETTA_",
 )
 for _var in list(os.environ):
     if _var.startswith(_OWN_PREFIXES) or _var in {"ENVIRONMENT", "DISCORD_TOKEN", "COMPANION_HOME"}:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -118,8 +118,12 @@ class MemoryService:
         scorer: Scorer,
         settings: MemorySettings,
         fallback_index: VectorIndex | None = None,
+        content_filter: Callable[[str], str] | None = None,
     ) -> None:
         self.pool = pool
+        # Memory-poisoning screen (gateway.security): every text stored as memory passes through it, so
+        # instructions hidden in a message or a summary are kept as quoted data, never as instructions.
+        self.content_filter = content_filter
         self.embedding = embedding
         self.index = index
         self.fallback_index = fallback_index
@@ -149,7 +153,7 @@ class MemoryService:
                 id=uuid4(),
                 user_id=user_id,
                 memory_type=item.memory_type.value,
-                content=item.content,
+                content=self.content_filter(item.content) if self.content_filter else item.content,
                 speaker=item.speaker.value if item.speaker else None,
                 importance=value,
                 importance_source=source,
@@ -258,6 +262,17 @@ class MemoryService:
                 )
             except VectorIndexError as exc:  # search filters deleted rows through Postgres anyway
                 logger.warning("index delete deferred: %s", exc)
+
+    async def delete_user_index(self, user_id: str) -> None:
+        """Remove the user's points from the vector index (and its fallback); Postgres rows go with the
+        profile. Raises VectorIndexError when an index cannot be reached."""
+        for index in (self.index, self.fallback_index):
+            if index is not None:
+                await index.delete_user(user_id)
+
+    def forget_user_caches(self, user_id: str) -> None:
+        self._corpus.pop(user_id, None)
+        self._word_counts.pop(user_id, None)
 
     async def export(self, user_id: str) -> MemoryExport:
         repo = MemoryRepository(self.pool)

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Path
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 USER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 
 UserId = Annotated[str, Path(pattern=USER_ID_PATTERN, description="The Discord user id (a snowflake).")]
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "active"
+    DORMANT = "dormant"  # no message for DORMANT_AFTER_DAYS; proactive messages may still try to reach them
+    INACTIVE = "inactive"  # soft-deleted: kept, never contacted, active again when they write
+    BANNED = "banned"  # refused by the chat pipeline
 
 
 class UserProfileRead(BaseModel):
@@ -24,3 +33,53 @@ class UserProfileRead(BaseModel):
     total_interactions: int
     created_at: datetime
     last_active_at: datetime
+    last_proactive_at: datetime | None = None
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r} (e.g. 'Europe/Paris', 'UTC')") from exc
+    return value
+
+
+class UserSettingsUpdate(BaseModel):
+    """What a user may change about themselves; omitted fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Paris"])
+    proactive_enabled: bool | None = None
+    quiet_hours_start: int | None = Field(default=None, ge=0, le=23, description="hour, user's time zone")
+    quiet_hours_end: int | None = Field(default=None, ge=0, le=23, description="hour, user's time zone")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+
+class UserExport(BaseModel):
+    """Everything the companion keeps about one user."""
+
+    user_id: str
+    exported_at: datetime
+    profile: dict[str, Any]
+    personality_states: list[dict[str, Any]]
+    interactions: list[dict[str, Any]]
+    quirks: list[dict[str, Any]]
+    needs: list[dict[str, Any]]
+    security_incidents: list[dict[str, Any]]
+    memories: list[dict[str, Any]]
+    memory_conflicts: list[dict[str, Any]]
+
+
+class UserDeletion(BaseModel):
+    user_id: str
+    deleted: bool
+    removed: list[str] = Field(description="where data was removed: postgres, vector_index, redis, letta")
+    pending: list[str] = Field(
+        default_factory=list, description="external stores that failed now; retried by the health job"
+    )

@@ -125,6 +125,55 @@ def echo_reply(request_json: JSON) -> str:
     return text
 
 
+AGENT_MESSAGE_TOOL = "send_message"
+
+
+def offered_tools(request_json: JSON) -> list[str]:
+    """The names of the functions a chat request offers the model."""
+    tools = request_json.get("tools")
+    if not isinstance(tools, list):
+        return []
+    names = []
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            names.append(function["name"])
+    return names
+
+
+def agent_user_text(text: str) -> str:
+    """What a user said, unpacked from Letta's JSON envelope (``{"type": "user_message", "message": ...}``)
+    when it is one; any other text as it is."""
+    try:
+        packed = json.loads(text)
+    except ValueError:
+        return text
+    if (
+        isinstance(packed, dict)
+        and packed.get("type") == "user_message"
+        and isinstance(packed.get("message"), str)
+    ):
+        return str(packed["message"])
+    return text
+
+
+def agent_reply(request_json: JSON) -> str | ScriptedReply:
+    """The default reply: ``echo_reply``, except that an agent framework offering a ``send_message`` tool
+    (Letta, which forces a tool call) gets the echo of the user's unpacked message as that call."""
+    if AGENT_MESSAGE_TOOL not in offered_tools(request_json):
+        return echo_reply(request_json)
+    users = [m for m in request_json.get("messages", []) if isinstance(m, dict) and m.get("role") == "user"]
+    text = ECHO_PREFIX + (agent_user_text(message_text(users[-1])) if users else "")
+    return send_message_reply(text)
+
+
+def send_message_reply(text: str, inner_thoughts: str = "Replying (scripted by the fake).") -> ScriptedReply:
+    """A reply that makes a Letta agent say ``text`` (its ``send_message`` tool called with it)."""
+    return ScriptedReply(
+        tool_calls=[ToolCall(AGENT_MESSAGE_TOOL, {"inner_thoughts": inner_thoughts, "message": text})]
+    )
+
+
 def fake_embedding(text: str, dims: int = DEFAULT_EMBEDDING_DIMS) -> list[float]:
     """A deterministic unit vector derived from sha256 of ``text``: the same text always maps to it."""
     values: list[float] = []
@@ -200,7 +249,7 @@ class FakeOpenAIServer:
         api_key: str | None = None,
         allowed_models: Iterable[str] | None = None,
         embedding_dims: int = DEFAULT_EMBEDDING_DIMS,
-        default_reply: Reply = echo_reply,
+        default_reply: Reply = agent_reply,
         startup_timeout: float = 10.0,
     ) -> None:
         self._initial = (
@@ -319,7 +368,8 @@ class FakeOpenAIServer:
             self._embedding_dims = value
 
     def set_default_reply(self, reply: Reply) -> None:
-        """The reply for models with nothing scripted (initially ``echo_reply``)."""
+        """The reply for models with nothing scripted (initially ``agent_reply``: ``echo_reply`` unless the
+        request offers a ``send_message`` tool)."""
         with self._lock:
             self._default_reply = reply
 

@@ -141,3 +141,25 @@ async def test_embeddings_are_deterministic(openai_fake: FakeOpenAIServer) -> No
     assert abs(sum(x * x for x in vectors[0]) - 1.0) < 1e-9
     decoded = struct.unpack("<8f", base64.b64decode(packed["data"][0]["embedding"]))
     assert decoded == pytest.approx(vectors[0], abs=1e-6)
+
+
+async def test_agent_with_send_message_tool_gets_a_tool_call(openai_fake: FakeOpenAIServer) -> None:
+    """A request offering ``send_message`` (as Letta's do) is answered by calling it with the echo of the
+    user's message, unpacked from Letta's JSON envelope; other requests still get the plain echo."""
+    envelope = json.dumps({"type": "user_message", "message": "I got a puppy", "time": "now"})
+    tool = {"type": "function", "function": {"name": "send_message", "parameters": {"type": "object"}}}
+    request = {
+        "model": "agent-model",
+        "messages": [{"role": "system", "content": "core memory"}, {"role": "user", "content": envelope}],
+        "tools": [tool],
+        "tool_choice": "required",
+    }
+    async with httpx.AsyncClient(base_url=openai_fake.base_url) as client:
+        agent = (await client.post("/v1/chat/completions", json=request)).json()
+        plain = (await client.post("/v1/chat/completions", json=CHAT)).json()
+
+    [call] = agent["choices"][0]["message"]["tool_calls"]
+    assert call["function"]["name"] == "send_message"
+    assert json.loads(call["function"]["arguments"])["message"] == "fake reply to: I got a puppy"
+    assert agent["choices"][0]["finish_reason"] == "tool_calls"
+    assert plain["choices"][0]["message"]["content"] == echo_reply(CHAT)

@@ -70,7 +70,7 @@ def test_stack_comes_up_ready_and_stops_clean(stack: LocalStack) -> None:
         chat.close()
     assert ready["status"] == "ok", ready
     assert all(dep["ok"] for dep in ready["dependencies"].values())
-    assert "not built into this gateway yet" in reply
+    assert "offline mode" in reply and "[offline templates; mood " in reply, reply
     pids = all_pids(stack)
     assert len(pids) >= 4
     stack.down()
@@ -156,7 +156,7 @@ def test_run_opens_the_chat_and_ctrl_c_leaves_nothing(stack_dir: Path) -> None:
             proc.stdin.write("hello\n")
             proc.stdin.flush()
             answer = proc.stdout.readline()
-            assert "not built into this gateway yet" in answer, answer
+            assert "companion> " in answer and "offline mode" in answer, answer
             pids = all_pids(LocalStack(StackConfig.from_env(env)))
             assert len(pids) >= 4
             proc.send_signal(signal.SIGINT)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_MESSAGE_CHARS = 4000
+
+
+class ChatMessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, examples=["I got a new puppy today!"])
+    username: str = Field(min_length=1, max_length=100, examples=["alice"])
+    channel_id: str | None = Field(default=None, max_length=100, description="Discord channel of the message")
+    is_dm: bool = Field(default=True, description="whether the message came in a direct message")
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("message must not be blank")
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("username must not be blank")
+        return value
+
+
+class PadRead(BaseModel):
+    pleasure: float
+    arousal: float
+    dominance: float
+
+
+class MemoryUsed(BaseModel):
+    id: str
+    reason: str
+
+
+class SecurityNotice(BaseModel):
+    """What the bot needs to tell the user about their security state."""
+
+    threat_detected: bool
+    threat_kind: str | None = None
+    escalation_level: int = 0  # 0 none, 1 warned, 2 restricted, 3 suspended
+    restricted: bool = False
+    suspended_until: datetime | None = None
+
+
+class ChatResponse(BaseModel):
+    response: str
+    interaction_id: int | None
+    emotion_label: str
+    pad: PadRead
+    memories_used: list[MemoryUsed]
+    degraded: list[str] = Field(description="what was bypassed for this reply (letta, chat_llm, ...)")
+    runtime: str = Field(description="letta, direct or template (offline mode)")
+    model: str | None
+    offline: bool = Field(description="true when the reply came from templates (no chat LLM answered)")
+    security: SecurityNotice
+    processing_ms: float
+    agent_ms: float = Field(default=0.0, description="of processing_ms, the time spent in Letta or the LLM")
+    timings_ms: dict[str, float] = Field(default_factory=dict, description="milliseconds per pipeline stage")
+    was_proactive: bool = False
+
+
+class SessionStatus(BaseModel):
+    user_id: str
+    emotion_label: str
+    pad: PadRead
+    last_interaction_at: datetime | None
+    interactions_today: int
+    session_active: bool = Field(description="a message in the last SESSION_IDLE_MINUTES")
+
+
+class SessionEnd(BaseModel):
+    user_id: str
+    memories_consolidated: int
+    semantic_memories_created: int
+    ended_at: datetime

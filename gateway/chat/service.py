@@ -1,0 +1,430 @@
+"""The chat pipeline (DESIGN §5): one user message in, one reply out, everything learned on the way.
+
+Per message, in order (messages of one user strictly one after another, other users in parallel):
+user lookup or creation → security screen → OCC appraisal and mood update → memory recall → the agent's
+reply (letta → direct → template, each a fallback of the one before) → the message and the reply stored as
+memories (behind the reply, never lost) → needs satisfied → an ``interactions`` row with the mood before
+and after, the memories used, latency, model and what was degraded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from gateway.chat.ports import Mood, MoodChange, PersonalityPort, Screening, SecurityPort
+from gateway.chat.repository import InteractionRepository
+from gateway.chat.runtime import AgentReply, AgentRuntime, HistoryTurn, RecalledMemory, RuntimeFailure, Turn
+from gateway.chat.schemas import (
+    ChatMessageIn,
+    ChatResponse,
+    MemoryUsed,
+    PadRead,
+    SecurityNotice,
+    SessionEnd,
+    SessionStatus,
+)
+from gateway.chat.templates import TemplateRuntime
+from gateway.chat.writer import MemoryWriter
+from gateway.config import ChatSettings
+from gateway.errors import CompanionError
+from gateway.memory.consolidation import Consolidator
+from gateway.memory.schemas import Speaker
+from gateway.memory.service import MemoryInput, MemoryService
+from gateway.redis import user_key
+from gateway.users.repository import UserProfileRepository
+from gateway.users.service import UserBannedError, UserNotFoundError
+
+logger = logging.getLogger(__name__)
+
+SESSION_IDLE_MINUTES = 30
+REDIS_LOCK_SECONDS = 120
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChatBusyError(CompanionError):
+    """The user's previous messages are still being answered for too long."""
+
+    status_code = 429
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis,
+        memory: MemoryService,
+        consolidator: Consolidator,
+        personality: PersonalityPort,
+        security: SecurityPort,
+        runtimes: Sequence[AgentRuntime],
+        settings: ChatSettings,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.pool = pool
+        self.redis = redis
+        self.memory = memory
+        self.consolidator = consolidator
+        self.personality = personality
+        self.security = security
+        self.runtimes = [r for r in runtimes if r.name != "template"] + [TemplateRuntime()]
+        self.settings = settings
+        self.clock = clock
+        self.writer = MemoryWriter(memory, redis)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
+
+    # --- the pipeline -----------------------------------------------------------------------------------------
+
+    async def handle(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
+        async with self._user_lock(user_id):
+            return await self._handle(user_id, request)
+
+    async def _handle(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
+        started = time.perf_counter()
+        laps = _Laps()
+        now = self.clock()
+        degraded: list[str] = []
+        profile, _created = await UserProfileRepository(self.pool).touch(
+            user_id, request.username, now, request.channel_id, request.is_dm
+        )
+        if profile["status"] == "banned":
+            raise UserBannedError(f"user {user_id} is banned")
+        mood = await self.personality.ensure(user_id, now)
+        laps.lap("user")
+
+        screening = await self.security.screen(user_id, request.message, mood.label, now)
+        degraded += screening.degraded
+        laps.lap("security")
+        if not screening.allowed:
+            return await self._refuse(user_id, request, screening, mood, now, started, degraded)
+
+        # The mood reacts while memories and the last turns are fetched (separate pooled connections).
+        async def recall() -> tuple[list[RecalledMemory], list[str]]:
+            await self.writer.user_idle(user_id)  # the previous message's memories are recallable now
+            return await self._recall(user_id, request.message, now)
+
+        change, (recalled, memory_degraded), history = await asyncio.gather(
+            self.personality.react(user_id, request.message, now),
+            recall(),
+            InteractionRepository(self.pool).recent(user_id, self.settings.history_turns),
+        )
+        degraded += change.degraded
+        degraded += memory_degraded
+        laps.lap("mood_and_recall")
+        turn = Turn(
+            user_id=user_id,
+            username=profile.get("display_name") or request.username,
+            message=request.message,
+            persona=await self.personality.persona(user_id, now),
+            memories=recalled,
+            history=[
+                turn
+                for row in history
+                for turn in (
+                    HistoryTurn("user", row["user_message"]) if row["user_message"] else None,
+                    HistoryTurn("assistant", row["assistant_response"]),
+                )
+                if turn is not None
+            ],
+            emotion=change.after.label,
+            user_valence=change.valence,
+            restricted=screening.restricted,
+        )
+        laps.lap("persona")
+        reply = await self._reply(turn, degraded)
+        laps.lap("agent")
+        if not screening.restricted:
+            await self._remember(user_id, request.message, reply, change, now)
+        await self.personality.satisfy_needs(user_id, request.message, now)
+        laps.lap("needs")
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        interaction_id = await InteractionRepository(self.pool).insert(
+            user_id=user_id,
+            created_at=now,
+            user_message=request.message,
+            assistant_response=reply.text,
+            pad_before=change.before.as_dict(),
+            pad_after=change.after.as_dict(),
+            emotion_before=change.before.label,
+            emotion_after=change.after.label,
+            memory_ids=[UUID(m.memory_id) for m in recalled],
+            latency_ms=round(elapsed_ms),
+            tokens=reply.tokens,
+            model=reply.model,
+            runtime=reply.runtime,
+            degraded=degraded,
+            threat=False,
+            channel_id=request.channel_id,
+        )
+        return ChatResponse(
+            response=reply.text,
+            interaction_id=interaction_id,
+            emotion_label=change.after.label,
+            pad=PadRead(**change.after.as_dict()),
+            memories_used=[MemoryUsed(id=m.memory_id, reason=m.reason) for m in recalled],
+            degraded=list(dict.fromkeys(degraded)),
+            runtime=reply.runtime,
+            model=reply.model,
+            offline=reply.runtime == "template",
+            security=_notice(screening),
+            processing_ms=round((time.perf_counter() - started) * 1000, 1),
+            agent_ms=round(reply.agent_ms, 1),
+            timings_ms=laps.finish("interaction"),
+        )
+
+    async def _refuse(
+        self,
+        user_id: str,
+        request: ChatMessageIn,
+        screening: Screening,
+        mood: Mood,
+        now: datetime,
+        started: float,
+        degraded: list[str],
+    ) -> ChatResponse:
+        """A threat or a suspended user: the defensive reply, the mood penalty; nothing reaches an LLM or memory."""
+        after = mood
+        if screening.pad_delta:
+            change = await self.personality.penalise(
+                user_id, screening.pad_delta, f"security: {screening.threat_kind or 'suspended'}", now
+            )
+            after = change.after
+        text = screening.reply or "I'd rather not go there."
+        interaction_id = await InteractionRepository(self.pool).insert(
+            user_id=user_id,
+            created_at=now,
+            user_message=request.message,
+            assistant_response=text,
+            pad_before=mood.as_dict(),
+            pad_after=after.as_dict(),
+            emotion_before=mood.label,
+            emotion_after=after.label,
+            memory_ids=[],
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            tokens=0,
+            model=None,
+            runtime="security",
+            degraded=degraded,
+            threat=screening.threat_kind is not None,
+            channel_id=request.channel_id,
+        )
+        if screening.incident_id is not None:
+            await self.security.link_interaction(screening.incident_id, interaction_id)
+        return ChatResponse(
+            response=text,
+            interaction_id=interaction_id,
+            emotion_label=after.label,
+            pad=PadRead(**after.as_dict()),
+            memories_used=[],
+            degraded=list(dict.fromkeys(degraded)),
+            runtime="security",
+            model=None,
+            offline=False,
+            security=_notice(screening),
+            processing_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+    async def _recall(
+        self, user_id: str, message: str, now: datetime
+    ) -> tuple[list[RecalledMemory], list[str]]:
+        if self.settings.memories_k <= 0:
+            return [], []
+        try:
+            outcome = await self.memory.search(user_id, message, k=self.settings.memories_k, now=now)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            logger.warning("recall failed for %s: %s", user_id, exc)
+            return [], ["memory"]
+        memories = [
+            RecalledMemory(
+                memory_id=str(result.memory.id),
+                content=result.memory.content,
+                created_at=result.memory.created_at.date().isoformat(),
+                reason=result.reason,
+            )
+            for result in outcome.results
+        ]
+        return memories, list(outcome.degraded)
+
+    async def _reply(self, turn: Turn, degraded: list[str]) -> AgentReply:
+        for runtime in self.runtimes:
+            try:
+                reply = await runtime.reply(turn)
+            except RuntimeFailure as exc:
+                logger.warning("runtime %s failed for %s: %s", runtime.name, turn.user_id, exc.message)
+                degraded.append(exc.component)
+                continue
+            degraded.extend(reply.degraded)
+            return reply
+        raise AssertionError("the template runtime never fails")  # pragma: no cover
+
+    async def _remember(
+        self, user_id: str, message: str, reply: AgentReply, change: MoodChange, now: datetime
+    ) -> None:
+        """The message and the reply become episodic memories, written behind the reply (MemoryService screens
+        every text for memory poisoning)."""
+        conversation = _conversation_id(now)
+        items = [
+            MemoryInput(
+                content=message,
+                speaker=Speaker.USER,
+                created_at=now,
+                emotion_context=change.summary or change.after.label,
+                pad_context=change.after.as_dict(),
+                conversation_id=conversation,
+            )
+        ]
+        if reply.runtime != "template":  # offline templates are not worth remembering
+            items.append(
+                MemoryInput(
+                    content=reply.text,
+                    speaker=Speaker.ASSISTANT,
+                    created_at=now + timedelta(milliseconds=1),
+                    emotion_context=change.after.label,
+                    pad_context=change.after.as_dict(),
+                    conversation_id=conversation,
+                    context=(message,),
+                )
+            )
+        self.writer.submit(user_id, items)
+
+    # --- sessions ---------------------------------------------------------------------------------------------
+
+    async def session(self, user_id: str) -> SessionStatus:
+        now = self.clock()
+        if await UserProfileRepository(self.pool).get(user_id) is None:
+            raise UserNotFoundError(f"no companion exists for user {user_id}")
+        mood = await self.personality.current(user_id, now)
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        last_at, today = await InteractionRepository(self.pool).session_stats(user_id, day_start)
+        active = last_at is not None and now - last_at <= timedelta(minutes=SESSION_IDLE_MINUTES)
+        return SessionStatus(
+            user_id=user_id,
+            emotion_label=mood.label,
+            pad=PadRead(**mood.as_dict()),
+            last_interaction_at=last_at,
+            interactions_today=today,
+            session_active=active,
+        )
+
+    async def end_session(self, user_id: str) -> SessionEnd:
+        """Ends the conversation: pending memory writes land, then related memories are consolidated."""
+        if await UserProfileRepository(self.pool).get(user_id) is None:
+            raise UserNotFoundError(f"no companion exists for user {user_id}")
+        await self.writer.drain()
+        result = await self.consolidator.consolidate(user_id, now=self.clock())
+        return SessionEnd(
+            user_id=user_id,
+            memories_consolidated=result.episodic_memories_processed,
+            semantic_memories_created=result.semantic_memories_created,
+            ended_at=self.clock(),
+        )
+
+    async def forgetters(self) -> list[tuple[str, Callable[[str], Awaitable[None]]]]:
+        """(component, forget(user_id)) for every runtime that keeps something of its own (Letta)."""
+        return [(r.name, r.forget_user) for r in self.runtimes if r.name == "letta"]
+
+    # --- locking ----------------------------------------------------------------------------------------------
+
+    def _user_lock(self, user_id: str) -> _UserLock:
+        return _UserLock(self, user_id)
+
+
+class _UserLock:
+    """In-process FIFO lock per user (messages answered in order) plus a Redis lock so two gateway replicas
+    never answer the same user at once. Redis down: the in-process lock alone (one replica is still safe)."""
+
+    def __init__(self, service: ChatService, user_id: str) -> None:
+        self.service = service
+        self.user_id = user_id
+        self._redis_lock: Any = None
+
+    async def __aenter__(self) -> None:
+        service = self.service
+        lock = service._locks.setdefault(self.user_id, asyncio.Lock())
+        service._waiting[self.user_id] = service._waiting.get(self.user_id, 0) + 1
+        try:
+            await asyncio.wait_for(lock.acquire(), timeout=service.settings.lock_timeout_seconds)
+        except TimeoutError:
+            self._release_waiter()
+            raise ChatBusyError("still answering this user's earlier messages; try again shortly") from None
+        try:
+            redis_lock = service.redis.lock(
+                user_key(self.user_id, "chat-lock"),
+                timeout=REDIS_LOCK_SECONDS,
+                blocking_timeout=service.settings.lock_timeout_seconds,
+            )
+            if await redis_lock.acquire():
+                self._redis_lock = redis_lock
+            else:
+                lock.release()
+                self._release_waiter()
+                raise ChatBusyError("another gateway is still answering this user; try again shortly")
+        except (RedisError, OSError) as exc:
+            logger.debug("redis lock unavailable, in-process lock only: %s", exc)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._redis_lock is not None:
+            try:
+                await self._redis_lock.release()
+            except (RedisError, OSError) as exc:
+                logger.debug("redis lock release failed (it expires): %s", exc)
+        self.service._locks[self.user_id].release()
+        self._release_waiter()
+
+    def _release_waiter(self) -> None:
+        service = self.service
+        remaining = service._waiting.get(self.user_id, 1) - 1
+        if remaining <= 0:
+            service._waiting.pop(self.user_id, None)
+            lock = service._locks.get(self.user_id)
+            if lock is not None and not lock.locked():
+                service._locks.pop(self.user_id, None)
+        else:
+            service._waiting[self.user_id] = remaining
+
+
+class _Laps:
+    """Milliseconds spent in each stage of a turn (returned with the reply, for operators and benchmarks)."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round((now - self._last) * 1000, 2)
+        self._last = now
+
+    def finish(self, name: str) -> dict[str, float]:
+        self.lap(name)
+        return self.laps
+
+
+def _notice(screening: Screening) -> SecurityNotice:
+    return SecurityNotice(
+        threat_detected=screening.threat_kind is not None,
+        threat_kind=screening.threat_kind,
+        escalation_level=screening.level,
+        restricted=screening.restricted,
+        suspended_until=screening.suspended_until,
+    )
+
+
+def _conversation_id(now: datetime) -> str:
+    """Memories of one day form one conversation (for contiguity in recall)."""
+    return f"chat-{now.date().isoformat()}"

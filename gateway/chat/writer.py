@@ -1,0 +1,171 @@
+"""Memories of a conversation are written behind the reply, but never lost.
+
+``submit`` starts the write in the background and returns at once, so the user does not wait for importance
+scoring and embedding. A write that fails because Postgres is unreachable is queued in Redis
+(``pending:memories``, a list of JSON records) and replayed by ``replay`` (at start and by the maintenance
+job); if Redis is down too, the record stays in this process's own queue and is retried on the next
+``replay``. ``drain`` waits for every write in flight (graceful shutdown, tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from gateway.memory.schemas import MemoryType, Speaker
+from gateway.memory.service import MemoryInput, MemoryService
+
+logger = logging.getLogger(__name__)
+
+PENDING_KEY = "pending:memories"
+REPLAY_BATCH = 100
+_DB_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+
+
+def _encode(user_id: str, item: MemoryInput) -> str:
+    return json.dumps(
+        {
+            "user_id": user_id,
+            "content": item.content,
+            "memory_type": item.memory_type.value,
+            "speaker": item.speaker.value if item.speaker else None,
+            "importance": item.importance,
+            "importance_source": item.importance_source,
+            "created_at": item.created_at.isoformat() if item.created_at else None,
+            "emotion_context": item.emotion_context,
+            "pad_context": item.pad_context,
+            "interaction_id": item.interaction_id,
+            "conversation_id": item.conversation_id,
+            "context": list(item.context),
+        }
+    )
+
+
+def _decode(raw: str | bytes) -> tuple[str, MemoryInput]:
+    data: dict[str, Any] = json.loads(raw)
+    created = data.get("created_at")
+    return data["user_id"], MemoryInput(
+        content=data["content"],
+        memory_type=MemoryType(data["memory_type"]),
+        speaker=Speaker(data["speaker"]) if data.get("speaker") else None,
+        importance=data.get("importance"),
+        importance_source=data.get("importance_source"),
+        created_at=datetime.fromisoformat(created) if created else None,
+        emotion_context=data.get("emotion_context"),
+        pad_context=data.get("pad_context"),
+        interaction_id=data.get("interaction_id"),
+        conversation_id=data.get("conversation_id"),
+        context=tuple(data.get("context") or ()),
+    )
+
+
+class MemoryWriter:
+    def __init__(self, memory: MemoryService, redis: aioredis.Redis) -> None:
+        self.memory = memory
+        self.redis = redis
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._by_user: dict[str, set[asyncio.Task[None]]] = {}
+        self._local: deque[str] = deque()  # records neither Postgres nor Redis could take
+        self.written = 0
+        self.queued = 0
+
+    def submit(self, user_id: str, items: Sequence[MemoryInput]) -> None:
+        if not items:
+            return
+        task = asyncio.create_task(self._write(user_id, list(items)), name=f"memory-write-{user_id}")
+        self._tasks.add(task)
+        self._by_user.setdefault(user_id, set()).add(task)
+        task.add_done_callback(lambda done: self._forget(user_id, done))
+
+    def _forget(self, user_id: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        tasks = self._by_user.get(user_id)
+        if tasks is not None:
+            tasks.discard(task)
+            if not tasks:
+                del self._by_user[user_id]
+
+    async def user_idle(self, user_id: str) -> None:
+        """Wait for this user's writes in flight, so the next message recalls the previous one."""
+        tasks = self._by_user.get(user_id)
+        if tasks:
+            await asyncio.wait(set(tasks))
+
+    async def _write(self, user_id: str, items: list[MemoryInput]) -> None:
+        try:
+            await self.memory.store_many(user_id, items)
+            self.written += len(items)
+        except _DB_DOWN as exc:
+            logger.warning("memory write for %s queued (postgres unavailable): %s", user_id, exc)
+            await self._queue([_encode(user_id, item) for item in items])
+        except asyncpg.ForeignKeyViolationError:
+            logger.info("memory write for %s dropped: the user was deleted meanwhile", user_id)
+        except Exception:
+            logger.exception("memory write for %s failed; queued for replay", user_id)
+            await self._queue([_encode(user_id, item) for item in items])
+
+    async def _queue(self, records: list[str]) -> None:
+        self.queued += len(records)
+        try:
+            await self.redis.rpush(PENDING_KEY, *records)
+        except (RedisError, OSError) as exc:
+            logger.warning("redis unavailable too; %d memories held in process: %s", len(records), exc)
+            self._local.extend(records)
+
+    async def drain(self) -> None:
+        """Wait for every write in flight (they queue themselves on failure, so none is lost)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def pending(self) -> int:
+        try:
+            in_redis = int(await self.redis.llen(PENDING_KEY))
+        except (RedisError, OSError):
+            in_redis = 0
+        return in_redis + len(self._local)
+
+    async def replay(self) -> int:
+        """Store queued memories; returns how many went in. Stops at the first failure (retried later)."""
+        stored = 0
+        while self._local:
+            record = self._local[0]
+            user_id, item = _decode(record)
+            if not await self._store_one(user_id, item):
+                return stored
+            self._local.popleft()
+            stored += 1
+        while True:
+            try:
+                queued = await self.redis.lindex(PENDING_KEY, 0)
+            except (RedisError, OSError):
+                return stored
+            if queued is None:
+                return stored
+            user_id, item = _decode(queued)
+            if not await self._store_one(user_id, item):
+                return stored
+            try:
+                await self.redis.lpop(PENDING_KEY)
+            except (RedisError, OSError):
+                return stored  # stored but not popped: replay again would duplicate; rare, logged
+            stored += 1
+
+    async def _store_one(self, user_id: str, item: MemoryInput) -> bool:
+        try:
+            await self.memory.store_many(user_id, [item])
+        except asyncpg.ForeignKeyViolationError:
+            return True  # the user is gone: nothing to keep
+        except Exception as exc:
+            logger.warning("memory replay paused: %s", exc)
+            return False
+        self.written += 1
+        return True

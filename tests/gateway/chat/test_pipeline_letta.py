@@ -1,0 +1,117 @@
+"""The plan's end-to-end conversation through a real Letta 0.6.8 (tests/letta/fixtures.py): the pipeline
+creates the user's agent, rewrites its persona, sends recalled memories with the message, stores what was
+said, and falls back to `direct` when Letta fails mid-conversation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from gateway.app import create_app
+from gateway.config import ChatLLMSettings, LettaSettings, Settings
+from tests.fakes.openai_server import FakeOpenAIServer, send_message_reply
+from tests.gateway.chat.test_pipeline import new_user
+from tests.gateway.conftest import gateway_settings, service_auth
+
+MODEL = "companion-letta-model"
+
+
+@pytest.fixture
+def letta_chat_settings(
+    database_url: str,
+    redis_url: str,
+    embedding_service_url: str,
+    openai_fake: FakeOpenAIServer,
+    letta_server_url: str,
+) -> Settings:
+    return gateway_settings(
+        database_url,
+        redis_url,
+        embedding_service_url,
+        chat_llm=ChatLLMSettings(  # type: ignore[call-arg]
+            llm_base_url=openai_fake.base_url,
+            primary_llm_model=MODEL,
+            fallback_llm_model=None,
+            _env_file=None,
+        ),
+        letta=LettaSettings(server_url=letta_server_url, timeout_seconds=60, _env_file=None),  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+async def letta_app(letta_chat_settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(letta_chat_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def letta_chat(letta_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=letta_app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://gateway", headers=service_auth()
+    ) as http:
+        yield http
+
+
+async def say(client: httpx.AsyncClient, user_id: str, text: str) -> dict[str, Any]:
+    response = await client.post(f"/api/chat/{user_id}/messages", json={"message": text, "username": "dana"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.mark.slow
+async def test_the_puppy_conversation_through_letta(
+    letta_chat: httpx.AsyncClient, letta_app: FastAPI, openai_fake: FakeOpenAIServer, database_url: str
+) -> None:
+    user = new_user()
+    openai_fake.reply_next(send_message_reply("A puppy! Tell me everything."), model=MODEL)
+    first = await say(letta_chat, user, "I got a new puppy today!")
+    assert (first["runtime"], first["response"]) == ("letta", "A puppy! Tell me everything.")
+    assert first["degraded"] == [] and first["agent_ms"] > 0
+    openai_fake.reply_next(send_message_reply("Sparky the golden retriever, what a team."), model=MODEL)
+    second = await say(letta_chat, user, "His name is Sparky and he's a golden retriever.")
+    assert second["runtime"] == "letta" and second["response"].startswith("Sparky")
+    # What Letta forwarded to the LLM: our persona block and the recalled puppy memory, quoted.
+    forwarded = json.dumps(openai_fake.chat_requests[-1].json["messages"])
+    assert "recalled_memories" in forwarded and "I got a new puppy today!" in forwarded
+    assert "Big Five" in forwarded or "openness" in forwarded.lower()
+
+    await letta_app.state.context.chat.writer.drain()
+    found = await letta_chat.post(f"/api/memory/{user}/search", json={"query": "puppy", "k": 5})
+    assert any("Sparky" in r["memory"]["content"] for r in found.json()["results"])
+    conn = await asyncpg.connect(database_url)
+    try:
+        agent_id = await conn.fetchval("SELECT letta_agent_id FROM user_profiles WHERE user_id = $1", user)
+        rows = await conn.fetch(
+            "SELECT runtime, pad_before, pad_after FROM interactions WHERE user_id = $1 ORDER BY id", user
+        )
+        importance = await conn.fetchval(
+            "SELECT importance FROM memories WHERE user_id = $1 AND content = 'I got a new puppy today!'",
+            user,
+        )
+    finally:
+        await conn.close()
+    assert agent_id and [r["runtime"] for r in rows] == ["letta", "letta"]
+    assert json.loads(rows[0]["pad_after"])["pleasure"] > json.loads(rows[0]["pad_before"])["pleasure"]
+    assert importance > 0.5
+
+    # Letta fails mid-conversation: the reply still comes, from `direct`, and says what was bypassed.
+    openai_fake.fail_next(3, status=500, model=MODEL)
+    openai_fake.reply_for_model(MODEL, "Still here, through the direct path.")
+    third = await say(letta_chat, user, "Are you still there?")
+    assert third["runtime"] in ("direct", "template")
+    assert "letta" in third["degraded"]
+
+    # Deleting the user deletes their Letta agent too.
+    deleted = await letta_chat.delete(f"/api/users/{user}")
+    assert deleted.status_code == 200 and "letta" in deleted.json()["removed"], deleted.text
+    runtime = next(r for r in letta_app.state.context.chat.runtimes if r.name == "letta")
+    assert await runtime.client.find_agents(f"companion_{user}") == []
