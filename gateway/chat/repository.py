@@ -37,13 +37,18 @@ class InteractionRepository:
     ) -> int:
         interaction_id: int = await self.conn.fetchval(
             """
-            INSERT INTO interactions (user_id, created_at, user_message, assistant_response, pad_before,
-                pad_after, emotion_before, emotion_after, memories_retrieved, memory_ids, response_latency_ms,
-                tokens_used, model_used, runtime, degraded, security_threat_detected, channel_id,
-                was_proactive, proactive_score, proactive_reason)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, cardinality($9::uuid[]), $9, $10, $11, $12, $13, $14,
-                    $15, $16, $17, $18, $19)
-            RETURNING id
+            WITH added AS (
+                INSERT INTO interactions (user_id, created_at, user_message, assistant_response, pad_before,
+                    pad_after, emotion_before, emotion_after, memories_retrieved, memory_ids,
+                    response_latency_ms, tokens_used, model_used, runtime, degraded, security_threat_detected,
+                    channel_id, was_proactive, proactive_score, proactive_reason)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, cardinality($9::uuid[]), $9, $10, $11, $12, $13, $14,
+                        $15, $16, $17, $18, $19)
+                RETURNING id
+            ), counted AS (
+                UPDATE user_profiles SET total_interactions = total_interactions + 1 WHERE user_id = $1
+            )
+            SELECT id FROM added
             """,
             user_id,
             created_at,
@@ -64,9 +69,6 @@ class InteractionRepository:
             was_proactive,
             proactive_score,
             proactive_reason,
-        )
-        await self.conn.execute(
-            "UPDATE user_profiles SET total_interactions = total_interactions + 1 WHERE user_id = $1", user_id
         )
         return interaction_id
 

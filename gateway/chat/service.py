@@ -150,26 +150,28 @@ class ChatService:
         laps.lap("agent")
         if not screening.restricted:
             await self._remember(user_id, request.message, reply, change, now)
-        await self.personality.satisfy_needs(user_id, request.message, now)
-        laps.lap("needs")
         elapsed_ms = (time.perf_counter() - started) * 1000
-        interaction_id = await InteractionRepository(self.pool).insert(
-            user_id=user_id,
-            created_at=now,
-            user_message=request.message,
-            assistant_response=reply.text,
-            pad_before=change.before.as_dict(),
-            pad_after=change.after.as_dict(),
-            emotion_before=change.before.label,
-            emotion_after=change.after.label,
-            memory_ids=[UUID(m.memory_id) for m in recalled],
-            latency_ms=round(elapsed_ms),
-            tokens=reply.tokens,
-            model=reply.model,
-            runtime=reply.runtime,
-            degraded=degraded,
-            threat=False,
-            channel_id=request.channel_id,
+        # Needs and the interaction row are independent writes: both at once.
+        _, interaction_id = await asyncio.gather(
+            self.personality.satisfy_needs(user_id, request.message, now),
+            InteractionRepository(self.pool).insert(
+                user_id=user_id,
+                created_at=now,
+                user_message=request.message,
+                assistant_response=reply.text,
+                pad_before=change.before.as_dict(),
+                pad_after=change.after.as_dict(),
+                emotion_before=change.before.label,
+                emotion_after=change.after.label,
+                memory_ids=[UUID(m.memory_id) for m in recalled],
+                latency_ms=round(elapsed_ms),
+                tokens=reply.tokens,
+                model=reply.model,
+                runtime=reply.runtime,
+                degraded=degraded,
+                threat=False,
+                channel_id=request.channel_id,
+            ),
         )
         return ChatResponse(
             response=reply.text,
@@ -184,7 +186,7 @@ class ChatService:
             security=_notice(screening),
             processing_ms=round((time.perf_counter() - started) * 1000, 1),
             agent_ms=round(reply.agent_ms, 1),
-            timings_ms=laps.finish("interaction"),
+            timings_ms=laps.finish("needs_and_interaction"),
         )
 
     async def _refuse(

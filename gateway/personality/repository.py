@@ -225,22 +225,27 @@ class PersonalityRepository:
         )
         return [dict(r) for r in rows]
 
-    async def set_need(
-        self, user_id: str, need_type: str, level: float, now: datetime, satisfied: bool
+    async def set_needs(
+        self, user_id: str, levels: dict[str, float], now: datetime, satisfied: set[str]
     ) -> None:
+        """Several needs' levels in one statement (one round trip per conversation turn)."""
+        if not levels:
+            return
+        names = list(levels)
         await self.conn.execute(
             """
-            UPDATE needs
-            SET current_level = $3, last_updated_at = $4,
-                last_satisfied_at = CASE WHEN $5 THEN $4 ELSE last_satisfied_at END,
-                satisfaction_count = satisfaction_count + CASE WHEN $5 THEN 1 ELSE 0 END
-            WHERE user_id = $1 AND need_type = $2
+            UPDATE needs AS n
+            SET current_level = v.level, last_updated_at = $4,
+                last_satisfied_at = CASE WHEN v.satisfied THEN $4 ELSE n.last_satisfied_at END,
+                satisfaction_count = n.satisfaction_count + CASE WHEN v.satisfied THEN 1 ELSE 0 END
+            FROM unnest($2::text[], $3::float8[], $5::bool[]) AS v(need_type, level, satisfied)
+            WHERE n.user_id = $1 AND n.need_type = v.need_type
             """,
             user_id,
-            need_type,
-            level,
+            names,
+            [levels[name] for name in names],
             now,
-            satisfied,
+            [name in satisfied for name in names],
         )
 
     # --- quirks ------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ lock, so concurrent updates never lose one another and never leave two current r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -508,16 +509,23 @@ class PersonalityService:
             repo = PersonalityRepository(conn)
             await repo.lock(LOCK_NAMESPACE_NEEDS, user_id)
             updated = []
-            for row in await repo.needs(user_id):
+            levels: dict[str, float] = {}
+            satisfied: set[str] = set()
+            rows = await repo.needs(user_id)
+            # One "when" for the batch: never earlier than any need's last update (clock skew reads as zero).
+            when = max([now, *(row["last_updated_at"] for row in rows)])
+            for row in rows:
                 need = NeedType(row["need_type"])
-                when = max(now, row["last_updated_at"])
                 level = needs_rules.grown_level(
                     row["current_level"], row["growth_per_hour"], row["last_updated_at"], when
                 )
                 amount = amounts.get(need, 0.0)
                 level = round(max(0.0, level - amount), 6)
-                await repo.set_need(user_id, need.value, level, when, satisfied=amount > 0)
+                levels[need.value] = level
+                if amount > 0:
+                    satisfied.add(need.value)
                 updated.append({**row, "current_level": level, "last_updated_at": when})
+            await repo.set_needs(user_id, levels, when, satisfied)
         return [self._need(row, now) for row in updated]
 
     # --- persona ---------------------------------------------------------------------------------------
@@ -525,9 +533,11 @@ class PersonalityService:
     async def persona(self, user_id: str, now: datetime | None = None) -> str:
         """The companion's current self as persona text (traits, mood, active quirks, urgent needs)."""
         now = now or utcnow()
-        state = await self.current(user_id, now)
-        quirks = await self.quirks(user_id, active_only=True)
-        urgent = [need for need in await self.needs(user_id, now) if need.urgent]
+        # Three independent reads, on three pooled connections at once.
+        state, quirks, needs = await asyncio.gather(
+            self.current(user_id, now), self.quirks(user_id, active_only=True), self.needs(user_id, now)
+        )
+        urgent = [need for need in needs if need.urgent]
         return render_persona(
             state.profile,
             state.traits,

@@ -20,5 +20,5 @@ def test_turn_latency_runs_and_loses_nothing(tmp_path: Path, capsys: pytest.Capt
     assert report["memories_stored"] == report["memories_expected"] == 2 * (6 + 2)
     for key in ("overhead_p50_ms", "overhead_p95_ms", "overhead_p99_ms", "turns_per_s"):
         assert report[key] > 0, key
-    assert set(report["stage_ms"]) >= {"security", "mood_and_recall", "agent", "interaction"}
+    assert set(report["stage_ms"]) >= {"security", "mood_and_recall", "agent", "needs_and_interaction"}
     assert "turn_latency [direct] 2 users x 3 turns" in capsys.readouterr().out

@@ -262,3 +262,46 @@ async def test_session_status_and_end(chat: httpx.AsyncClient) -> None:
     ended = await chat.post(f"/api/chat/{user}/session/end")
     assert ended.status_code == 200, ended.text
     assert ended.json()["user_id"] == user
+
+
+async def test_fifty_messages_at_once_queue_in_order_and_the_excess_gets_429(
+    database_url: str, redis_url: str, embedding_service_url: str, openai_fake: FakeOpenAIServer
+) -> None:
+    """A user firing 50 messages at once: the first `user_burst` are answered one after another, in order;
+    the rest are refused with 429 and Retry-After (nothing half-processed)."""
+    from gateway.config import SecuritySettings
+
+    burst = 8
+    settings = gateway_settings(
+        database_url,
+        redis_url,
+        embedding_service_url,
+        chat_llm=llm_settings(openai_fake),
+        security=SecuritySettings(user_burst=burst, user_requests_per_minute=burst, _env_file=None),  # type: ignore[call-arg]
+    )
+    application = create_app(settings)
+    user = new_user()
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", headers=service_auth()
+        ) as http:
+            responses = await asyncio.gather(
+                *(
+                    http.post(f"/api/chat/{user}/messages", json={"message": f"note {i}", "username": "eve"})
+                    for i in range(50)
+                )
+            )
+        await application.state.context.chat.writer.drain()
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == burst and statuses.count(429) == 50 - burst, statuses
+    assert all(float(r.headers["Retry-After"]) > 0 for r in responses if r.status_code == 429)
+    conn = await asyncpg.connect(database_url)
+    try:
+        stored = await conn.fetch(
+            "SELECT id, user_message FROM interactions WHERE user_id = $1 ORDER BY id", user
+        )
+    finally:
+        await conn.close()
+    answered = [r.json()["interaction_id"] for r in responses if r.status_code == 200]
+    assert sorted(answered) == [row["id"] for row in stored]  # every accepted message stored, none refused
