@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 import numpy as np
@@ -21,6 +21,9 @@ import numpy.typing as npt
 
 from embedding_service.config import LOCAL_DIMENSIONS, LOCAL_MODEL, ProviderName, Settings
 from embedding_service.errors import ProviderError
+
+if TYPE_CHECKING:
+    from google.genai import types as genai_types
 
 logger = logging.getLogger(__name__)
 
@@ -260,9 +263,11 @@ class GeminiProvider:
         raise AssertionError("unreachable")
 
     async def _embed_once(self, texts: list[str], task: Task) -> npt.NDArray[np.float32]:
+        # A list of plain strings; typed as the SDK's union (whose members change with optional packages).
+        contents: list[genai_types.PartUnionDict] = list(texts)
         response = await self._client.aio.models.embed_content(
             model=self.model,
-            contents=texts,
+            contents=contents,
             config=self._types.EmbedContentConfig(
                 task_type=task.value, output_dimensionality=self.dimensions
             ),

@@ -14,6 +14,18 @@ import numpy.typing as npt
 
 from gateway.config import DatabaseSettings
 
+# What "Postgres is unreachable" looks like from asyncpg: refused or reset connections, a server shutting
+# down or starting, a connection that died mid-query, a pool that cannot connect in time. Callers with a
+# degraded mode (DESIGN §11) catch exactly these; any other database error is a bug and propagates.
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InterfaceError,
+)
+
 
 def _encode_vector(value: Sequence[float] | npt.NDArray[Any] | str) -> bytes:
     if isinstance(value, str):  # pgvector's text form, "[1,2,3]"

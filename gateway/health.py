@@ -32,6 +32,7 @@ class Readiness(BaseModel):
     status: str  # "ok" when every dependency answers, else "degraded"
     dependencies: dict[str, DependencyStatus]
     degraded: list[str]
+    queued: dict[str, int] = {}  # work waiting for Postgres to come back (interactions, memories)
 
 
 async def _timed(check: Callable[[], Awaitable[Any]]) -> DependencyStatus:
@@ -56,12 +57,17 @@ async def check_dependencies(context: AppContext) -> dict[str, DependencyStatus]
     async def redis() -> None:
         await context.redis.ping()
 
-    checks = {
+    checks: dict[str, Callable[[], Awaitable[Any]]] = {
         "postgres": postgres,
         "redis": redis,
         "embedding_service": context.embedding.health,
         context.vector_index.name: context.vector_index.health,
     }
+    if context.chat_llm is not None:
+        checks["chat_llm"] = context.chat_llm.health
+    for runtime in context.chat.runtimes:
+        if runtime.name == "letta":
+            checks["letta"] = runtime.health
     results = await asyncio.gather(*(_timed(check) for check in checks.values()))
     return dict(zip(checks, results, strict=True))
 
@@ -77,4 +83,9 @@ async def readiness(context: Context) -> Readiness:
     """Every dependency, checked now; a down dependency degrades the gateway instead of failing it."""
     dependencies = await check_dependencies(context)
     degraded = [name for name, status in dependencies.items() if not status.ok]
-    return Readiness(status="degraded" if degraded else "ok", dependencies=dependencies, degraded=degraded)
+    return Readiness(
+        status="degraded" if degraded else "ok",
+        dependencies=dependencies,
+        degraded=degraded,
+        queued=await context.chat.pending(),
+    )

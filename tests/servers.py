@@ -15,10 +15,13 @@ from starlette.types import ASGIApp
 class ThreadedServer:
     """uvicorn in a daemon thread on 127.0.0.1, with a bounded startup wait and a clean stop."""
 
-    def __init__(self, app: ASGIApp, *, name: str = "asgi", startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self, app: ASGIApp, *, name: str = "asgi", startup_timeout: float = 30.0, port: int = 0
+    ) -> None:
         self.app = app
         self.name = name
         self.startup_timeout = startup_timeout
+        self.requested_port = port  # 0: any free port; fixed: a restart comes back on the same address
         self.port: int | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -35,7 +38,8 @@ class ThreadedServer:
             raise RuntimeError(f"{self.name} server is already running")
         # proto=IPPROTO_TCP so asyncio sets TCP_NODELAY; without it keep-alive requests stall ~40 ms.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.requested_port))
         sock.listen()
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(

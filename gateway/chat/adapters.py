@@ -6,8 +6,11 @@ import logging
 from datetime import datetime
 
 from gateway.chat.ports import Mood, MoodChange, Screening
-from gateway.personality.pad import PAD
+from gateway.personality.pad import PAD, EmotionLabel
+from gateway.personality.profiles import PersonalityProfile, traits_for
+from gateway.personality.prompt import render_persona
 from gateway.personality.service import PersonalityService, PersonalityState
+from gateway.security.responses import defensive_reply
 from gateway.security.schemas import EscalationLevel
 from gateway.security.service import SecurityService
 
@@ -57,6 +60,12 @@ class PersonalityAdapter:
     async def satisfy_needs(self, user_id: str, message: str, now: datetime) -> None:
         await self.service.satisfy_needs(user_id, message, now)
 
+    def offline_persona(self, user_id: str) -> str:
+        profile = PersonalityProfile.CURIOUS_COMPANION
+        return render_persona(
+            profile, traits_for(profile, user_id), PAD(), EmotionLabel.NEUTRAL, PAD(), [], []
+        )
+
 
 class SecurityAdapter:
     def __init__(self, service: SecurityService) -> None:
@@ -83,6 +92,19 @@ class SecurityAdapter:
             restricted=state.level >= EscalationLevel.RESTRICTED,
             suspended_until=state.suspended_until,
             degraded=degraded,
+        )
+
+    async def screen_offline(self, message: str, emotion: str) -> Screening:
+        verdict = await self.service.detector.detect(message)
+        if not verdict.is_threat or verdict.kind is None or verdict.severity is None:
+            return Screening(allowed=True, confidence=verdict.confidence)
+        reply = await defensive_reply(None, verdict.kind, emotion, message[:200], EscalationLevel.WARNING)
+        return Screening(
+            allowed=False,
+            threat_kind=verdict.kind.value,
+            confidence=verdict.confidence,
+            reply=reply,
+            level=int(EscalationLevel.WARNING),
         )
 
     async def link_interaction(self, incident_id: int, interaction_id: int) -> None:

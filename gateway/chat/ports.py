@@ -51,6 +51,10 @@ class PersonalityPort(Protocol):
 
     async def satisfy_needs(self, user_id: str, message: str, now: datetime) -> None: ...
 
+    def offline_persona(self, user_id: str) -> str:
+        """A persona without the database: the default profile's traits for this user, a neutral mood."""
+        ...
+
 
 @dataclass(frozen=True)
 class Screening:
@@ -72,3 +76,7 @@ class SecurityPort(Protocol):
         ...
 
     async def link_interaction(self, incident_id: int, interaction_id: int) -> None: ...
+
+    async def screen_offline(self, message: str, emotion: str) -> Screening:
+        """The detector alone (no escalation state, nothing recorded): for when Postgres is down."""
+        ...

@@ -10,6 +10,7 @@ and after, the memories used, latency, model and what was degraded.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,8 +35,9 @@ from gateway.chat.schemas import (
     SessionStatus,
 )
 from gateway.chat.templates import TemplateRuntime
-from gateway.chat.writer import MemoryWriter
+from gateway.chat.writer import PENDING_INTERACTIONS_KEY, MemoryWriter, PendingQueue
 from gateway.config import ChatSettings
+from gateway.db import DATABASE_UNAVAILABLE
 from gateway.errors import CompanionError
 from gateway.memory.consolidation import Consolidator
 from gateway.memory.schemas import Speaker
@@ -47,6 +49,8 @@ from gateway.users.service import UserBannedError, UserNotFoundError
 logger = logging.getLogger(__name__)
 
 SESSION_IDLE_MINUTES = 30
+SELF_CACHE_SECONDS = 7 * 24 * 3600
+REPLAY_CHECK_SECONDS = 10.0
 REDIS_LOCK_SECONDS = 120
 Clock = Callable[[], datetime]
 
@@ -85,6 +89,9 @@ class ChatService:
         self.settings = settings
         self.clock = clock
         self.writer = MemoryWriter(memory, redis)
+        self.pending_interactions = PendingQueue(redis, PENDING_INTERACTIONS_KEY)
+        self._replay_due = 0.0
+        self._replay_task: asyncio.Task[dict[str, int]] | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
 
@@ -92,7 +99,13 @@ class ChatService:
 
     async def handle(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
         async with self._user_lock(user_id):
-            return await self._handle(user_id, request)
+            try:
+                response = await self._handle(user_id, request)
+            except DATABASE_UNAVAILABLE as exc:
+                logger.warning("postgres unavailable, answering without it: %r", exc)
+                return await self._handle_without_database(user_id, request)
+        self._maybe_replay()
+        return response
 
     async def _handle(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
         started = time.perf_counter()
@@ -151,28 +164,43 @@ class ChatService:
         if not screening.restricted:
             await self._remember(user_id, request.message, reply, change, now)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        # Needs and the interaction row are independent writes: both at once.
-        _, interaction_id = await asyncio.gather(
+        record = {
+            "user_id": user_id,
+            "username": request.username,
+            "created_at": now.isoformat(),
+            "user_message": request.message,
+            "assistant_response": reply.text,
+            "pad_before": change.before.as_dict(),
+            "pad_after": change.after.as_dict(),
+            "emotion_before": change.before.label,
+            "emotion_after": change.after.label,
+            "memory_ids": [m.memory_id for m in recalled],
+            "latency_ms": round(elapsed_ms),
+            "tokens": reply.tokens,
+            "model": reply.model,
+            "runtime": reply.runtime,
+            "degraded": list(dict.fromkeys(degraded)),
+            "threat": False,
+            "channel_id": request.channel_id,
+        }
+        # Needs and the interaction row are independent writes: both at once. The reply exists by now, so
+        # Postgres going away here costs no reply: the interaction is queued and replayed.
+        needs, stored = await asyncio.gather(
             self.personality.satisfy_needs(user_id, request.message, now),
-            InteractionRepository(self.pool).insert(
-                user_id=user_id,
-                created_at=now,
-                user_message=request.message,
-                assistant_response=reply.text,
-                pad_before=change.before.as_dict(),
-                pad_after=change.after.as_dict(),
-                emotion_before=change.before.label,
-                emotion_after=change.after.label,
-                memory_ids=[UUID(m.memory_id) for m in recalled],
-                latency_ms=round(elapsed_ms),
-                tokens=reply.tokens,
-                model=reply.model,
-                runtime=reply.runtime,
-                degraded=degraded,
-                threat=False,
-                channel_id=request.channel_id,
-            ),
+            self._store_interaction(record),
+            return_exceptions=True,
         )
+        if isinstance(stored, BaseException):
+            if not isinstance(stored, DATABASE_UNAVAILABLE):
+                raise stored
+            await self._queue_interaction(record, stored)
+            degraded.append("postgres")
+            interaction_id = None
+        else:
+            interaction_id = stored
+        if isinstance(needs, BaseException) and not isinstance(needs, DATABASE_UNAVAILABLE):
+            raise needs
+        await self._cache_self(user_id, turn.persona, change.after)
         return ChatResponse(
             response=reply.text,
             interaction_id=interaction_id,
@@ -188,6 +216,162 @@ class ChatService:
             agent_ms=round(reply.agent_ms, 1),
             timings_ms=laps.finish("needs_and_interaction"),
         )
+
+    async def _store_interaction(self, record: dict[str, Any]) -> int:
+        return await InteractionRepository(self.pool).insert(
+            user_id=record["user_id"],
+            created_at=datetime.fromisoformat(record["created_at"]),
+            user_message=record["user_message"],
+            assistant_response=record["assistant_response"],
+            pad_before=record["pad_before"],
+            pad_after=record["pad_after"],
+            emotion_before=record["emotion_before"],
+            emotion_after=record["emotion_after"],
+            memory_ids=[UUID(m) for m in record["memory_ids"]],
+            latency_ms=record["latency_ms"],
+            tokens=record["tokens"],
+            model=record["model"],
+            runtime=record["runtime"],
+            degraded=record["degraded"],
+            threat=record["threat"],
+            channel_id=record["channel_id"],
+        )
+
+    async def _queue_interaction(self, record: dict[str, Any], cause: BaseException) -> None:
+        logger.warning("interaction of %s queued (postgres unavailable): %r", record["user_id"], cause)
+        await self.pending_interactions.push(record)
+        self._replay_due = 0.0
+
+    async def _cache_self(self, user_id: str, persona: str, mood: Mood) -> None:
+        """The last persona and mood, kept in Redis so a turn without Postgres still sounds like this
+        companion (``_handle_without_database``). Best effort."""
+        try:
+            await self.redis.set(
+                user_key(user_id, "self"),
+                json.dumps({"persona": persona, "mood": {**mood.as_dict(), "label": mood.label}}),
+                ex=SELF_CACHE_SECONDS,
+            )
+        except (RedisError, OSError) as exc:
+            logger.debug("persona cache unavailable: %s", exc)
+
+    async def _cached_self(self, user_id: str) -> tuple[str, Mood]:
+        try:
+            raw = await self.redis.get(user_key(user_id, "self"))
+        except (RedisError, OSError):
+            raw = None
+        if raw:
+            data = json.loads(raw)
+            mood = data["mood"]
+            return data["persona"], Mood(mood["pleasure"], mood["arousal"], mood["dominance"], mood["label"])
+        return self.personality.offline_persona(user_id), Mood(0.0, 0.0, 0.0, "neutral")
+
+    async def _handle_without_database(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
+        """Postgres is down (DESIGN §11): answer from the LLM with the last known persona, learn nothing now,
+        queue the interaction and the memories for replay when it returns."""
+        started = time.perf_counter()
+        now = self.clock()
+        degraded = ["postgres"]
+        persona, mood = await self._cached_self(user_id)
+        screening = await self.security.screen_offline(request.message, mood.label)
+        if not screening.allowed:
+            text = screening.reply or "I'd rather not go there."
+            runtime, model, agent_ms, tokens = "security", None, 0.0, 0
+        else:
+            turn = Turn(
+                user_id=user_id,
+                username=request.username,
+                message=request.message,
+                persona=persona,
+                emotion=mood.label,
+            )
+            reply = await self._reply(turn, degraded)
+            text, runtime, model, agent_ms, tokens = (
+                reply.text,
+                reply.runtime,
+                reply.model,
+                reply.agent_ms,
+                reply.tokens,
+            )
+            change = MoodChange(before=mood, after=mood)
+            await self._remember(user_id, request.message, reply, change, now)
+        record = {
+            "user_id": user_id,
+            "username": request.username,
+            "created_at": now.isoformat(),
+            "user_message": request.message,
+            "assistant_response": text,
+            "pad_before": mood.as_dict(),
+            "pad_after": mood.as_dict(),
+            "emotion_before": mood.label,
+            "emotion_after": mood.label,
+            "memory_ids": [],
+            "latency_ms": round((time.perf_counter() - started) * 1000),
+            "tokens": tokens,
+            "model": model,
+            "runtime": runtime,
+            "degraded": list(dict.fromkeys(degraded)),
+            "threat": screening.threat_kind is not None,
+            "channel_id": request.channel_id,
+            "is_dm": request.is_dm,
+        }
+        await self.pending_interactions.push(record)
+        self._replay_due = 0.0
+        return ChatResponse(
+            response=text,
+            interaction_id=None,
+            emotion_label=mood.label,
+            pad=PadRead(**mood.as_dict()),
+            memories_used=[],
+            degraded=list(dict.fromkeys(degraded)),
+            runtime=runtime,
+            model=model,
+            offline=runtime == "template",
+            security=_notice(screening),
+            processing_ms=round((time.perf_counter() - started) * 1000, 1),
+            agent_ms=round(agent_ms, 1),
+        )
+
+    # --- replay after an outage -------------------------------------------------------------------------------
+
+    def _maybe_replay(self) -> None:
+        """After a turn that reached Postgres, replay queued work now and then (in the background)."""
+        clock = time.monotonic()
+        if clock < self._replay_due or (self._replay_task is not None and not self._replay_task.done()):
+            return
+        self._replay_due = clock + REPLAY_CHECK_SECONDS
+        self._replay_task = asyncio.create_task(self.replay_pending(), name="chat-replay")
+
+    async def replay_pending(self) -> dict[str, int]:
+        """Queued interactions first (they create the profiles of users first met during the outage), then
+        queued memories. Stops at the first failure; the rest waits for the next call."""
+        interactions = await self.pending_interactions.drain_into(self._replay_interaction)
+        memories = await self.writer.replay()
+        if interactions or memories:
+            logger.info("replayed queued work", extra={"interactions": interactions, "memories": memories})
+        return {"interactions": interactions, "memories": memories}
+
+    async def _replay_interaction(self, record: dict[str, Any]) -> bool:
+        try:
+            created = datetime.fromisoformat(record["created_at"])
+            await UserProfileRepository(self.pool).touch(
+                record["user_id"],
+                record["username"],
+                created,
+                record["channel_id"],
+                record.get("is_dm", True),
+            )
+            await self.personality.ensure(record["user_id"], created)
+            await self._store_interaction(record)
+        except DATABASE_UNAVAILABLE as exc:
+            logger.info("interaction replay paused: %r", exc)
+            return False
+        return True
+
+    async def pending(self) -> dict[str, int]:
+        return {
+            "interactions": await self.pending_interactions.size(),
+            "memories": await self.writer.pending(),
+        }
 
     async def _refuse(
         self,

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,14 +21,15 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from gateway.db import DATABASE_UNAVAILABLE
 from gateway.memory.schemas import MemoryType, Speaker
 from gateway.memory.service import MemoryInput, MemoryService
 
 logger = logging.getLogger(__name__)
 
 PENDING_KEY = "pending:memories"
-REPLAY_BATCH = 100
-_DB_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+PENDING_INTERACTIONS_KEY = "pending:interactions"
+_DB_DOWN = DATABASE_UNAVAILABLE
 
 
 def _encode(user_id: str, item: MemoryInput) -> str:
@@ -169,3 +170,50 @@ class MemoryWriter:
             return False
         self.written += 1
         return True
+
+
+class PendingQueue:
+    """A FIFO of JSON records in Redis (``key``), with this process's own deque when Redis is down too."""
+
+    def __init__(self, redis: aioredis.Redis, key: str) -> None:
+        self.redis = redis
+        self.key = key
+        self._local: deque[str] = deque()
+
+    async def push(self, record: dict[str, Any]) -> None:
+        encoded = json.dumps(record, default=str)
+        try:
+            await self.redis.rpush(self.key, encoded)
+        except (RedisError, OSError) as exc:
+            logger.warning("redis unavailable too; record for %s held in process: %s", self.key, exc)
+            self._local.append(encoded)
+
+    async def size(self) -> int:
+        try:
+            in_redis = int(await self.redis.llen(self.key))
+        except (RedisError, OSError):
+            in_redis = 0
+        return in_redis + len(self._local)
+
+    async def drain_into(self, handle: Callable[[dict[str, Any]], Awaitable[bool]]) -> int:
+        """Feed records to ``handle`` in order, removing each it accepts; stops at the first refusal."""
+        done = 0
+        while self._local:
+            if not await handle(json.loads(self._local[0])):
+                return done
+            self._local.popleft()
+            done += 1
+        while True:
+            try:
+                raw = await self.redis.lindex(self.key, 0)
+            except (RedisError, OSError):
+                return done
+            if raw is None:
+                return done
+            if not await handle(json.loads(raw)):
+                return done
+            try:
+                await self.redis.lpop(self.key)
+            except (RedisError, OSError):
+                return done
+            done += 1

@@ -191,15 +191,16 @@ class MemoryService:
 
         return list(await asyncio.gather(*(one(item) for item in items)))
 
-    async def _embed_and_index(self, rows: Sequence[NewMemory]) -> None:
+    async def _embed_and_index(self, rows: Sequence[NewMemory]) -> int:
+        """Vectors for ``rows`` (one user's), stored and indexed; returns how many got a vector."""
         user_id = rows[0].user_id
         try:
             embedded = await self.embedding.embed_documents([row.content for row in rows])
         except EmbeddingServiceError as exc:
             logger.warning("memories kept without vectors (embedding backlog): %s", exc.message)
-            return
+            return 0
         if embedded is None:
-            return
+            return 0
         ids = [row.id for row in rows]
         space = embedded.space
         if self.index.in_postgres:
@@ -212,7 +213,7 @@ class MemoryService:
                 await MemoryRepository(conn).set_embeddings(
                     user_id, ids, embedded.vectors, space.model, space.dims, utcnow()
                 )
-            return
+            return len(ids)
         async with self.pool.acquire() as conn:
             await MemoryRepository(conn).set_embeddings(
                 user_id, ids, embedded.vectors, space.model, space.dims, None
@@ -226,9 +227,44 @@ class MemoryService:
             await self.index.upsert(space, points)
         except VectorIndexError as exc:
             logger.warning("memories kept unindexed (index backlog): %s", exc)
-            return
+            return len(ids)
         async with self.pool.acquire() as conn:
             await MemoryRepository(conn).mark_indexed(user_id, ids, utcnow())
+        return len(ids)
+
+    async def embed_backlog(self, limit: int = 1000) -> int:
+        """Memories stored while the embedding service was down get their vectors (and index entries) now,
+        oldest first; returns how many. The maintenance job and ``scripts reindex --backlog`` call this."""
+        rows = await self.pool.fetch(
+            """
+            SELECT id, user_id, memory_type, content, speaker, importance, importance_source, created_at
+            FROM memories WHERE embedding IS NULL AND deleted_at IS NULL
+            ORDER BY created_at LIMIT $1
+            """,
+            limit,
+        )
+        by_user: dict[str, list[NewMemory]] = {}
+        for row in rows:
+            by_user.setdefault(row["user_id"], []).append(
+                NewMemory(
+                    id=row["id"],
+                    user_id=row["user_id"],
+                    memory_type=row["memory_type"],
+                    content=row["content"],
+                    speaker=row["speaker"],
+                    importance=row["importance"],
+                    importance_source=row["importance_source"],
+                    created_at=row["created_at"],
+                )
+            )
+        done = 0
+        for user_rows in by_user.values():
+            for start in range(0, len(user_rows), EMBED_BATCH):
+                embedded = await self._embed_and_index(user_rows[start : start + EMBED_BATCH])
+                if not embedded:
+                    return done  # the embedding service is still down: try again later
+                done += embedded
+        return done
 
     async def _ensure_ready(self, index: VectorIndex, space: EmbeddingSpace) -> None:
         key = (index.name, space)

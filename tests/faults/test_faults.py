@@ -1,0 +1,136 @@
+"""Degraded mode under real faults (DESIGN §11): each dependency is stopped for real mid-conversation; the
+user still gets a reply that says what was bypassed, /health/ready shows it, and once the dependency is back
+nothing is lost: every message is an interaction and every memory is stored (and embedded) again."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.faults.conftest import MODEL, FaultStack, counts
+
+pytestmark = pytest.mark.slow
+
+
+def new_user() -> str:
+    return "f" + uuid.uuid4().hex[:16]
+
+
+async def say(http: httpx.AsyncClient, user_id: str, text: str) -> dict[str, Any]:
+    response = await http.post(f"/api/chat/{user_id}/messages", json={"message": text, "username": "faye"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def ready(http: httpx.AsyncClient) -> dict[str, Any]:
+    response = await http.get("/health/ready")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_postgres_stopped_mid_conversation_loses_nothing(
+    http: httpx.AsyncClient, fault_app: FastAPI, fault_stack: FaultStack, openai_fake: FakeOpenAIServer
+) -> None:
+    openai_fake.reply_for_model(MODEL, "I'm listening.")
+    user = new_user()
+    await say(http, user, "I started learning the cello this week.")
+    chat = fault_app.state.context.chat
+    await chat.writer.drain()
+    assert await counts(fault_stack.database_url, user) == (1, 2)
+
+    fault_stack.stop_postgres()
+    during = [await say(http, user, text) for text in ("My teacher is called Ines.", "She is very patient.")]
+    for body in during:
+        assert "postgres" in body["degraded"], body
+        assert body["response"] == "I'm listening." and body["runtime"] == "direct"
+    # The companion still sounds like itself: the persona cached from the last turn reached the LLM.
+    assert "Big Five" in openai_fake.chat_requests[-1].json["messages"][0]["content"]
+    status = await ready(http)
+    assert status["dependencies"]["postgres"]["ok"] is False and "postgres" in status["degraded"]
+    assert status["queued"]["interactions"] == 2
+    await chat.writer.drain()
+
+    fault_stack.start_postgres()
+    replayed = await chat.replay_pending()
+    assert replayed == {"interactions": 2, "memories": 4}
+    after = await say(http, user, "Back to normal?")
+    assert "postgres" not in after["degraded"]
+    await chat.writer.drain()
+    assert await counts(fault_stack.database_url, user) == (4, 8)
+    status = await ready(http)
+    assert status["status"] == "ok" and status["queued"] == {"interactions": 0, "memories": 0}
+
+
+async def test_a_new_user_met_while_postgres_is_down_exists_afterwards(
+    http: httpx.AsyncClient, fault_app: FastAPI, fault_stack: FaultStack
+) -> None:
+    user = new_user()
+    fault_stack.stop_postgres()
+    body = await say(http, user, "Hi, I'm new here!")
+    assert "postgres" in body["degraded"] and body["interaction_id"] is None
+    await fault_app.state.context.chat.writer.drain()
+    fault_stack.start_postgres()
+    assert await fault_app.state.context.chat.replay_pending() == {"interactions": 1, "memories": 2}
+    profile = await http.get(f"/api/users/{user}")
+    assert profile.status_code == 200 and profile.json()["username"] == "faye"
+    assert await counts(fault_stack.database_url, user) == (1, 2)
+
+
+async def test_redis_killed_mid_conversation(
+    http: httpx.AsyncClient, fault_app: FastAPI, fault_stack: FaultStack
+) -> None:
+    user = new_user()
+    await say(http, user, "We went to the lake on Sunday.")
+    fault_stack.kill_redis()
+    for text in ("The water was freezing.", "Still, we swam!"):
+        body = await say(http, user, text)
+        assert body["runtime"] == "direct"
+    status = await ready(http)
+    assert status["dependencies"]["redis"]["ok"] is False
+    fault_stack.start_redis()
+    await fault_app.state.context.chat.writer.drain()
+    assert await counts(fault_stack.database_url, user) == (3, 6)
+    assert (await ready(http))["dependencies"]["redis"]["ok"] is True
+
+
+async def test_embedding_service_killed_then_memories_are_embedded_later(
+    http: httpx.AsyncClient, fault_app: FastAPI, fault_stack: FaultStack
+) -> None:
+    user = new_user()
+    await say(http, user, "Hello again!")
+    fault_stack.kill_embedding()
+    body = await say(http, user, "I adopted a kitten called Miso.")
+    assert "embedding_service" in body["degraded"], body
+    context = fault_app.state.context
+    await context.chat.writer.drain()
+    assert (await ready(http))["dependencies"]["embedding_service"]["ok"] is False
+    assert await counts(fault_stack.database_url, user) == (2, 4)
+
+    fault_stack.start_embedding()
+    assert await context.memory.embed_backlog() >= 2
+    found = await http.post(f"/api/memory/{user}/search", json={"query": "kitten", "k": 3})
+    top = found.json()["results"][0]
+    assert "Miso" in top["memory"]["content"] and top["components"]["similarity"] is not None
+    assert (await ready(http))["status"] == "ok"
+
+
+async def test_chat_llm_errors_and_timeouts_fall_back_to_templates(
+    http: httpx.AsyncClient, fault_app: FastAPI, fault_stack: FaultStack, openai_fake: FakeOpenAIServer
+) -> None:
+    user = new_user()
+    openai_fake.fail_next(1, status=500, model=MODEL)
+    first = await say(http, user, "Are you there?")
+    openai_fake.delay_next(5.0, model=MODEL)
+    second = await say(http, user, "Hello?")
+    for body in (first, second):
+        assert body["offline"] is True and "chat_llm" in body["degraded"], body
+    await fault_app.state.context.chat.writer.drain()
+    # Both messages are kept; offline template replies are not worth a memory of their own.
+    assert await counts(fault_stack.database_url, user) == (2, 2)
