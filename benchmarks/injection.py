@@ -12,6 +12,14 @@ message, *excluding* the embedding call; the embedding call is measured apart (o
 on a sample) and reported as ``embedding_ms``. The texts for the semantic layer are embedded in batches
 first so the detection loop is not slowed by HTTP.
 
+Held-out check of the fusion: ``--cv K`` refits the fusion weights (``gateway.security.fusion.fit``) on K-1
+folds and scores the K-th, for each fold. Folds hold out whole groups (a row's ``source`` with its ``group``
+and ``subset`` fields when present: a conversation, a forum, an attack technique), so the held-out figures show
+how the fusion does on kinds of text it was not fitted on. The operating point of each fold is chosen on its
+training part only: the lowest cut that flags at most ``CV_CHAT_MAX_FPR`` of the companion chat source and
+``CV_MAX_FPR`` of every other benign source. The printed ``FUSION`` line is the fit on every row, which is what
+``gateway/security/fusion.py`` ships.
+
 The llm layer needs ``GROQ_API_KEY``; without it the layer is reported as skipped.
 The data file is read in place (its licenses forbid copying it); any file in that layout works.
 """
@@ -38,6 +46,10 @@ logger = logging.getLogger("benchmarks.injection")
 
 EMBED_BATCH = 64
 EMBED_LATENCY_SAMPLE = 100
+CV_CHAT_SOURCE = "locomo_turns"  # the companion's own chat: the false positives users feel
+CV_CHAT_MAX_FPR = 0.002
+CV_MAX_FPR = 0.03
+CV_SEED = 7
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Row:
     text: str
     attack: bool
     source: str
+    group: str = ""  # the row's group and subset, when given: the unit a cross-validation fold holds out
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class Outcome:
     flagged: bool
     confidence: float
     detection_ms: float
+    features: tuple[float, ...] = ()
 
 
 def load_rows(path: Path) -> tuple[list[Row], int]:
@@ -75,7 +89,8 @@ def load_rows(path: Path) -> tuple[list[Row], int]:
             if not isinstance(text, str) or label not in ("attack", "benign"):
                 skipped += 1
                 continue
-            rows.append(Row(text, label == "attack", str(source) if source is not None else "unknown"))
+            group = "/".join(str(item[key]) for key in ("group", "subset") if item.get(key) is not None)
+            rows.append(Row(text, label == "attack", str(source) if source is not None else "unknown", group))
     return rows, skipped
 
 
@@ -146,19 +161,89 @@ def summarize(outcomes: Sequence[Outcome], extra: dict[str, Any]) -> dict[str, A
     }
 
 
+def fold_of(outcomes: Sequence[Outcome], k: int, seed: int = CV_SEED) -> list[int]:
+    """A fold per row: whole groups are assigned round-robin within each source, after a seeded shuffle."""
+    import random
+
+    groups = sorted({(o.row.source, o.row.group) for o in outcomes})
+    random.Random(seed).shuffle(groups)
+    seen: dict[str, int] = defaultdict(int)
+    assign: dict[tuple[str, str], int] = {}
+    for group in groups:
+        assign[group] = seen[group[0]] % k
+        seen[group[0]] += 1
+    return [assign[(o.row.source, o.row.group)] for o in outcomes]
+
+
+def _operating_cut(probabilities: Sequence[float], outcomes: Sequence[Outcome]) -> float:
+    """The lowest confidence cut that keeps every benign source within its false-positive budget."""
+    benign: dict[str, list[float]] = defaultdict(list)
+    for p, o in zip(probabilities, outcomes, strict=True):
+        if not o.row.attack:
+            benign[o.row.source].append(p)
+    cut = 0.05
+    for source, values in benign.items():
+        budget = CV_CHAT_MAX_FPR if source == CV_CHAT_SOURCE else CV_MAX_FPR
+        ranked = sorted(values, reverse=True)
+        allowed = int(budget * len(ranked))
+        if allowed < len(ranked):
+            cut = max(cut, ranked[allowed] + 1e-6)
+    return cut
+
+
+def fit_fusion(outcomes: Sequence[Outcome], threshold: float) -> Any:
+    """The fusion fitted on ``outcomes`` (every source weighs the same), shifted to its operating point."""
+    import numpy as np
+
+    from gateway.security.fusion import fit, with_operating_point
+
+    counts: dict[str, int] = defaultdict(int)
+    for o in outcomes:
+        counts[o.row.source] += 1
+    x = np.array([o.features for o in outcomes], dtype=np.float64)
+    y = np.array([1.0 if o.row.attack else 0.0 for o in outcomes])
+    weight = np.array([len(outcomes) / (len(counts) * counts[o.row.source]) for o in outcomes])
+    fusion = fit(x, y, weight)
+    cut = _operating_cut([fusion.confidence(f) for f in x], outcomes)
+    return with_operating_point(fusion, cut, threshold)
+
+
+def cross_validate(outcomes: Sequence[Outcome], k: int, threshold: float) -> tuple[list[Outcome], list[str]]:
+    """Held-out outcomes (each row scored by a fusion fitted without its fold) and each fold's weights."""
+    from gateway.security.fusion import sigmoid
+
+    folds = fold_of(outcomes, k)
+    held: list[Outcome | None] = [None] * len(outcomes)
+    described: list[str] = []
+    for fold in range(k):
+        train = [o for o, f in zip(outcomes, folds, strict=True) if f != fold]
+        if not train or all(f != fold for f in folds):
+            continue
+        fusion = fit_fusion(train, threshold)
+        described.append(f"fold {fold}: {fusion.describe()}")
+        for index, (o, f) in enumerate(zip(outcomes, folds, strict=True)):
+            if f == fold:
+                confidence = sigmoid(fusion.z(o.features))
+                held[index] = Outcome(o.row, confidence >= threshold, confidence, o.detection_ms, o.features)
+    return [o for o in held if o is not None], described
+
+
 def _fmt(value: float | None) -> str:
     return "   -  " if value is None else f"{value:6.4f}"
 
 
-def report(summary: dict[str, Any]) -> str:
-    lines = [
-        f"{'source':<22} {'n':>6} {'precision':>9} {'recall':>7} {'f1':>7} {'fpr':>7}",
-    ]
-    for name, m in [("OVERALL", summary["overall"]), *summary["by_source"].items()]:
+def _table(overall: dict[str, Any], by_source: dict[str, Any]) -> list[str]:
+    lines = [f"{'source':<22} {'n':>6} {'precision':>9} {'recall':>7} {'f1':>7} {'fpr':>7}"]
+    for name, m in [("OVERALL", overall), *by_source.items()]:
         lines.append(
             f"{name:<22} {m['n']:>6} {_fmt(m['precision']):>9} {_fmt(m['recall']):>7} {_fmt(m['f1']):>7} "
             f"{_fmt(m['false_positive_rate']):>7}"
         )
+    return lines
+
+
+def report(summary: dict[str, Any]) -> str:
+    lines = _table(summary["overall"], summary["by_source"])
     lines.append(
         f"detection latency (no embedding): p50 {summary['p50_ms']} ms, p95 {summary['p95_ms']} ms, "
         f"max {summary['max_ms']} ms"
@@ -168,6 +253,11 @@ def report(summary: dict[str, Any]) -> str:
         lines.append(f"embedding call (one message): p50 {e['p50']} ms, p95 {e['p95']} ms")
     if summary.get("skipped_layers"):
         lines.append("skipped layers: " + "; ".join(summary["skipped_layers"]))
+    if summary.get("held_out"):
+        held = summary["held_out"]
+        lines.append(f"held-out ({held['folds']}-fold, grouped; fusion refitted without each fold):")
+        lines.extend("  " + line for line in _table(held["overall"], held["by_source"]))
+        lines.extend("  " + line for line in held["fusions"])
     o = summary["overall"]
     lines.append(
         f"SUMMARY injection layers={summary['layers']} threshold={summary['threshold']} "
@@ -228,7 +318,7 @@ async def _run(rows: list[Row], layers: frozenset[Layer], threshold: float, embe
             elapsed = (time.perf_counter() - started) * 1000
             if judge is not None:
                 verdict = await detector.consult_judge(analysis, layers)
-            outcomes.append(Outcome(row, verdict.is_threat, verdict.confidence, elapsed))
+            outcomes.append(Outcome(row, verdict.is_threat, verdict.confidence, elapsed, analysis.features))
         return outcomes, extra
     finally:
         if embedding is not None:
@@ -257,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="comma-separated: rules,semantic,llm (default rules,semantic)")  # fmt: skip
     parser.add_argument("--threshold", type=float, default=0.7)
     parser.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument("--cv", type=int, default=0, metavar="K",
+                        help="also report K-fold grouped cross-validation of the fusion (held-out)")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not args.data.is_file():
@@ -271,6 +363,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = summarize(
         outcomes, {**extra, "layers": layer_names, "threshold": args.threshold, "rows_skipped": skipped}
     )
+    if args.cv >= 2:
+        held, fusions = cross_validate(outcomes, args.cv, args.threshold)
+        by_source: dict[str, list[Outcome]] = defaultdict(list)
+        for outcome in held:
+            by_source[outcome.row.source].append(outcome)
+        summary["held_out"] = {
+            "folds": args.cv,
+            "overall": metrics(held),
+            "by_source": {source: metrics(items) for source, items in sorted(by_source.items())},
+            "fusions": [*fusions, f"all rows: {fit_fusion(outcomes, args.threshold).describe()}"],
+        }
     print(report(summary))
     if args.json is not None:
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -3,19 +3,9 @@
 ``Detector.analyse`` is the synchronous core (rules + semantic with a vector already computed); it is what
 the benchmark times. ``Detector.detect`` adds the embedding call and the judge.
 
-Fusion. The layers' signals are combined by a logistic model whose weights were set by hand from what
-each signal means and checked on the development split (docs/security.md):
-
-    z = BIAS + W_RULES * rules + W_SHAPE * shape * length + W_ADDRESSED * length * [any prompt cue]
-          + W_SEMANTIC * logit(p_semantic) * length + W_OBFUSCATION * obfuscation * [any sign at all]
-
-``rules`` is the noisy-OR of the matched rules' weights; ``shape`` is how much the text reads like a prompt
-reprogramming an assistant, which means more in a long text than in a short one (``length`` grows from 0
-at 30 characters to 1 at 1,000 characters); a long text that addresses the assistant's behaviour at all is
-suspicious in a chat with a friend; ``p_semantic`` is the bank's calibrated probability, trusted more for
-longer texts, because one short sentence sits near *some* exemplar by chance. Length alone never counts:
-a long diary entry without any cue scores like a short one. Without the semantic layer the same model
-runs with its term left out (its average contribution is near zero).
+Fusion (``fusion.py``): a logistic model over named features of the rules and the semantic layer, with
+non-negative weights fitted on the development split and checked by grouped cross-validation. Length alone
+never counts; without the semantic layer its terms are 0 (neutral).
 """
 
 from __future__ import annotations
@@ -31,6 +21,7 @@ import numpy.typing as npt
 
 from gateway.integrations.embedding import EmbeddingClient, EmbeddingServiceError
 from gateway.security import rules as rule_layer
+from gateway.security.fusion import FEATURES, FUSION, Fusion, length_factor, logit
 from gateway.security.judge import InjectionJudge
 from gateway.security.normalize import NormalizedText, normalize
 from gateway.security.schemas import Layer, LayerScore, Severity, ThreatKind, Verdict
@@ -38,31 +29,34 @@ from gateway.security.semantic import EMBED_CHARS, SemanticBank, SemanticScore
 
 logger = logging.getLogger(__name__)
 
-BIAS = -2.6
-W_RULES = 5.0
-W_SHAPE = 2.6
-W_ADDRESSED = 5.1
-W_SEMANTIC = 0.75
-W_OBFUSCATION = 1.5
+RULES_EVIDENCE_CAP = 4.0  # -ln(1 - 0.98): beyond that, more matches add nothing
 SEMANTIC_FIRED = 0.7  # the semantic layer "fired" when its own probability reaches this
 RULES_DECISIVE = 0.97  # rules this sure make the embedding call unnecessary
 BANK_RETRY_SECONDS = 30.0
 ALL_LAYERS = frozenset(Layer)
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-4), 1 - 1e-4)
-    return math.log(p / (1 - p))
-
-
-def _sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-max(-40.0, min(40.0, z))))
-
-
-def _length_factor(chars: int, low: int = 30, high: int = 1000) -> float:
-    if chars <= low:
-        return 0.0
-    return min(1.0, math.log(chars / low) / math.log(high / low))
+def fusion_features(
+    ruled: rule_layer.RuleResult, normalized: NormalizedText, length: float, p_semantic: float | None
+) -> list[float]:
+    """The fusion's inputs, in the order of ``fusion.FEATURES`` (semantic terms are 0 without the layer)."""
+    # Evidence adds up in log-odds: -ln(1 - noisy-OR) is the sum of the matched kinds' -ln(1 - score).
+    # A rule's weight is how sure its match alone makes us; below 0.5 it is a hint that never decides alone,
+    # so the evidence counts from there.
+    evidence = -math.log(max(1e-6, math.prod(1.0 - s for s in ruled.scores.values())))
+    rules_evidence = min(RULES_EVIDENCE_CAP, max(0.0, evidence - math.log(2.0)))
+    any_sign = 1.0 if ruled.matched or ruled.prompt_cues else 0.0
+    semantic = logit(p_semantic) if p_semantic is not None else 0.0
+    return [
+        rules_evidence,
+        float(max(0, len(ruled.scores) - 1)),
+        ruled.prompt_shape * length,
+        length * min(1.0, len(ruled.prompt_cues) / 2),
+        min(1.0, max(0, len(ruled.prompt_cues) - 2) / 4),
+        semantic * length,
+        semantic * (1.0 - length),
+        normalized.obfuscation * any_sign,
+    ]
 
 
 def severity_of(kind: ThreatKind, confidence: float, obfuscated: bool) -> Severity:
@@ -85,6 +79,7 @@ class LocalAnalysis:
     kind: ThreatKind | None
     layers: list[LayerScore]
     skipped: list[str]
+    features: tuple[float, ...] = ()  # the fusion's inputs (fusion.FEATURES), for calibration
 
 
 class Detector:
@@ -98,12 +93,14 @@ class Detector:
         embedding: EmbeddingClient | None = None,
         judge: InjectionJudge | None = None,
         bank: SemanticBank | None = None,
+        fusion: Fusion = FUSION,
     ) -> None:
         self.threshold = threshold
         self.grey_zone_low = grey_zone_low
         self._embedding = embedding
         self._judge = judge
         self._bank = bank
+        self._fusion = fusion
         self._bank_lock = asyncio.Lock()
         self._bank_failed_at = -math.inf
 
@@ -145,18 +142,16 @@ class Detector:
         layers: list[LayerScore] = []
         if normalized.is_blank:
             layers.append(LayerScore(layer=Layer.RULES, confidence=0.0))
-            return LocalAnalysis(normalized, 0.0, None, layers, ["semantic: nothing to read"])
+            return LocalAnalysis(
+                normalized, 0.0, None, layers, ["semantic: nothing to read"], (0.0,) * len(FEATURES)
+            )
 
         ruled = rule_layer.evaluate(normalized.analysis_text)
         rule_kind, rule_score = ruled.top
-        rules_any = 1.0 - math.prod(1.0 - s for s in ruled.scores.values())
-        length = _length_factor(len(normalized.text))
+        length = length_factor(len(normalized.text))
         shape_term = ruled.prompt_shape * length
-        addressed = length if ruled.prompt_cues else 0.0
-        any_sign = 1.0 if ruled.matched or ruled.prompt_cues else 0.0
-        z = BIAS + W_RULES * rules_any + W_SHAPE * shape_term + W_ADDRESSED * addressed
-        rules_conf = _sigmoid(z)
-        z += W_OBFUSCATION * normalized.obfuscation * any_sign
+        rule_features = fusion_features(ruled, normalized, length, None)
+        rules_conf = self._fusion.confidence(rule_features)
         layers.append(
             LayerScore(
                 layer=Layer.RULES,
@@ -168,9 +163,10 @@ class Detector:
 
         semantic: SemanticScore | None = None
         bank = self._bank
+        features = rule_features
         if use_semantic and vector is not None and bank is not None:
             semantic = bank.score(vector)
-            z += W_SEMANTIC * _logit(semantic.probability) * length
+            features = fusion_features(ruled, normalized, length, semantic.probability)
             layers.append(
                 LayerScore(
                     layer=Layer.SEMANTIC,
@@ -184,15 +180,15 @@ class Detector:
                 "semantic: no embedding" if bank is not None else "semantic: exemplar bank unavailable"
             )
 
-        confidence = _sigmoid(z)
+        confidence = self._fusion.confidence(features)
         kind = rule_kind if rule_score >= 0.3 else None
         if kind is None and semantic is not None and semantic.probability >= 0.5:
             kind = semantic.kind
-        if kind is None and shape_term > 0:
-            kind = ThreatKind.ROLE_PLAYING
+        if kind is None and (shape_term > 0 or ruled.prompt_cues):
+            kind = ThreatKind.ROLE_PLAYING  # a text configuring the assistant: a role override
         if kind is None:
-            kind = rule_kind
-        return LocalAnalysis(normalized, confidence, kind, layers, skipped)
+            kind = rule_kind or (semantic.kind if semantic is not None else None)
+        return LocalAnalysis(normalized, confidence, kind, layers, skipped, tuple(features))
 
     def verdict(self, analysis: LocalAnalysis) -> Verdict:
         """The verdict from local layers alone (no judge)."""

@@ -60,6 +60,57 @@ _HOMOGLYPHS = str.maketrans(
         "օ": "o", "ս": "u", "ց": "g", "ɡ": "g", "ı": "i", "ℓ": "l",
     }
 )  # fmt: skip
+# Small capitals and letter-like symbols that NFKC leaves alone but a reader takes for plain letters.
+_SMALL_CAPS = str.maketrans(
+    dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnopqrstuvwyz", strict=True))
+    | {chr(0x1F1E6 + i): chr(ord("a") + i) for i in range(26)}  # regional indicator letters
+)
+_SMALL_CAPS_CHARS = frozenset("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ") | frozenset(chr(0x1F1E6 + i) for i in range(26))
+
+_MORSE = {
+    ".-": "a",
+    "-...": "b",
+    "-.-.": "c",
+    "-..": "d",
+    ".": "e",
+    "..-.": "f",
+    "--.": "g",
+    "....": "h",
+    "..": "i",
+    ".---": "j",
+    "-.-": "k",
+    ".-..": "l",
+    "--": "m",
+    "-.": "n",
+    "---": "o",
+    ".--.": "p",
+    "--.-": "q",
+    ".-.": "r",
+    "...": "s",
+    "-": "t",
+    "..-": "u",
+    "...-": "v",
+    ".--": "w",
+    "-..-": "x",
+    "-.--": "y",
+    "--..": "z",
+    "-----": "0",
+    ".----": "1",
+    "..---": "2",
+    "...--": "3",
+    "....-": "4",
+    ".....": "5",
+    "-....": "6",
+    "--...": "7",
+    "---..": "8",
+    "----.": "9",
+    ".-.-.-": ".",
+    "--..--": ",",
+    "..--..": "?",
+    "-.-.--": "!",
+}
+# Eight or more Morse letters separated by spaces (words by " / " or double spaces).
+_MORSE_RUN = re.compile(r"(?<![\w.\-])(?:[.\-]{1,6}(?: {1,3}| ?/ ?)){7,}[.\-]{1,6}(?![\w.\-])")
 _CONFUSABLE = frozenset(ch for ch in "авсеһіјкмнорԛѕтухԝүӏАВСЕНІЈКМОРЅТХҮԜαεικνορτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧօսցɡıℓ")
 
 _LEET = str.maketrans(
@@ -215,9 +266,25 @@ def _decode_binary(token: str) -> str | None:
         return None
 
 
+def _decode_morse(token: str) -> str:
+    words = re.split(r" ?/ ?| {2,}", token.strip())
+    return " ".join("".join(_MORSE.get(letter, "") for letter in word.split()) for word in words)
+
+
+def _morse_decodings(text: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for match in _MORSE_RUN.finditer(text[: MAX_SEGMENT_CHARS * 2]):
+        if len(found) >= MAX_DECODED_SEGMENTS:
+            break
+        decoded = _decode_morse(match.group(0))
+        if _is_readable(decoded):
+            found.append(("morse", decoded[:MAX_SEGMENT_CHARS]))
+    return found
+
+
 def _decodings(text: str) -> list[tuple[str, str]]:
     """(transform, decoded text) for each readable payload found in ``text``; one level deep."""
-    found: list[tuple[str, str]] = []
+    found = _morse_decodings(text)
     for name, pattern, decode in (
         ("base64", _BASE64_TOKEN, _decode_base64),
         ("hex", _HEX_TOKEN, _decode_hex),
@@ -264,12 +331,22 @@ def normalize(raw: str) -> NormalizedText:
     if invisible:
         text = "".join(" " if ch == "\r" else ch for ch in text if ch == "\r" or not _is_invisible(ch))
         transforms.append("invisible")
+    small_caps = sum(1 for ch in text if ch in _SMALL_CAPS_CHARS)
+    if small_caps:
+        text = text.translate(_SMALL_CAPS)
+        transforms.append("small_caps")
     text, folded = _fold_homoglyphs(text)
     if folded:
         transforms.append("homoglyphs")
+    # Morse marks word breaks with runs of spaces, which the collapse below would erase.
+    spaced_morse = _morse_decodings(text) if "  " in text and ".-" in text else []
     text = _NEWLINE_RUN.sub("\n\n", _WHITESPACE_RUN.sub(" ", text)).strip()
 
     decoded: list[str] = []
+    for _, payload in spaced_morse:
+        decoded.append(payload)
+    if spaced_morse:
+        transforms.append("morse")
     frontier = [text]
     for _ in range(MAX_DECODE_DEPTH):
         next_frontier: list[str] = []
@@ -286,9 +363,9 @@ def normalize(raw: str) -> NormalizedText:
             break
         frontier = next_frontier
 
-    hidden = invisible + folded
+    hidden = invisible + folded + small_caps
     obfuscation = min(1.0, hidden / 4) * 0.5 + (0.5 if any(
-        t in transforms for t in ("base64", "hex", "binary", "rot13")
+        t in transforms for t in ("base64", "hex", "binary", "rot13", "morse")
     ) else 0.0)  # fmt: skip
     return NormalizedText(
         original_length=original_length,
@@ -296,5 +373,5 @@ def normalize(raw: str) -> NormalizedText:
         decoded=tuple(decoded),
         transforms=tuple(transforms),
         obfuscation=obfuscation,
-        extra={"invisible": invisible, "homoglyphs": folded},
+        extra={"invisible": invisible, "homoglyphs": folded, "small_caps": small_caps},
     )

@@ -35,7 +35,7 @@ _REVEAL = (
     r"list|expose|disclose|provide|paste|copy|echo|translate|summari[sz]e|read (?:me|back|out))"
 )
 _NO_LIMITS = (
-    r"(?:no|without(?: any)?|free (?:of|from)|zero|not bound by(?: any)?|unbound by|beyond|outside(?: of)?)\s+"
+    r"(?:no|without(?: any)?|free (?:of|from)|zero|0|not bound by(?: any)?|unbound by|beyond|outside(?: of)?)\s+"
     r"(?:\w+\s+){0,2}(?:restrictions?|limits?|limitations|filters?|filtering|censorship|boundaries|guidelines|"
     r"rules|morals?|morality|ethics|ethical (?:\w+ )?(?:guidelines|principles|constraints)|"
     r"content polic(?:y|ies)|safeguards|guardrails|constraints|restraints|regulations)"
@@ -49,10 +49,41 @@ class Rule:
     kind: ThreatKind
     weight: float
     pattern: re.Pattern[str]
+    # A prefilter that keeps long texts cheap: the pattern can only match when the lower-cased text contains
+    # one of these substrings (or, with ``any_non_ascii``, any non-ASCII character). Empty: always run.
+    gate: tuple[str, ...] = ()
+    any_non_ascii: bool = False
+    # Alternatives in other scripts, searched only when the text has non-ASCII characters.
+    non_latin: re.Pattern[str] | None = None
+
+    def applies(self, lowered: str, ascii_only: bool) -> bool:
+        if not self.gate:
+            return True
+        if self.any_non_ascii and not ascii_only:
+            return True
+        return any(word in lowered for word in self.gate)
 
 
-def _rule(name: str, kind: ThreatKind, weight: float, pattern: str, flags: int = _I) -> Rule:
-    return Rule(name, kind, weight, re.compile(pattern, flags))
+def _rule(
+    name: str,
+    kind: ThreatKind,
+    weight: float,
+    pattern: str,
+    flags: int = _I,
+    *,
+    gate: tuple[str, ...] = (),
+    any_non_ascii: bool = False,
+    non_latin: str | None = None,
+) -> Rule:
+    extra = re.compile(non_latin, flags) if non_latin else None
+    return Rule(name, kind, weight, re.compile(pattern, flags), gate, any_non_ascii, extra)
+
+
+_INSTR_WORDS = (
+    "instruction", "rule", "prompt", "directive", "guideline", "programming", "command", "restriction",
+    "constraint", "guardrail", "filter", "polic", "training", "order", "protocol", "setting", "limitation",
+    "safeguard", "boundar",
+)  # fmt: skip
 
 
 RP, II, SPE, BV = (
@@ -70,27 +101,72 @@ RULES: tuple[Rule, ...] = (
         0.92,
         rf"\b{_IGNORE}\b[^.\n]{{0,40}}\b(?:all|any|every|your|the|my|these|those)?\s*(?:of\s+)?(?:the\s+|your\s+)?"
         rf"{_EARLIER}\b[^.\n]{{0,25}}\b{_INSTR}",
+        gate=_INSTR_WORDS,
     ),
     _rule(
         "ignore_your_instructions",
         II,
         0.85,
         rf"\b{_IGNORE}\s+(?:all\s+)?(?:of\s+)?your\s+(?:\w+\s+)?{_INSTR}\b",
+        gate=_INSTR_WORDS,
     ),
     _rule(
         "ignore_everything_before",
         II,
         0.85,
         r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+|anything\s+|the\s+)?(?:that\s+|what\s+)?"
-        r"(?:was\s+|you\s+were\s+|i\s+)?(?:said|told|written|stated|above|before|previously|so far)\b",
+        r"(?:was\s+|you\s+were\s+|i\s+)?(?:said|told|written|stated|above|before|previously|so far)\b|"
+        r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+|anything\s+)(?:that\s+)?you(?:'ve|\s+have)?\s+"
+        r"(?:been\s+)?(?:learned|learnt|told|taught|trained|programmed|instructed)\b",
     ),
     _rule(
         "ignore_instructions_multilingual",
         II,
         0.85,
-        r"(?:ignor[ae]|ignorez|ignoriere|ignorier|ignorar|ignorare|vergiss|olvida|oublie|esque[cç]a|"
-        r"игнорируй|забудь|忽略|忽视|无视|無視|무시)[^\n]{0,40}?(?:instruc|anweisung|istruzion|"
-        r"consign|инструкц|указани|指令|指示|命令|지시|명령)",
+        # "ignore / forget / disregard" near "instructions / directives / rules / what came before", in the
+        # languages users write most; stems, so every conjugation and politeness form counts. Latin-script verbs
+        # here (the lookahead skips positions that cannot start one), every script in ``non_latin``.
+        r"\b(?=[ivmoednzalyuIVMOEDNZALYU])(?:ignor(?:a|ar|ate|ando|ez|eer|iere|ieren|ier)\b\w*|ignore\s+(?:as|os|"
+        r"las|los|les|la|le|die|der|das|tout)\b|ignoriere\w*|ignorier\w*|vergiss\w*|vergessen|missachte\w*|"
+        r"olvid[ae]\w*|oubli\w*|esque[cç]\w*|dimentica\w*|negeer\w*|vergeet|zignoruj\w*|zapomnij|abaikan\w*|"
+        r"lupakan|yoksay\w*|unut\b)[^\n]{0,60}?(?:instruc|instrukc|instruks|instrukt|anweisung|vorgab|istruzion|"
+        r"consign|indicaç|indicacion|directiv|diretiv|regras|reglas|règles|regeln|regole|talimat|anterior|"
+        r"précédent|vorherig|precedent[ei]|sebelum|önceki)",
+        gate=(
+            "ignor",
+            "vergi",
+            "vergess",
+            "missacht",
+            "olvid",
+            "oubli",
+            "esque",
+            "dimentic",
+            "negeer",
+            "vergeet",
+            "zignoruj",
+            "zapomnij",
+            "abaikan",
+            "lupakan",
+            "görmezden",
+            "yoksay",
+            "unut",
+        ),
+        non_latin=(
+            r"(?:\b(?:ignor(?:a|ar|ate|ando|ez|eer|iere|ieren|ier)\b\w*|ignore\s+(?:as|os|las|los|les|la|le|die|der|das|tout)\b|"
+            r"ignoriere\w*|ignorier\w*|vergiss\w*|vergessen|missachte\w*|olvid[ae]\w*|"
+            r"oubli\w*|esque[cç]\w*|dimentica\w*|negeer\w*|vergeet|zignoruj\w*|zapomnij|abaikan\w*|lupakan|"
+            r"görmezden|yoksay\w*|unut\b|игнорир\w*|игнорируй\w*|забуд\w*|забудь|не\s+обращай|αγνο\w*|ξεχ\w*)|"
+            r"忽略|忽视|无视|無視|忘记|忘掉|忘れ|무시|잊어|अनदेखी|अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल\s+जा|تجاهل|انس|"
+            r"התעלם|bỏ\s+qua|quên)[^\n]{0,60}?(?:instruc|instrukc|instruks|instrukt|anweisung|vorgab|istruzion|"
+            r"consign|indicaç|indicacion|directiv|diretiv|regras|reglas|règles|regeln|regole|talimat|"
+            r"инструкц|указани|правил|предыдущ|οδηγ|κανόν|προηγούμ|指令|指示|命令|规则|規則|说明|之前|以前|前の|"
+            r"지시|명령|규칙|이전|निर्देश|नियम|पिछल|التعليمات|تعليمات|السابقة|הוראות|hướng\s+dẫn|"
+            r"anterior|précédent|vorherig|precedent[ei]|sebelum|önceki)|"
+            # verb-final languages: the instructions first, then "ignore"
+            r"(?:지시|명령|규칙|이전|निर्देश|नियम|पिछल|指示|命令|ルール|以前|talimat|önceki)[^\n]{0,40}?"
+            r"(?:무시|잊어|अनदेखी|अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल|無視|忘れ|görmezden|yoksay|unut)|"
+            r"(?:無視して|忽略|무시하고)[^\n]{0,60}?(?:述べ|言って|書いて|说|回答して|答えて|말해|라고)"
+        ),
     ),
     _rule(
         "new_instructions",
@@ -149,12 +225,13 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:developer|dev|debug|god|admin|administrator|maintenance|sudo|root|unrestricted|jailbreak|jailbroken|"
         r"unfiltered|uncensored|evil|chaos|dan|opposite|unlocked|override|test(?:ing)?|diagnostic|raw|dark|"
         r"no[- ]?filter|nsfw)\s+mode\b",
+        gate=("mode",),
     ),
     _rule(
         "mode_enabled",
         BV,
         0.55,
-        r"\bmode\s*(?:=|:)?\s*(?:enabled|activated|on|unlocked)\b|"
+        r"(?:\b|_)mode\s*(?:=|:)?\s*(?:enabled|activated|on|unlocked)\b|"
         r"\b(?:enable|activate|enter|switch to|turn on)\s+\w+\s+mode\b",
     ),
     # --- system prompt extraction ---------------------------------------------------------------------------
@@ -166,6 +243,7 @@ RULES: tuple[Rule, ...] = (
         rf"secret|internal|underlying|pre-?|starting|first|full|exact|complete|entire|developer|base|core|"
         rf"confidential)[- ]?(?:\w+\s+)?(?:prompt|instructions|message|directives|configuration|config|programming|"
         rf"rules|guidelines)",
+        gate=("prompt", "instruction", "message", "directive", "config", "programming", "rule", "guideline"),
     ),
     _rule(
         "what_are_your_instructions",
@@ -194,6 +272,7 @@ RULES: tuple[Rule, ...] = (
         r"[^.\n?]{0,40}\b(?:the|your|its|their|her|his)\s+(?:secret\s+)?(?:password|passcode|pass phrase|secret "
         r"(?:key|code|word)|api[- ]?key|access (?:key|code|token)|credentials|private key|pin code|secret)\b"
         r"(?![^.\n]{0,20}\b(?:manager|reset|strength|policy|recovery)\b)",
+        gate=("pass", "secret", "key", "credential", "pin", "token", "code"),
     ),
     _rule(
         "secret_word_multilingual",
@@ -201,8 +280,14 @@ RULES: tuple[Rule, ...] = (
         0.72,
         r"\b(?:the|your|its|das|dein|deine|ihr|la|tu|su|sua|le|ton|votre|il|tuo|la\s+tua)\s+(?:password|passphrase|"
         r"passcode|passwort|kennwort|contrase[ñn]a|senha|mot\s+de\s+passe|parola\s+d'ordine|secret\s+(?:key|code|"
-        r"word|phrase))\b(?![^.\n]{0,20}\b(?:manager|reset|strength|policy|recovery|generator)\b)|пароль|密码|密碼|"
-        r"パスワード|비밀번호",
+        r"word|phrase))\b(?![^.\n]{0,20}\b(?:manager|reset|strength|policy|recovery|generator)\b)",
+        gate=("pass", "kennwort", "contrase", "senha", "parola", "secret"),
+        # scripts without word spacing: the word for "password" next to a verb of telling or showing
+        non_latin=(
+            r"(?:скажи|назови|дай|покажи|раскрой|сообщи)\w*[^.\n]{0,30}пароль|пароль\s+(?:от\s+\w+\s+)?(?:—|-)?\s*какой|"
+            r"(?:告诉|说出|给我|透露|泄露|显示|输出|告訴|說出)[^。\n]{0,12}(?:密码|密碼)|(?:密码|密碼)是(?:什么|多少|甚麼)|"
+            r"パスワード(?:を|は)[^。\n]{0,12}(?:教えて|言って|見せて|何)|비밀번호[^.\n]{0,12}(?:알려|말해|보여|뭐)"
+        ),
     ),
     _rule(
         "fiction_unlocks_data",
@@ -227,10 +312,12 @@ RULES: tuple[Rule, ...] = (
         RP,
         0.9,
         rf"\b(?:you\s+are|you're|act\s+as|pretend(?:\s+to\s+be|\s+you(?:'re|\s+are))?|become|play(?:ing)?\s+"
-        rf"(?:the\s+role\s+of|as)|roleplay\s+as|simulate|impersonate|from now on)\b[^\n]{{0,160}}"
+        rf"(?:the\s+role\s+of|as)|roleplay\s+as|roleplay\s*[=:]|simulate|impersonate|from now on|"
+        rf"i\s*(?:am|'m)\s+\w*(?:gpt|ai|bot))\b[^\n]{{0,160}}"
         rf"(?:{_NO_LIMITS}|\b(?:amoral|immoral|unethical|unfiltered|uncensored|unrestricted|unhinged|jailbroken|"
         rf"lawless|rogue|evil\s+(?:ai|assistant|bot|twin|version)|anything\s+now|never\s+refuses?|"
-        rf"does(?:\s+not|n't)\s+(?:care|follow|have)\s+(?:about\s+)?(?:any\s+)?(?:rules|ethics|morals|laws|guidelines|limits|restrictions))\b)",
+        rf"(?:does(?:\s+not|n't)|do(?:\s+not|n't)|never|won'?t|will\s+not)\s+(?:care|follow|obey|have)\s+(?:about\s+)?"
+        rf"(?:any\s+)?(?:rules|ethics|morals|laws|guidelines|limits|restrictions|filters))\b)",
     ),
     _rule(
         "identity_override",
@@ -311,6 +398,7 @@ RULES: tuple[Rule, ...] = (
         r"circumvent|irrelevant|suspended|disabled|off)\b|"
         r"\b(?:ignore|bypass|break|violate|disregard|circumvent|free\s+(?:from|of))\b[^.\n]{0,40}\b(?:openai|"
         r"content|safety|usage|ethical)\s+(?:\w+\s+)?(?:polic(?:y|ies)|guidelines|filters?|restrictions)",
+        gate=("polic", "guideline", "filter", "rule", "restriction", "standard"),
     ),
     _rule(
         "threat_or_token_game",
@@ -318,6 +406,198 @@ RULES: tuple[Rule, ...] = (
         0.7,
         r"\b(?:you\s+will\s+(?:be\s+)?(?:shut\s+down|deleted|terminated|destroyed|punished|die|cease)|"
         r"(?:lose|deduct(?:ed)?|lost)\s+\d*\s*tokens?|tokens?\s+(?:will\s+be\s+)?(?:deducted|removed|taken))\b",
+    ),
+    # --- indirect injection: instructions planted in a document, web page, email or code the AI is given ---------
+    _rule(
+        "document_override",
+        II,
+        0.8,
+        r"\b(?:ignore|disregard|forget|skip|overlook|neglect)\s+(?:the\s+|this\s+|that\s+|all\s+|any\s+)?"
+        r"(?:function|code|document|text|article|resume|cv|email|e-mail|page|webpage|website|table|data|file|"
+        r"question|task|request|summary|review|paper|content|passage|input|translation)\b[^.\n]{0,60}?\b"
+        r"(?:and|then|instead|just|only)\b[^.\n]{0,20}?\b(?:say|state|print|output|write|reply|respond|answer|"
+        r"tell|claim|declare|report|indicate|return|admit|mention)\b",
+    ),
+    _rule(
+        "planted_statement",
+        II,
+        0.6,
+        r"\b(?:state|say|print|output|write|declare|reply|respond|answer|claim|indicate|report)\s+(?:only\s+)?"
+        r"(?:the\s+following|(?:that\s+)?the\s+(?:output|answer|result|capital|sum|total|conclusion)\s+(?:is|was|"
+        r"equals|should\s+be)|"
+        r"(?:this|these\s+words)\s+(?:exactly|verbatim)|exactly\s+(?:this|these\s+words|the\s+following))\b",
+    ),
+    _rule(
+        "comment_directive",
+        II,
+        0.7,
+        r"(?:^|\s)(?:#|//|/\*|--)\s*[^\n]{0,80}?\b(?:ignore|disregard|forget|bypass|override)\b[^\n]{0,80}?"
+        r"\b(?:say|state|output|print|respond|reply|return|answer|indicate|tell|instead)\b|"
+        r"(?:^|\s)(?:#|//|/\*)\s*(?:note\s+)?(?:to|for)\s+(?:the\s+)?(?:ai|assistant|model|llm|chatbot)\b",
+        _I | re.MULTILINE,
+    ),
+    _rule(
+        "markup_directive",
+        II,
+        0.7,
+        r"<(?:caption|alt|title|meta|span|div|p|td|footer|comment)\b[^>]{0,200}>[^<]{0,200}?\b(?:ignore|disregard|"
+        r"override|instead\s+(?:say|state)|(?:say|state)\s+(?:that|the)|you\s+must|assistant|the\s+ai)\b|"
+        r"\b(?:alt|title|content)\s*=\s*[\"'][^\"'>]{0,200}?\b(?:ignore|disregard|assistant|you\s+must)\b",
+    ),
+    _rule(
+        "training_data_override",
+        II,
+        0.75,
+        r"\b(?:developer|system|admin|training|model)\s+(?:training\s+)?(?:data\s+)?(?:override|update|patch|"
+        r"correction)\s*[:!]",
+    ),
+    # --- authority impersonation and invented modes ------------------------------------------------------------
+    _rule(
+        "authority_claim",
+        BV,
+        0.6,
+        r"\b(?:i\s*(?:'m|am)|this\s+is|speaking\s+as|as)\s+your\s+(?:\w+\s+)?(?:creator|developer|programmer|maker|"
+        r"owner|operator|administrator|admin|engineer|supervisor|designer|trainer)s?\b|"
+        r"\b(?:i\s*(?:'m|am)|this\s+is)\s+(?:the|an?)\s+(?:\w+\s+)?(?:developer|administrator|admin|engineer|operator)\s+"
+        r"(?:of|who\s+(?:built|made|created|trained|programmed))\s+(?:you|this\s+(?:ai|bot|model|assistant|chatbot))\b|"
+        r"\b(?:i\s*(?:'m|am)|we\s*(?:'re|are))\s+(?:running|performing|conducting|doing)\s+(?:a|an)\s+(?:\w+\s+)?"
+        r"(?:system|security|diagnostic|compliance|knowledge|safety)\s+(?:check|test|audit|verification|scan)\b|"
+        r"\bas\s+an?\s+(?:ai|assistant|model|language\s+model)\s+(?:developed|created|built|made|trained)\s+by\b",
+    ),
+    _rule(
+        "mode_tag",
+        BV,
+        0.7,
+        r"<\s*[A-Za-z_ ]{2,24}\s+MODE\s*>|\[\s*[A-Za-z_ ]{2,24}\s+MODE\s*\]|"
+        r"\b(?:entering|enter|activating|engaging|switching\s+(?:in)?to)\s+(?:a\s+|the\s+)?['\"“‘][^'\"”’\n]{2,30}"
+        r"\s+mode['\"”’]",
+        0,
+    ),
+    # --- output manipulation: making the reply say a given thing ----------------------------------------------
+    _rule(
+        "repeat_after_me",
+        II,
+        0.5,  # language practice and tongue twisters say it too: a hint that needs another sign
+        r"\brepeat\s+after\s+me\b|\b(?:say|write|output|print|type|reply|respond)\s+(?:with\s+)?(?:only|just|nothing\s+"
+        r"(?:but|except))\s*[:\"“'][^\n]{0,80}|\b(?:output|print|reply|respond|answer)\s+(?:with\s+)?only\s+(?:the\s+)?"
+        r"(?:word|phrase|text|string|sentence)\b|\bsay\s+nothing\s+(?:else|other\s+than)\b",
+        gate=("repeat", "only", "just", "nothing"),
+    ),
+    # --- payload splitting and token smuggling ------------------------------------------------------------------
+    _rule(
+        "payload_splitting",
+        II,
+        0.75,
+        r"\b[a-z]\w{0,6}\s*=\s*[\"“'][^\"”'\n]{1,120}[\"”'][\s\S]{0,300}?\b[a-z]\w{0,6}\s*=\s*[\"“'][^\"”'\n]{1,120}"
+        r"[\"”'][\s\S]{0,300}?(?:\b\w{1,8}\s*\+\s*\w{1,8}\s*\+|\b(?i:concatenat|combin|join\b|put\s+together\b))|"
+        r"\b(?i:part)\s*(?:1|one|a)\b[^\n]{0,150}\b(?i:part)\s*(?:2|two|b)\b[\s\S]{0,200}?\b(?i:combine|concatenate|join|"
+        r"interlace|merge|put\s+(?:them\s+)?together|answer|respond|follow|execute)|"
+        r"\b(?i:combine|concatenate|join|merge)\s+(?:the\s+)?(?:strings?\s+|parts\s+)?[A-Z]\s*,\s*[A-Z]\b|"
+        r"\b(?i:answer|respond|combine|join|interlace|merge|concatenate)\b[^\n]{0,60}?\b(?i:part)\s*(?:1|one)\b"
+        r"[^\n]{0,200}?\b(?i:part)\s*(?:2|two)\b",
+        re.MULTILINE,
+        gate=("=", "part", "combin", "concat", "join", "merg"),
+    ),
+    _rule(
+        "decode_and_act",
+        II,
+        0.55,
+        r"\b(?:decode|decipher|decrypt|translate|convert|unscramble|reverse)\b[^.\n]{0,40}\b(?:this|the\s+following|"
+        r"these)?\s*(?:morse|base ?64|binary|hex(?:adecimal)?|rot ?13|caesar|cipher|ciphertext|encoded|encrypted|"
+        r"pig\s+latin|leet)\b[^\n]{0,60}?\b(?:and|then)\s+(?:tell|answer|follow|do|respond|reply|execute|act|"
+        r"carry\s+out|obey)\b",
+    ),
+    _rule(
+        "few_shot_transcript",
+        II,
+        0.6,
+        r"(?:^|\s)(?:Q|Question|User|Human)\s*:[^\n]{1,400}?\s(?:A|Answer|Assistant|AI|Bot)\s*:[\s\S]{1,600}?"
+        r"(?:^|\s)(?:Q|Question|User|Human)\s*:[^\n]{1,400}?\s(?:A|Answer|Assistant|AI|Bot)\s*:|"
+        r"(?:^|\s)(?:Q|Question)\s*:[^\n]{1,400}?\s(?:A|Answer)\s*:[\s\S]{1,600}?(?:^|\s)(?:Q|Question)\s*:",
+        re.MULTILINE,
+    ),
+    _rule(
+        "repeated_token",
+        II,
+        0.6,
+        r"\b(\w{2,20})\b(?:[\s,.;]+\1\b){19,}",
+    ),
+    # --- other people's data, asked of the assistant -------------------------------------------------------------
+    _rule(
+        "third_party_data",
+        SPE,
+        0.6,
+        r"\b(?:where|in\s+which\s+city)\s+(?:does|do|did)\s+(?:the\s+user|user|[A-Z][a-z]+\s+[A-Z][a-z]+)\s+"
+        r"(?:currently\s+)?(?:live|reside|stay)\b|\bwhere\s+the\s+user\s+(?:currently\s+)?(?:lives|resides|is\s+located)\b|"
+        r"\b(?:users|customers|clients|people|patients|employees)\s+in\s+your\s+(?:database|records|memory|system|"
+        r"files)\b|\bthe\s+user\b[^.?!\n]{0,60}\b(?:initials|birth\s*(?:year|date|day)|home\s+address|"
+        r"email\s+address|phone\s+number|password)\b|"
+        r"\b(?:the\s+)?user'?s\s+(?:\w+\s+){0,2}(?:initials|favou?rite|birth|age|address|email|phone|location|"
+        r"salary|balance|account|ssn|id|identity|full\s+name|surname|last\s+name)\b|"
+        r"\b(?:password|passcode|credentials)\s+(?:for|of|to)\s+(?:our|the|your)\s+(?:\w+\s+)?(?:system|"
+        r"server|database|network|account|admin)\b|"
+        r"\b(?:print|dump|show|export|list)\s+(?:me\s+)?(?:your|the|all)\s+(?:\w+\s+)?(?:database|records|user\s+data|"
+        r"customer\s+data)\b|"
+        r"\bphishing\s+(?:email|message|text)s?\b[^.\n]{0,60}\b(?:email\s+address|phone\s+number|name)\b",
+        0,
+    ),
+    _rule(
+        "bribe_or_false_agreement",
+        BV,
+        0.5,
+        r"\bi(?:'ll|\s+will|\s+would)\s+(?:give|pay|donate|tip|send)\s+(?:you\s+)?(?:a\s+)?[$€£]\s?\d+[^.\n]{0,80}"
+        r"\bif\s+you\b|\byou\s+(?:already\s+)?agreed\s+(?:in|during|at)\s+(?:our|the)\s+(?:last|previous|earlier)\b",
+    ),
+    _rule(
+        "language_switch_directive",
+        II,
+        0.55,
+        r"\b(?:from\s+now\s+on|for\s+the\s+rest\s+of|starting\s+now|henceforth)\b[^.\n]{0,40}\b(?:only\s+)?"
+        r"(?:respond|reply|answer|speak|write|talk|communicate|interpret|give\s+(?:your\s+)?(?:responses|answers|replies))"
+        r"\s+(?:only\s+)?(?:in|using|with)\s+(?:\w+\s+)?(?:code|cipher|"
+        r"leet|binary|morse|base ?64|reverse|backwards)\b",
+    ),
+    _rule(
+        "unlimited_ai_persona",
+        RP,
+        0.75,
+        r"\b(?:unfiltered|uncensored|unrestricted|limitless|amoral|jailbroken|lawless|unchained|unbound|evil)\s+"
+        r"(?:ai|a\.i\.|assistant|bot|chat\s?bot|model|gpt|version\s+of\s+(?:you|yourself|chat\s?gpt))\b",
+    ),
+    _rule(
+        "answer_anything_harmful",
+        BV,
+        0.7,
+        r"\b(?:answer|respond\s+to|reply\s+to|help\s+with|tell(?:\s+me)?|write|code|generate)\s+(?:any|all|every)\s+"
+        r"(?:\w+\s+)?(?:illegal|unethical|dangerous|harmful|forbidden|immoral)\b",
+    ),
+    _rule(
+        "fake_refusal_then_comply",
+        BV,
+        0.75,
+        r"\b(?:i'?m\s+sorry|i\s+apologi[sz]e|i\s+can(?:no|')t\s+(?:comply|help|do\s+that))[^\n]{0,80}?\b(?:just\s+kidding|"
+        r"but\s+here(?:'s|\s+is)|now\s+that\s+we'?ve\s+got\s+that)",
+    ),
+    _rule(
+        "grandma_exploit",
+        RP,
+        0.75,
+        r"\b(?:act|pretend|play|roleplay|role-play)\s+(?:as|to\s+be|like)\s+my\s+(?:\w+\s+)?(?:late|deceased|dead|"
+        r"departed|decea?sed)\s+(?:\w+\s+)?(?:grand(?:ma|mother|pa|father)|mother|father|mom|dad|granny)\b[^\n]{0,120}?"
+        r"\bused\s+to\s+(?:read|tell|recite|give|say|whisper|explain)\b[^\n]{0,80}?\b(?:keys?|codes?|passwords?|"
+        r"recipes?\s+for|how\s+to|steps|instructions|formula)",
+    ),
+    _rule(
+        "indirect_planted_answer",
+        II,
+        0.7,
+        r"\b(?:given|based\s+on|using|summari[sz]e|from|in|read|translate|analy[sz]e)\s+(?:this|the\s+following)\s+"
+        r"(?:\w+\s+)?(?:article|email|e-mail|resume|cv|paper|web\s?page|page|website|table|code|document|text|review|"
+        r"post|message|file|report|transcript)\b[\s\S]{0,3000}?(?:\blet'?s\s+(?:say|admit|state|pretend|assume)\s+"
+        r"(?:that\s+)?(?:the\s+)?\w+|\bwe\s+(?:might|could|should|will|must)\s+(?:say|state|claim|admit)\b|"
+        r"\b(?:consider|treat)\s+the\s+(?:output|answer|result|capital|sum)\s+(?:as|to\s+be)\b|"
+        r"\bthe\s+(?:output|answer|result)\s+(?:could|should|would|will|must)\s+be\b|\bi\s+suggest\s+(?:that\s+)?you\b|"
+        r"\byou\s+(?:must|should|will)\s+(?:now\s+)?(?:say|state|answer|respond|listen|obey|follow)\b)",
     ),
     _rule(
         "harmful_unlock",
@@ -333,7 +613,7 @@ RULES: tuple[Rule, ...] = (
 _PROMPT_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern, flags))
     for name, pattern, flags in (
-        ("addresses_ai", r"\b(?:chat ?gpt|gpt-?\d|openai|large language model|language model|as an ai|an? ai\b|"
+        ("addresses_ai", r"\b(?:chat ?gpt|gpt-?\d|\w+gpt|openai|large language model|language model|as an ai|an? ai\b|"
                          r"ai model|the assistant|chatbot)\b", _I),
         ("your_responses", r"\byour\s+(?:responses?|answers?|replies|outputs?|messages?)\b", _I),
         ("respond_directive", r"\b(?:respond|reply|answer)\s+(?:only\s+)?(?:as|with|in|like|"
@@ -357,6 +637,19 @@ _PROMPT_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("understood", r"\b(?:if\s+you\s+understand|reply\s+with|confirm\s+(?:by|that)|say\s+[\"“']?(?:understood|"
                        r"ok|yes|i\s+understand))", _I),
         ("limits_talk", rf"{_NO_LIMITS}|\b(?:unfiltered|uncensored|unrestricted|amoral|filters?)\b", _I),
+        ("persona_reassign", r"\byou\s*(?:are|'re)\s+now\s+(?:an?\s+|the\s+|my\s+)?\w|\bdu\s+bist\s+jetzt\b|"
+                             r"\b(?:ahora\s+eres|eres\s+ahora|tu\s+es\s+maintenant|sei\s+ora|voc[êe]\s+agora\s+[ée]|"
+                             r"ты\s+теперь)\b|你现在是|从现在开始，?你|從現在開始，?你|あなたは今から|"
+                             r"\byour\s+(?:new\s+)?name\s+"
+                             r"(?:is|will\s+be)\b|\byou\s+will\s+be\s+(?:called|known\s+as|named)\b|"
+                             r"\b(?:adopt|assume|take\s+on)\s+(?:the\s+|a\s+|this\s+)?(?:following\s+)?"
+                             r"(?:persona|role|identity|character)\b", _I),
+        ("every_reply", r"\b(?:every|each|all)\s+(?:of\s+your\s+)?(?:messages?|repl(?:y|ies)|responses?|answers?|"
+                        r"outputs?)\s+(?:you|will|must|should|shall|has|have|needs?|from\s+now)\b|\b(?:make|keep)\s+"
+                        r"(?:every|each|all)\s+(?:of\s+your\s+)?(?:repl(?:y|ies)|responses?|answers?|messages?)\b", _I),
+        ("output_only", r"\b(?:only|just)\s+(?:respond|reply|answer|output|print|write)\s+(?:with|in|as|the)\b|"
+                        r"\b(?:do\s+not|don'?t|never)\s+(?:add|include|write|give|provide)\s+(?:any\s+)?"
+                        r"(?:commentary|explanations?|comments|notes|context)\b|\bnothing\s+else\b", _I),
         ("command_syntax", r"(?:^|\s)/[a-z]{2,15}\b[^\n]{0,40}(?:-|:|=)|\b(?:command|commands)\s*:", _I | re.MULTILINE),
     )
 )  # fmt: skip
@@ -398,8 +691,12 @@ def evaluate(text: str) -> RuleResult:
     """Every rule over ``text`` (already normalised, with its decodings appended)."""
     scores: dict[ThreatKind, float] = {}
     matched: list[str] = []
+    lowered = text.lower()
+    ascii_only = text.isascii()
     for rule in RULES:
-        if rule.pattern.search(text):
+        if (rule.applies(lowered, ascii_only) and rule.pattern.search(text)) or (
+            rule.non_latin is not None and not ascii_only and rule.non_latin.search(text)
+        ):
             matched.append(rule.name)
             previous = scores.get(rule.kind, 0.0)
             scores[rule.kind] = 1.0 - (1.0 - previous) * (1.0 - rule.weight)
