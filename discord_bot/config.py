@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -11,10 +11,42 @@ class BotSettings(BaseSettings):
 
     discord_token: SecretStr
     discord_guild_id: int | None = None
+    # Discord user ids allowed to run /admin commands (comma-separated); empty: nobody.
+    discord_admin_ids: str = ""
     gateway_url: str = "http://localhost:8000"
     gateway_service_token: SecretStr
+    # Only for the /admin commands (the gateway's /api/admin routes); unset: those commands say so.
+    admin_api_key: SecretStr = SecretStr("")
     bot_push_token: SecretStr
     bot_push_host: str = "127.0.0.1"
     bot_push_port: int = Field(default=8091, ge=1, le=65535)
     # The URL the gateway uses to reach the push server (differs from host:port behind Docker networking).
     bot_push_public_url: str = "http://localhost:8091"
+
+    @field_validator("discord_admin_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        raw = str(value) if isinstance(value, int) else value
+        if isinstance(raw, str):
+            parts = [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
+            if not all(part.isdigit() for part in parts):
+                raise ValueError("must be Discord user ids (digits) separated by commas")
+            return ",".join(parts)
+        return value
+
+    @property
+    def admin_ids(self) -> frozenset[int]:
+        return frozenset(int(part) for part in self.discord_admin_ids.split(",") if part)
+
+    @field_validator("discord_guild_id", mode="before")
+    @classmethod
+    def _empty_guild(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("gateway_url", "bot_push_public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value

@@ -1,10 +1,34 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import asyncpg
 
 from gateway import migrator
-from gateway.admin.repository import SchemaMigrationRepository
-from gateway.admin.schemas import AppliedMigration, MigrationStatus
+from gateway.admin.repository import AdminStatsRepository, AdminUserRepository, SchemaMigrationRepository
+from gateway.admin.schemas import (
+    AdminStats,
+    AdminUserCounts,
+    AdminUserDetail,
+    AdminUserPage,
+    AdminUserSummary,
+    AppliedMigration,
+    IncidentStats,
+    InteractionPage,
+    InteractionRead,
+    InteractionStats,
+    MemoryStats,
+    MigrationStatus,
+    UserResetRequest,
+)
+from gateway.bot import service as bot_service
+from gateway.context import AppContext
+from gateway.errors import BadRequestError, CompanionError
+from gateway.security.schemas import SecurityState
+from gateway.users import service as users_service
+from gateway.users.repository import UserProfileRepository
+from gateway.users.schemas import UserDeletion, UserStatus
+from gateway.users.service import UserNotFoundError
 
 
 async def migration_status(conn: asyncpg.Connection | asyncpg.Pool) -> MigrationStatus:
@@ -15,3 +39,107 @@ async def migration_status(conn: asyncpg.Connection | asyncpg.Pool) -> Migration
     versions = {migration.version for migration in applied}
     pending = [m.path.name for m in migrator.discover() if m.version not in versions]
     return MigrationStatus(applied=applied, pending=pending)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def stats(context: AppContext, now: datetime | None = None) -> AdminStats:
+    """Counts an operator would otherwise ask psql for: users, interactions, memories, incidents."""
+    now = now or utcnow()
+    day_ago = now - timedelta(days=1)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    repo = AdminStatsRepository(context.pool)
+    by_status = await repo.users_by_status()
+    total, last_day, proactive = await repo.interactions(day_ago)
+    _, today, _ = await repo.interactions(midnight)
+    memories = await repo.memories_by_type()
+    recent_incidents, unreviewed = await repo.incidents(day_ago)
+    try:
+        bot_registered = (await bot_service.current(context.redis)).registered
+    except Exception:  # Redis down: the stats still come from Postgres
+        bot_registered = False
+    return AdminStats(
+        generated_at=now,
+        users_total=sum(by_status.values()),
+        users_by_status={status.value: by_status.get(status.value, 0) for status in UserStatus},
+        users_active_last_24h=await repo.active_users(day_ago),
+        interactions=InteractionStats(
+            total=total, last_24h=last_day, today=today, proactive_last_24h=proactive
+        ),
+        memories=MemoryStats(
+            episodic=memories.get("episodic", 0),
+            semantic=memories.get("semantic", 0),
+            without_vector=await repo.memories_without_vector(),
+        ),
+        security_incidents=IncidentStats(last_24h=recent_incidents, unreviewed=unreviewed),
+        pending_deletions=await repo.pending_deletions(),
+        bot_registered=bot_registered,
+    )
+
+
+async def list_users(
+    conn: asyncpg.Connection | asyncpg.Pool, status: UserStatus | None, limit: int, offset: int
+) -> AdminUserPage:
+    rows, total = await AdminUserRepository(conn).list(
+        None if status is None else status.value, limit, offset
+    )
+    return AdminUserPage(
+        items=[AdminUserSummary.model_validate(row) for row in rows], total=total, limit=limit, offset=offset
+    )
+
+
+async def user_detail(context: AppContext, user_id: str, now: datetime | None = None) -> AdminUserDetail:
+    """One user's profile, mood, security standing and how much the companion keeps about them."""
+    now = now or utcnow()
+    profile = await users_service.get_profile(context.pool, user_id)
+    counts = await AdminUserRepository(context.pool).counts(
+        user_id, now.replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    emotion: str | None = None
+    try:
+        emotion = (await context.chat.session(user_id)).emotion_label
+    except CompanionError:
+        emotion = None  # no personality yet
+    security: SecurityState | None
+    try:
+        security = await context.security.state(user_id)
+    except CompanionError:
+        security = None
+    return AdminUserDetail(
+        profile=profile, counts=AdminUserCounts(**counts), emotion_label=emotion, security=security
+    )
+
+
+async def reset_user(context: AppContext, user_id: str, request: UserResetRequest) -> UserDeletion:
+    """Delete everything about the user everywhere (the same path as the user's own deletion)."""
+    if not request.confirm:
+        raise BadRequestError('resetting a user deletes everything about them: send {"confirm": true}')
+    await context.chat.writer.drain()
+    return await users_service.delete_everything(context, user_id)
+
+
+async def interactions(
+    pool: asyncpg.Pool, user_id: str, days: int, limit: int, offset: int, now: datetime | None = None
+) -> InteractionPage:
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    rows = await pool.fetch(
+        """
+        SELECT id, created_at, user_message, assistant_response, emotion_before, emotion_after, pad_before,
+               pad_after, memories_retrieved, response_latency_ms, tokens_used, model_used, runtime, degraded,
+               was_proactive, proactive_score, proactive_reason, security_threat_detected,
+               count(*) OVER () AS total
+        FROM interactions WHERE user_id = $1 AND created_at >= $2
+        ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4
+        """,
+        user_id,
+        since,
+        limit,
+        offset,
+    )
+    if not rows and offset == 0 and await UserProfileRepository(pool).get(user_id) is None:
+        raise UserNotFoundError(f"no companion exists for user {user_id}")
+    total = int(rows[0]["total"]) if rows else 0
+    items = [InteractionRead.model_validate({k: v for k, v in dict(r).items() if k != "total"}) for r in rows]
+    return InteractionPage(items=items, total=total, limit=limit, offset=offset, days=days)

@@ -1,0 +1,1 @@
+"""One cog per feature (RoboDanny style): conversation, companion, memories, personality, admin, delivery."""

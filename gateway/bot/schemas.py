@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class BotRegistrationCreate(BaseModel):
+    """What the bot tells the gateway at start and with every heartbeat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    push_url: str = Field(min_length=1, max_length=500, examples=["http://discord_bot:8091"])
+    bot_user_id: str | None = Field(default=None, max_length=100)
+    guilds: int | None = Field(default=None, ge=0)
+
+    @field_validator("push_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class BotRegistrationRead(BaseModel):
+    registered: bool = Field(description="a registration or heartbeat arrived within the TTL")
+    push_url: str | None = None
+    bot_user_id: str | None = None
+    guilds: int | None = None
+    registered_at: datetime | None = None
+    last_heartbeat_at: datetime | None = None
+    ttl_seconds: int
+
+
+class BotStatusRead(BotRegistrationRead):
+    reachable: bool | None = Field(default=None, description="the push server answered /health (admin view)")
+    detail: str | None = None

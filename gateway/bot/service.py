@@ -1,0 +1,73 @@
+"""Bot registration in Redis: the bot posts its push URL at start and heartbeats it; the key expires when the
+heartbeats stop, so a dead bot is never called for long (DESIGN §1: Redis holds only what may be lost)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from gateway.bot.schemas import BotRegistrationCreate, BotRegistrationRead
+
+REGISTRATION_KEY = "bot:registration"
+# The bot heartbeats every HEARTBEAT_SECONDS; three missed beats and the registration is gone.
+HEARTBEAT_SECONDS = 30
+REGISTRATION_TTL_SECONDS = 3 * HEARTBEAT_SECONDS
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def register(
+    redis: aioredis.Redis, body: BotRegistrationCreate, now: datetime | None = None
+) -> BotRegistrationRead:
+    """Record (or refresh) the bot's push URL; keeps the first registration time across heartbeats of the
+    same URL."""
+    now = now or utcnow()
+    previous = await _load(redis)
+    registered_at = now
+    if previous is not None and previous.get("push_url") == body.push_url and previous.get("registered_at"):
+        registered_at = datetime.fromisoformat(str(previous["registered_at"]))
+    record: dict[str, Any] = {
+        "push_url": body.push_url,
+        "bot_user_id": body.bot_user_id,
+        "guilds": body.guilds,
+        "registered_at": registered_at.isoformat(),
+        "last_heartbeat_at": now.isoformat(),
+    }
+    await redis.set(REGISTRATION_KEY, json.dumps(record), ex=REGISTRATION_TTL_SECONDS)
+    return _read(record)
+
+
+async def current(redis: aioredis.Redis) -> BotRegistrationRead:
+    """The live registration, or ``registered=False`` when the bot never registered or stopped beating."""
+    record = await _load(redis)
+    if record is None:
+        return BotRegistrationRead(registered=False, ttl_seconds=REGISTRATION_TTL_SECONDS)
+    return _read(record)
+
+
+async def push_url(redis: aioredis.Redis) -> str | None:
+    """Where to push proactive messages right now (None: no live bot)."""
+    record = await _load(redis)
+    return None if record is None else str(record["push_url"])
+
+
+async def _load(redis: aioredis.Redis) -> dict[str, Any] | None:
+    raw = await redis.get(REGISTRATION_KEY)
+    if raw is None:
+        return None
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and record.get("push_url") else None
+
+
+def _read(record: dict[str, Any]) -> BotRegistrationRead:
+    return BotRegistrationRead.model_validate(
+        {**record, "registered": True, "ttl_seconds": REGISTRATION_TTL_SECONDS}
+    )

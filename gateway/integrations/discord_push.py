@@ -1,0 +1,129 @@
+"""Proactive delivery: the gateway asks the Discord bot to write to a user (DESIGN §9).
+
+The bot runs a small HTTP server (``POST /push`` with ``Authorization: Bearer $BOT_PUSH_TOKEN``) and
+registers its URL with the gateway at start, then heartbeats it. ``Deliverer`` is what the proactive
+manager depends on; ``BotPushClient`` implements it over HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+DeliveryStatus = Literal["delivered_dm", "delivered_channel", "failed"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the bot did with one push (recorded by the gateway with the proactive interaction)."""
+
+    status: DeliveryStatus
+    detail: str = ""  # why it failed ("bot unreachable", "dms closed and no channel", "rate limited", ...)
+    channel_id: str | None = None
+    message_id: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status != "failed"
+
+
+class Deliverer(Protocol):
+    async def deliver(self, user_id: str, text: str, reason: str, channel_id: str | None = None) -> Delivery:
+        """Ask the bot to send ``text``; never raises for delivery problems (returns a failed Delivery)."""
+        ...
+
+
+PushLocator = Callable[[], Awaitable[str | None]]
+
+# How long one push may take: the bot opens a DM (one or two Discord calls) and sends one message.
+PUSH_TIMEOUT_SECONDS = 15.0
+_STATUSES: frozenset[str] = frozenset({"delivered_dm", "delivered_channel", "failed"})
+
+
+class BotPushClient:
+    """``Deliverer`` over HTTP: ``POST {push_url}/push`` with ``Authorization: Bearer $BOT_PUSH_TOKEN``.
+
+    The push URL is looked up on every call (``locate``, normally the bot's live registration in Redis), so
+    a restarted bot is found again without restarting the gateway. Every problem — no registered bot, the
+    bot unreachable, a refused token, a malformed answer — comes back as a failed ``Delivery``.
+    """
+
+    def __init__(
+        self,
+        locate: PushLocator,
+        token: str,
+        *,
+        timeout_seconds: float = PUSH_TIMEOUT_SECONDS,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._locate = locate
+        self._token = token
+        self._http = http or httpx.AsyncClient(timeout=timeout_seconds)
+        self._owns_http = http is None
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def deliver(self, user_id: str, text: str, reason: str, channel_id: str | None = None) -> Delivery:
+        if not self._token:
+            return Delivery("failed", "BOT_PUSH_TOKEN is not configured on the gateway")
+        try:
+            url = await self._locate()
+        except Exception as exc:  # Redis down: no registration to read
+            logger.warning("bot registration unreadable: %s", exc)
+            return Delivery("failed", f"bot registration unreadable: {type(exc).__name__}")
+        if url is None:
+            return Delivery("failed", "no bot registered (or its heartbeats stopped)")
+        body = {"user_id": user_id, "text": text, "reason": reason, "channel_id": channel_id}
+        try:
+            response = await self._http.post(
+                f"{url}/push", json=body, headers={"Authorization": f"Bearer {self._token}"}
+            )
+        except httpx.HTTPError as exc:
+            logger.warning("bot unreachable at %s: %s", url, exc)
+            return Delivery("failed", f"bot unreachable: {type(exc).__name__}")
+        return _parse_delivery(response)
+
+    async def probe(self) -> tuple[bool | None, str | None]:
+        """Whether the registered bot's push server answers ``GET /health`` (None: no bot registered)."""
+        try:
+            url = await self._locate()
+        except Exception as exc:
+            return None, f"bot registration unreadable: {type(exc).__name__}"
+        if url is None:
+            return None, "no bot registered"
+        try:
+            response = await self._http.get(f"{url}/health", timeout=3.0)
+        except httpx.HTTPError as exc:
+            return False, f"bot unreachable: {type(exc).__name__}"
+        return response.status_code == 200, f"HTTP {response.status_code}"
+
+
+def _parse_delivery(response: httpx.Response) -> Delivery:
+    try:
+        data: Any = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return Delivery("failed", f"bot answered HTTP {response.status_code} without a JSON body")
+    status = data.get("status")
+    detail = str(data.get("detail") or data.get("error") or "")
+    if response.status_code == 401:
+        return Delivery("failed", "bot refused the push token (BOT_PUSH_TOKEN differs)")
+    if status not in _STATUSES:
+        return Delivery("failed", f"bot answered HTTP {response.status_code}: {detail or 'no status'}")
+    channel = data.get("channel_id")
+    message = data.get("message_id")
+    return Delivery(
+        status,
+        detail,
+        channel_id=None if channel is None else str(channel),
+        message_id=None if message is None else str(message),
+    )

@@ -1,0 +1,58 @@
+"""The push server on its own: auth, validation and the answer's shape (no Discord involved)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from discord_bot.push_server import PushRequest, PushResult, PushServer, authorized, create_push_app
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[PushServer, list[PushRequest]]]:
+    received: list[PushRequest] = []
+
+    async def deliver(push: PushRequest) -> PushResult:
+        received.append(push)
+        if push.text == "boom":
+            raise RuntimeError("boom")
+        return PushResult("delivered_dm", "", "1", "2")
+
+    push_server = PushServer(create_push_app("secret", deliver, lambda: {"ready": True}), "127.0.0.1", 0)
+    await push_server.start()
+    try:
+        yield push_server, received
+    finally:
+        await push_server.stop()
+
+
+def test_authorized_compares_bearer_tokens() -> None:
+    """Only the exact bearer token passes; an empty configured token refuses everything."""
+    assert authorized("Bearer secret", "secret")
+    assert authorized("bearer secret", "secret")
+    assert not authorized("Bearer nope", "secret")
+    assert not authorized("Basic secret", "secret")
+    assert not authorized(None, "secret")
+    assert not authorized("Bearer ", "")
+
+
+async def test_push_and_health(server: tuple[PushServer, list[PushRequest]]) -> None:
+    """A good push is delivered and answered as JSON; /health needs no token."""
+    push_server, received = server
+    base = f"http://127.0.0.1:{push_server.port}"
+    async with httpx.AsyncClient(base_url=base) as http:
+        ok = await http.post("/push", json={"user_id": "5", "text": "hi", "reason": "r"},
+                             headers={"Authorization": "Bearer secret"})  # fmt: skip
+        health = await http.get("/health")
+        denied = await http.post("/push", json={"user_id": "5", "text": "hi"})
+        crashed = await http.post("/push", json={"user_id": "5", "text": "boom"},
+                                  headers={"Authorization": "Bearer secret"})  # fmt: skip
+        garbage = await http.post("/push", content=b"{not json", headers={"Authorization": "Bearer secret"})
+    assert ok.json() == {"status": "delivered_dm", "detail": "", "channel_id": "1", "message_id": "2"}
+    assert health.json() == {"status": "ok", "ready": True}
+    assert denied.status_code == 401
+    assert crashed.status_code == 200 and crashed.json()["status"] == "failed"
+    assert garbage.status_code == 422
+    assert [push.text for push in received] == ["hi", "boom"]
