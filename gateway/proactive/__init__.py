@@ -1,0 +1,1 @@
+"""Proactive messages: the companion writes first when its score says so and no hard limit forbids it."""

@@ -1,0 +1,1 @@
+"""Nightly reflection and the memory maintenance the jobs run (DESIGN §10)."""

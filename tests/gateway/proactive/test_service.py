@@ -1,0 +1,154 @@
+"""The proactive manager through the real app: bad input, delivery failures and retries, the API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway.personality.profiles import PROFILE_TRAITS, PersonalityProfile
+from tests.gateway.conftest import admin_auth
+from tests.gateway.proactive.conftest import Sim
+
+PROFILE = PersonalityProfile.CREATIVE_COLLABORATOR
+
+
+async def lonely_user(sim: Sim, user_id: str, timezone: str = "UTC") -> None:
+    """A companion whose user chatted once, two days ago at this hour: its needs are high, the timing right."""
+    context = sim.context
+    await context.personality.initialize(
+        user_id,
+        profile=PROFILE,
+        timezone="UTC",
+        username="alex",
+        traits=PROFILE_TRAITS[PROFILE],
+        now=sim.clock.now(),
+    )
+    for text in (
+        "Hi there!",
+        "I started a new pottery class today, it was great.",
+        "Talk soon!",
+        "Bye!",
+        "ok",
+    ):
+        await sim.say(user_id, text, username="alex")
+    sim.clock.advance(days=2)
+    await context.pool.execute("UPDATE user_profiles SET timezone = $2 WHERE user_id = $1", user_id, timezone)
+
+
+async def test_invalid_timezone_falls_back_to_utc_and_says_so(sim: Sim, user_id: str) -> None:
+    """A stored zone that is not a zone: UTC is used, and the profile and the status say why."""
+    await lonely_user(sim, user_id, timezone="Not/AZone")
+    response = await sim.client.get(f"/api/proactive/{user_id}/status")
+    assert response.status_code == 200, response.text
+    status = response.json()
+    assert status["timezone"] == "UTC" and "Not/AZone" in status["timezone_warning"]
+    report = await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    assert report.timezone_fallbacks >= 1
+    warning = await sim.context.pool.fetchval(
+        "SELECT timezone_warning FROM user_profiles WHERE user_id = $1", user_id
+    )
+    assert warning is not None and "UTC" in warning
+
+
+async def test_a_lonely_companion_writes_first_and_it_is_recorded(sim: Sim, user_id: str) -> None:
+    """Over the threshold: thought, opener, push to the bot, an interaction with was_proactive, score, reason."""
+    await lonely_user(sim, user_id)
+    report = await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    assert report.delivered >= 1, report.as_dict()
+    row = await sim.context.pool.fetchrow(
+        "SELECT * FROM interactions WHERE user_id = $1 AND was_proactive", user_id
+    )
+    assert row is not None and row["proactive_score"] >= 0.6 and row["proactive_reason"]
+    message = await sim.context.pool.fetchrow("SELECT * FROM proactive_messages WHERE user_id = $1", user_id)
+    assert message["status"] == "delivered_dm" and message["interaction_id"] == row["id"]
+    assert message["inner_thought"] and message["thought_source"] == "template"
+    assert {"need_urgency", "timing", "interaction_pattern", "personality_factor", "recent_penalty"} <= set(
+        message["components"]
+    )
+    push = next(p for p in sim.bot.bot.pushes if p["user_id"] == user_id)
+    assert push["text"] == message["message"] == row["assistant_response"]
+    profile = await sim.context.pool.fetchrow("SELECT * FROM user_profiles WHERE user_id = $1", user_id)
+    assert profile["unanswered_proactive_count"] == 1 and profile["last_proactive_at"] == sim.clock.now()
+    # The user answers: the answer resets the back-off and counts as a response for the pattern score.
+    sim.clock.advance(minutes=10)
+    await sim.say(user_id, "Oh hi! Yes the pottery class is going well.", username="alex")
+    sim.clock.advance(hours=5)
+    status = (await sim.client.get(f"/api/proactive/{user_id}/status")).json()
+    assert status["components"]["pattern_detail"]["response_rate"] == 1.0
+    assert (
+        await sim.context.pool.fetchval(
+            "SELECT unanswered_proactive_count FROM user_profiles WHERE user_id = $1", user_id
+        )
+        == 0
+    )
+
+
+async def test_bot_unreachable_is_recorded_and_retried_next_check(sim: Sim, user_id: str) -> None:
+    """The attempt is kept as failed, never counted as delivered, and delivered by the next check."""
+    await lonely_user(sim, user_id)
+    sim.bot.stop()
+    report = await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    assert report.failed >= 1 and report.delivered == 0
+    message = await sim.context.pool.fetchrow("SELECT * FROM proactive_messages WHERE user_id = $1", user_id)
+    assert message["status"] == "failed" and "unreachable" in message["delivery_detail"]
+    assert message["interaction_id"] is None
+    assert not await sim.context.pool.fetchval(
+        "SELECT count(*) FROM interactions WHERE user_id = $1 AND was_proactive", user_id
+    )
+    profile = await sim.context.pool.fetchrow("SELECT * FROM user_profiles WHERE user_id = $1", user_id)
+    assert profile["last_proactive_at"] is None and profile["unanswered_proactive_count"] == 0
+    sim.bot.start()
+    sim.clock.advance(minutes=5)
+    report = await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    assert report.retry_delivered >= 1
+    message = await sim.context.pool.fetchrow("SELECT * FROM proactive_messages WHERE user_id = $1", user_id)
+    assert message["status"] == "delivered_dm" and message["attempts"] == 2
+    assert (
+        await sim.context.pool.fetchval("SELECT count(*) FROM proactive_messages WHERE user_id = $1", user_id)
+        == 1
+    )  # the same message went out, no second one was written
+
+
+async def test_manual_trigger_respects_hard_limits(sim: Sim, user_id: str) -> None:
+    """POST .../trigger sends now; opting out or quiet hours refuse it with the reason, even with force."""
+    await lonely_user(sim, user_id)
+    response = await sim.client.post(f"/api/proactive/{user_id}/trigger", json={"force": True})
+    assert response.status_code == 200, response.text
+    outcome = response.json()
+    assert outcome["success"] is True and outcome["message"]["trigger"] == "manual"
+    again = (await sim.client.post(f"/api/proactive/{user_id}/trigger", json={"force": True})).json()
+    assert again["success"] is False and "too_soon_after_last_proactive" in again["blocked_by"]
+    sim.clock.advance(hours=5)
+    await sim.client.patch(f"/api/users/{user_id}", json={"proactive_enabled": False})
+    refused = (await sim.client.post(f"/api/proactive/{user_id}/trigger", json={"force": True})).json()
+    assert refused["success"] is False and "opted_out" in refused["blocked_by"]
+    assert (await sim.client.get(f"/api/proactive/{user_id}/status", headers=admin_auth())).status_code == 401
+
+
+async def test_two_unanswered_messages_back_off(sim: Sim, user_id: str) -> None:
+    """After two proactive messages without an answer, no third one until the user writes."""
+    await lonely_user(sim, user_id)
+    for _ in range(2):
+        outcome = await sim.context.proactive.trigger(user_id, force=True)  # type: ignore[union-attr]
+        assert outcome.success, outcome
+        sim.clock.advance(hours=25)
+    status = await sim.context.proactive.status(user_id)  # type: ignore[union-attr]
+    assert "backoff_unanswered" in status.blocked_by and not status.would_initiate
+
+
+async def test_unknown_user_is_404(sim: Sim, user_id: str) -> None:
+    """No companion, no score."""
+    response = await sim.client.get(f"/api/proactive/{user_id}/status")
+    assert response.status_code == 404
+    assert response.json()["error"] == "ProactiveUserNotFoundError"
+
+
+async def test_user_message_just_now_blocks_for_30_minutes(sim: Sim, user_id: str) -> None:
+    """None within 30 minutes of the user's last message."""
+    await lonely_user(sim, user_id)
+    await sim.say(user_id, "hey", username="alex")
+    sim.clock.advance(minutes=20)
+    status = await sim.context.proactive.status(user_id)  # type: ignore[union-attr]
+    assert "user_just_wrote" in status.blocked_by
+    sim.clock.advance(timedelta(minutes=15))
+    status = await sim.context.proactive.status(user_id)  # type: ignore[union-attr]
+    assert "user_just_wrote" not in status.blocked_by

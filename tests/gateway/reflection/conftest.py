@@ -1,0 +1,1 @@
+from tests.gateway.proactive.conftest import bot, sim  # noqa: F401  (fixtures)
