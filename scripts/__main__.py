@@ -1,4 +1,4 @@
-"""Operator commands: ``python -m scripts {run,up,down,status,migrate,chat}``.
+"""Operator commands: ``python -m scripts <command>``; every command and what it does is listed below.
 
 - ``run``: bring the embedded local stack up, open the terminal chat, stop everything on exit (Ctrl-C).
 - ``up`` / ``down`` / ``status``: manage the stack's processes (state in COMPANION_HOME, default ./.companion).
@@ -7,6 +7,12 @@
   index only the memories written while the index was down.
 - ``chat``: the terminal chat against a gateway that is already running.
 - ``letta [--port N] [--install-only]``: install Letta 0.6.8 into COMPANION_HOME/letta-venv (once) and run it.
+- ``backup [--out DIR] [--include-secrets]`` / ``restore ARCHIVE [--yes]``: one archive of Postgres, Redis
+  state, Qdrant snapshots and config; restore checks every count against it (docs/operations.md).
+- ``monitor [--watch SECONDS] [--json]``: the health of every service; exit 1 when something is down.
+- ``retention [--apply]``: what the retention policy deletes or lowers (dry run unless --apply).
+- ``reembed [--model NAME] [--batch N] [--dry-run]``: re-embed memories of another model (or none) with the
+  embedding service's current model, then index them.
 """
 
 from __future__ import annotations
@@ -124,6 +130,40 @@ def cmd_letta(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scripts.backup import run_backup
+
+    return run_backup(_environment(), Path(args.out), args.include_secrets)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scripts.backup import run_restore
+
+    return run_restore(_environment(), Path(args.archive), args.yes)
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from scripts.monitor import run_monitor
+
+    return run_monitor(_environment(), watch=args.watch, as_json=args.json)
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from scripts.retention import run_retention
+
+    return run_retention(_environment(), apply=args.apply, as_json=args.json)
+
+
+def cmd_reembed(args: argparse.Namespace) -> int:
+    from scripts.reembed import run_reembed
+
+    return run_reembed(_environment(), model=args.model, batch=args.batch, dry_run=args.dry_run)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from scripts.chat import run_chat
 
@@ -174,6 +214,31 @@ def main(argv: list[str] | None = None) -> int:
     letta_parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     letta_parser.add_argument("--install-only", action="store_true", help="install into the cache and exit")
     letta_parser.set_defaults(handler=cmd_letta)
+    backup_parser = sub.add_parser("backup", help="archive Postgres, Redis state, Qdrant and config")
+    backup_parser.add_argument(
+        "--out", default="backups", help="directory for the archive (default ./backups)"
+    )
+    backup_parser.add_argument(
+        "--include-secrets", action="store_true", help="also store passwords, tokens and keys (keep it safe)"
+    )
+    backup_parser.set_defaults(handler=cmd_backup)
+    restore_parser = sub.add_parser("restore", help="restore an archive made by `backup`, then verify counts")
+    restore_parser.add_argument("archive", help="a companion-backup-*.tar.gz (or its unpacked directory)")
+    restore_parser.add_argument("--yes", action="store_true", help="replace a target that already has data")
+    restore_parser.set_defaults(handler=cmd_restore)
+    monitor_parser = sub.add_parser("monitor", help="the health of every service; exit 1 when one is down")
+    monitor_parser.add_argument("--watch", type=float, default=0, metavar="SECONDS", help="repeat every N s")
+    monitor_parser.add_argument("--json", action="store_true", help="one JSON object per check round")
+    monitor_parser.set_defaults(handler=cmd_monitor)
+    retention_parser = sub.add_parser("retention", help="apply the retention policy (dry run by default)")
+    retention_parser.add_argument("--apply", action="store_true", help="do it (default: only list)")
+    retention_parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    retention_parser.set_defaults(handler=cmd_retention)
+    reembed_parser = sub.add_parser("reembed", help="re-embed memories of another model, then index them")
+    reembed_parser.add_argument("--model", help="only memories tagged with this (old) model")
+    reembed_parser.add_argument("--batch", type=int, default=100, help="memories per embedding request")
+    reembed_parser.add_argument("--dry-run", action="store_true", help="only count what would be re-embedded")
+    reembed_parser.set_defaults(handler=cmd_reembed)
     for name, handler in (("run", cmd_run), ("chat", cmd_chat)):
         chat_parser = sub.add_parser(name)
         chat_parser.add_argument("--user", help="user id to chat as (default local-<login>)")

@@ -519,6 +519,9 @@ class LocalStack:
                 "GATEWAY_PORT": str(self.config.gateway_port),
                 "GATEWAY_URL": self.gateway.base_url,
                 "BOT_PUSH_PORT": str(self.config.bot_push_port),
+                # What the bot registers with the gateway for proactive pushes: its own loopback address.
+                "BOT_PUSH_PUBLIC_URL": env.get("BOT_PUSH_PUBLIC_URL")
+                or f"http://127.0.0.1:{self.config.bot_push_port}",
                 "PYTHONUNBUFFERED": "1",
             }
         )
