@@ -87,6 +87,8 @@ def gateway_env(stack: Any, llm_url: str, port: int, runtime: str, letta_url: st
             "GROQ_API_KEY": "",
             "CHUTES_API_KEY": "",
             "CHAT_RUNTIME": runtime,
+            # The scheduler's jobs would compete for the same cores at random moments: off while measuring.
+            "SCHEDULER_ENABLED": "false",
             # The benchmark is one client hammering on purpose: abuse limits would only measure themselves.
             "SECURITY_RATE_LIMIT_ENABLED": "false",
         }
@@ -175,10 +177,15 @@ async def count_stored(database_url: str, user_ids: Sequence[str]) -> tuple[int,
 async def run(args: argparse.Namespace, stack: Any, llm: FakeLLM, letta_url: str | None) -> dict[str, Any]:
     port = free_port()
     env = gateway_env(stack, llm.base_url, port, args.runtime, letta_url)
-    process = start_gateway(env, Path(stack.home) / "gateway-bench.log")
+    log_path = Path(stack.home) / "gateway-bench.log"
+    process = start_gateway(env, log_path)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        await wait_ready(base_url, process)
+        try:
+            await wait_ready(base_url, process)
+        except (RuntimeError, TimeoutError) as exc:
+            tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
+            raise RuntimeError(f"{exc}; gateway log:\n{tail}") from exc
         headers = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
         limits = httpx.Limits(max_connections=args.users + 5)
         async with httpx.AsyncClient(

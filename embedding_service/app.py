@@ -12,6 +12,8 @@ from embedding_service.cache import EmbeddingCache, create_redis
 from embedding_service.config import Environment, Settings
 from embedding_service.context import ServiceContext
 from embedding_service.errors import install_error_handlers
+from embedding_service.metrics import Metrics, MetricsMiddleware
+from embedding_service.metrics import router as metrics_router
 from embedding_service.providers import build_provider
 from embedding_service.routes import router
 from embedding_service.service import Embedder
@@ -20,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # settings -> Redis -> provider (the local model loads here, once) -> embedder; torn down in reverse.
@@ -32,7 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
             provider = await build_provider(settings)
             stack.push_async_callback(provider.aclose)
             app.state.context = ServiceContext(
-                settings=settings, cache=cache, embedder=Embedder(provider, cache)
+                settings=settings, cache=cache, embedder=Embedder(provider, cache, metrics)
             )
             cache_state = "ok" if await cache.ping() else "unavailable (serving uncached)"
             logger.info(
@@ -53,6 +57,9 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
+    app.state.metrics = metrics
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(metrics_router)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

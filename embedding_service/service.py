@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,10 +19,17 @@ class EmbedResult:
     cached: list[bool]  # per input text: served from the cache
 
 
+if TYPE_CHECKING:
+    from embedding_service.metrics import Metrics
+
+
 class Embedder:
-    def __init__(self, provider: EmbeddingProvider, cache: EmbeddingCache) -> None:
+    def __init__(
+        self, provider: EmbeddingProvider, cache: EmbeddingCache, metrics: Metrics | None = None
+    ) -> None:
         self.provider = provider
         self.cache = cache
+        self.metrics = metrics
 
     def key(self, text: str, task: Task) -> str:
         p = self.provider
@@ -34,8 +43,14 @@ class Embedder:
 
         missing = [i for i, vector in enumerate(found) if vector is None]
         vectors = np.empty((len(unique), self.provider.dimensions), dtype=np.float32)
+        if self.metrics is not None:
+            self.metrics.texts.labels(task=task.value, source="cache").inc(len(unique) - len(missing))
+            self.metrics.texts.labels(task=task.value, source="model").inc(len(missing))
         if missing:
+            started = time.perf_counter()
             fresh = await self.provider.embed([unique[i] for i in missing], task)
+            if self.metrics is not None:
+                self.metrics.model_seconds.observe(time.perf_counter() - started)
             vectors[missing] = fresh
             await self.cache.set_many({keys[i]: fresh[row] for row, i in enumerate(missing)})
         from_cache: dict[str, bool] = {}

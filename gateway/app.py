@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -13,26 +14,34 @@ from fastapi import FastAPI
 from gateway import __doc__ as gateway_doc
 from gateway import db, migrator
 from gateway.api import build_api_router
+from gateway.bot import service as bot_service
 from gateway.chat.adapters import PersonalityAdapter, SecurityAdapter
 from gateway.chat.direct import DirectRuntime
 from gateway.chat.runtime import AgentRuntime
 from gateway.chat.service import ChatService
+from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.context import AppContext
 from gateway.errors import install_error_handlers
 from gateway.health import router as health_router
 from gateway.integrations.chat_llm import ChatLLM
+from gateway.integrations.discord_push import BotPushClient, Deliverer
 from gateway.integrations.embedding import EmbeddingClient
 from gateway.integrations.llm import FastLLM
 from gateway.integrations.qdrant import QdrantIndex, create_qdrant_client
+from gateway.jobs import JobRunner, JobScheduler, build_jobs
 from gateway.memory.consolidation import Consolidator
 from gateway.memory.importance import ImportanceScorer
 from gateway.memory.index import VectorIndex
 from gateway.memory.pgvector_index import PgVectorIndex
 from gateway.memory.service import MemoryService
+from gateway.metrics import Metrics, MetricsMiddleware
+from gateway.metrics import router as metrics_router
 from gateway.observability import BodySizeLimitMiddleware, RequestContextMiddleware
 from gateway.personality.service import PersonalityService
+from gateway.proactive.service import ProactiveService
 from gateway.redis import create_redis
+from gateway.reflection.service import ReflectionService
 from gateway.security.ratelimit import RateLimitMiddleware
 from gateway.security.service import build_security_service, screen_memory_text
 
@@ -94,7 +103,14 @@ def _runtimes(
     return runtimes
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, deliverer: Deliverer | None = None
+) -> FastAPI:
+    """The app. ``clock`` (default: wall time) is the one clock of every time-dependent rule; ``deliverer``
+    (default: the bot's push client) is where proactive messages go; tests and tools inject both."""
+    app_clock: Clock = clock or SystemClock()
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # settings -> Postgres -> Redis -> vector index -> model clients -> services -> scheduler,
@@ -120,12 +136,13 @@ def create_app(settings: Settings) -> FastAPI:
                 settings.memory,
                 fallback_index,
                 content_filter=lambda text: screen_memory_text(text, threshold=threshold)[1],
+                metrics=metrics,
             )
             personality = PersonalityService.create(
                 pool, redis, fast_llm, settings.personality, settings.tuning.pad_drift_rate
             )
             security = await build_security_service(settings, pool, redis, embedding, fast_llm)
-            chat_llm = ChatLLM.from_settings(settings.chat_llm)
+            chat_llm = ChatLLM.from_settings(settings.chat_llm, metrics=metrics)
             if chat_llm is not None:
                 stack.push_async_callback(chat_llm.aclose)
             consolidator = Consolidator(memory, fast_llm)
@@ -138,13 +155,21 @@ def create_app(settings: Settings) -> FastAPI:
                 security=SecurityAdapter(security),
                 runtimes=_runtimes(settings, pool, chat_llm, stack),
                 settings=settings.chat,
+                metrics=metrics,
+                clock=app_clock.now,
             )
             # Memory writes behind the last replies land before the pool closes (registered after it, so
             # the exit stack runs this first).
             stack.push_async_callback(chat.writer.drain)
-            replayed = await chat.writer.replay()
-            if replayed:
-                logger.info("replayed queued memory writes", extra={"memories": replayed})
+            # Work queued while Postgres was down (by this or another replica) goes in now.
+            await chat.replay_pending()
+            bot_push = BotPushClient(
+                functools.partial(bot_service.push_url, redis),
+                settings.auth.bot_push_token.get_secret_value(),
+            )
+            stack.push_async_callback(bot_push.aclose)
+            job_runner = JobRunner(pool, redis, app_clock.now)
+            scheduler = JobScheduler(job_runner, settings.scheduler)
             app.state.context = AppContext(
                 settings=settings,
                 pool=pool,
@@ -158,7 +183,30 @@ def create_app(settings: Settings) -> FastAPI:
                 security=security,
                 chat_llm=chat_llm,
                 chat=chat,
+                bot_push=bot_push,
+                clock=app_clock,
+                proactive=ProactiveService(
+                    pool,
+                    personality,
+                    settings.proactive,
+                    settings.personality,
+                    clock=app_clock.now,
+                    deliverer=deliverer or bot_push,
+                    chat_llm=chat_llm,
+                    fast_llm=fast_llm,
+                    security_threshold=threshold,
+                ),
+                reflection=ReflectionService(
+                    pool, personality, consolidator, settings.reflection, clock=app_clock.now
+                ),
+                jobs=job_runner,
+                scheduler=scheduler,
             )
+            # The scheduler comes last and stops first, waiting for running jobs while everything is up.
+            job_runner.register(build_jobs(app.state.context))
+            stack.push_async_callback(scheduler.stop)
+            if settings.scheduler.enabled:
+                scheduler.start()
             logger.info("gateway ready", extra={"environment": settings.environment.value})
             yield
 
@@ -172,11 +220,14 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(build_api_router())
     app.add_middleware(RateLimitMiddleware)
     # Outermost first: the request id wraps everything, including 413 answers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

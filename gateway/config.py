@@ -91,6 +91,8 @@ class RedisSettings(_Section):
 class AuthSettings(_Section):
     gateway_service_token: SecretStr = SecretStr("")
     admin_api_key: SecretStr = SecretStr("")
+    # Sent to the Discord bot's push server with every proactive message (empty: nothing is pushed).
+    bot_push_token: SecretStr = SecretStr("")
 
 
 class EmbeddingClientSettings(_Section):
@@ -266,6 +268,71 @@ class PersonalitySettings(_Section):
     appraisal_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
 
 
+class SchedulerSettings(_Section):
+    """The jobs of DESIGN §10 (APScheduler inside the gateway, each behind a Redis lock); see docs/proactive.md."""
+
+    model_config = SettingsConfigDict(env_prefix="SCHEDULER_")
+
+    # Off: no job runs on its own (tests, benchmarks, a replica kept out of the rota); admins can still
+    # trigger one through /api/admin/jobs.
+    enabled: bool = True
+    # The time zone of the nightly jobs (reflection 03:00, maintenance 04:00).
+    timezone: str = "UTC"
+    # How long shutdown waits for running jobs before interrupting them.
+    shutdown_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. 'UTC', 'Europe/Paris')") from exc
+        return value
+
+
+class ProactiveSettings(_Section):
+    """When the companion writes first (DESIGN §9): the score threshold and the hard limits."""
+
+    model_config = SettingsConfigDict(env_prefix="PROACTIVE_")
+
+    threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    max_per_day: int = Field(default=3, ge=0, le=24)
+    min_hours_between: float = Field(default=4.0, ge=0.0, le=168.0)
+    quiet_minutes_after_user: float = Field(default=30.0, ge=0.0, le=24 * 60)
+    # Back off after this many proactive messages in a row without an answer.
+    max_unanswered: int = Field(default=2, ge=1, le=10)
+    # Messages started per check at most (highest scores first); the rest wait for the next check.
+    max_per_cycle: int = Field(default=100, ge=1, le=10000)
+
+
+class ReflectionSettings(_Section):
+    """The nightly reflection (DESIGN §10): users active in the last few days, in batches, LLM calls capped."""
+
+    model_config = SettingsConfigDict(env_prefix="REFLECTION_")
+
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    max_concurrent_llm_calls: int = Field(default=5, ge=1, le=50)
+    active_days: int = Field(default=7, ge=1, le=90)
+
+
+class RetentionSettings(_Section):
+    """The retention policy run by ``python -m scripts retention`` (criteria in docs/operations.md); 0 switches
+    a day-based rule off."""
+
+    model_config = SettingsConfigDict(env_prefix="RETENTION_")
+
+    deleted_memory_days: int = Field(default=30, ge=0, le=36500)
+    forget_after_days: int = Field(default=90, ge=0, le=36500)
+    forget_below: float = Field(default=0.05, ge=0.0, le=1.0)
+    forgotten_weight: float = Field(default=0.2, ge=0.0, le=1.0)
+    false_positive_incident_days: int = Field(default=90, ge=0, le=36500)
+    interaction_days: int = Field(default=0, ge=0, le=36500)
+    inactive_user_days: int = Field(default=30, ge=0, le=36500)
+
+
 class TuningSettings(_Section):
     """Numbers the plan varies by profile; unset ones take the profile's value (see PROFILES)."""
 
@@ -351,6 +418,9 @@ _SECTIONS: dict[str, type[_Section]] = {
     "personality": PersonalitySettings,
     "security": SecuritySettings,
     "tuning": TuningSettings,
+    "scheduler": SchedulerSettings,
+    "proactive": ProactiveSettings,
+    "reflection": ReflectionSettings,
 }
 
 
@@ -393,6 +463,9 @@ class Settings(BaseModel):
     personality: PersonalitySettings
     security: SecuritySettings
     tuning: Tuning
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    proactive: ProactiveSettings = Field(default_factory=ProactiveSettings)
+    reflection: ReflectionSettings = Field(default_factory=ReflectionSettings)
 
     @property
     def environment(self) -> Environment:

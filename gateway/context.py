@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 import asyncpg
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
 
+from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.integrations.embedding import EmbeddingClient
 from gateway.integrations.llm import FastLLM
@@ -21,6 +22,10 @@ from gateway.security.service import SecurityService
 if TYPE_CHECKING:
     from gateway.chat.service import ChatService
     from gateway.integrations.chat_llm import ChatLLM
+    from gateway.integrations.discord_push import BotPushClient
+    from gateway.jobs import JobRunner, JobScheduler
+    from gateway.proactive.service import ProactiveService
+    from gateway.reflection.service import ReflectionService
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,16 @@ class AppContext:
     security: SecurityService
     chat_llm: ChatLLM | None
     chat: ChatService
+    # Proactive delivery to the Discord bot (gateway/integrations/discord_push.py); None in tools and tests
+    # that build a context by hand.
+    bot_push: BotPushClient | None = None
+    # The one clock of every time-dependent rule, and the proactive manager, nightly reflection and jobs
+    # (gateway/jobs.py); None in contexts built by hand.
+    clock: Clock = field(default_factory=SystemClock)
+    proactive: ProactiveService | None = None
+    reflection: ReflectionService | None = None
+    jobs: JobRunner | None = None
+    scheduler: JobScheduler | None = None
 
 
 def get_context(request: Request) -> AppContext:

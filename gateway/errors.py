@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -87,7 +88,19 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CompanionError, _companion_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_exception_handler(asyncpg.DataError, _data_error_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)
+
+
+async def _data_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    # Postgres refused a value the schema let through (a NUL character in text, a number out of range):
+    # the client's input, so a 422 that names it, never a 500.
+    detail = getattr(exc, "message", None) or str(exc)
+    logger.info("database refused a value on %s %s: %s", request.method, request.url.path, detail)
+    return JSONResponse(
+        {"error": "UnstorableValue", "detail": f"a value in the request cannot be stored: {detail}"},
+        status_code=422,
+    )
 
 
 async def _validation_error_handler(request: Request, exc: Exception) -> Response:

@@ -271,6 +271,15 @@ class LettaRuntime:
                 COMPONENT, f"reading or clearing the Letta agent id failed: {exc!r}"
             ) from exc
 
+    async def ensure_agent(self, turn: Turn) -> str:
+        """The user's agent id, checked against Letta now and recreated (reseeded) when it is gone; the health
+        job's recovery path, so a lost agent is back before the user's next message."""
+        async with self._lock(turn.user_id):
+            known = self._agents.get(turn.user_id)
+            if known is not None:
+                self._verified.discard(known)
+            return await self._agent_for(turn, _Stopwatch())
+
     async def health(self) -> None:
         try:
             await self.client.health()

@@ -20,6 +20,8 @@ class ChatMessageIn(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("message must not be blank")
+        if "\x00" in value:
+            raise ValueError("message must not contain NUL characters")
         return value
 
     @field_validator("username")
@@ -28,6 +30,8 @@ class ChatMessageIn(BaseModel):
         value = value.strip()
         if not value:
             raise ValueError("username must not be blank")
+        if "\x00" in value:
+            raise ValueError("username must not contain NUL characters")
         return value
 
 

@@ -42,6 +42,7 @@ from gateway.errors import CompanionError
 from gateway.memory.consolidation import Consolidator
 from gateway.memory.schemas import Speaker
 from gateway.memory.service import MemoryInput, MemoryService
+from gateway.metrics import Metrics
 from gateway.redis import user_key
 from gateway.users.repository import UserProfileRepository
 from gateway.users.service import UserBannedError, UserNotFoundError
@@ -78,7 +79,9 @@ class ChatService:
         runtimes: Sequence[AgentRuntime],
         settings: ChatSettings,
         clock: Clock = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.pool = pool
         self.redis = redis
         self.memory = memory
@@ -103,9 +106,24 @@ class ChatService:
                 response = await self._handle(user_id, request)
             except DATABASE_UNAVAILABLE as exc:
                 logger.warning("postgres unavailable, answering without it: %r", exc)
-                return await self._handle_without_database(user_id, request)
+                response = await self._handle_without_database(user_id, request)
+                self._observe(response)
+                return response
+        self._observe(response)
         self._maybe_replay()
         return response
+
+    def _observe(self, response: ChatResponse) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.chat_turns.labels(runtime=response.runtime).inc()
+        self.metrics.turn_overhead_seconds.observe(
+            max(0.0, response.processing_ms - response.agent_ms) / 1000
+        )
+        for component in response.degraded:
+            self.metrics.degraded.labels(component=component).inc()
+        if response.security.threat_detected:
+            self.metrics.incidents.labels(threat_kind=response.security.threat_kind or "unknown").inc()
 
     async def _handle(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
         started = time.perf_counter()
@@ -365,6 +383,9 @@ class ChatService:
         except DATABASE_UNAVAILABLE as exc:
             logger.info("interaction replay paused: %r", exc)
             return False
+        except Exception:
+            # Never let one bad record block the queue behind it.
+            logger.exception("queued interaction of %s could not be stored; dropped", record.get("user_id"))
         return True
 
     async def pending(self) -> dict[str, int]:

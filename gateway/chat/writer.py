@@ -110,6 +110,9 @@ class MemoryWriter:
             await self._queue([_encode(user_id, item) for item in items])
         except asyncpg.ForeignKeyViolationError:
             logger.info("memory write for %s dropped: the user was deleted meanwhile", user_id)
+        except asyncpg.DataError:
+            # Postgres can never store this text (e.g. a NUL character): replaying it would block the queue.
+            logger.exception("memory write for %s refused by the database; not stored", user_id)
         except Exception:
             logger.exception("memory write for %s failed; queued for replay", user_id)
             await self._queue([_encode(user_id, item) for item in items])
@@ -161,13 +164,18 @@ class MemoryWriter:
             stored += 1
 
     async def _store_one(self, user_id: str, item: MemoryInput) -> bool:
+        """True when the record is done with (stored, or can never be); False to retry it later."""
         try:
             await self.memory.store_many(user_id, [item])
         except asyncpg.ForeignKeyViolationError:
             return True  # the user is gone: nothing to keep
-        except Exception as exc:
+        except _DB_DOWN as exc:
             logger.warning("memory replay paused: %s", exc)
             return False
+        except Exception:
+            # A record that fails for another reason would block every record behind it: log it and move on.
+            logger.exception("queued memory for %s could not be stored; dropped", user_id)
+            return True
         self.written += 1
         return True
 

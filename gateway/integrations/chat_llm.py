@@ -19,12 +19,15 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from gateway.config import ChatLLMSettings
 from gateway.errors import CompanionError
+
+if TYPE_CHECKING:
+    from gateway.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +118,9 @@ class ChatLLM:
         max_tokens: int = 600,
         backoff_seconds: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.base_url = base_url.rstrip("/")
         self.url = completions_url(base_url)
         self.primary_model = primary_model
@@ -243,6 +248,21 @@ class ChatLLM:
             "max_tokens": max_tokens or self.max_tokens,
             "top_p": 0.9,
         }
+        started = time.perf_counter()
+        try:
+            text, tokens = await self._request(model, body, stats)
+        except _Failed as exc:
+            self._observe(model, exc.kind, started)
+            raise
+        self._observe(model, "ok", started)
+        return text, tokens
+
+    def _observe(self, model: str, outcome: str, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.llm_requests.labels(model=model, outcome=outcome).inc()
+            self.metrics.llm_seconds.labels(model=model).observe(time.perf_counter() - started)
+
+    async def _request(self, model: str, body: dict[str, Any], stats: _ModelStats) -> tuple[str, int]:
         started = time.perf_counter()
         try:
             response = await self._client.post(self.url, json=body)

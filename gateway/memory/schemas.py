@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_QUERY_CHARS = 1000
 MAX_CONTENT_CHARS = 8000
@@ -45,6 +45,12 @@ class MemoryRead(BaseModel):
 class MemoryCreate(BaseModel):
     """A memory the user asks the companion to keep ("remember that ...")."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"content": "My sister's birthday is on 3 March.", "importance": 0.8}]
+        }
+    )
+
     content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
     memory_type: MemoryType = MemoryType.EPISODIC
     importance: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -58,6 +64,10 @@ class MemoryCreate(BaseModel):
 
 
 class MemorySearchRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"query": "what is my dog called?", "k": 5, "mmr_lambda": 0.7}]}
+    )
+
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     k: int = Field(default=10, ge=1, le=50)
     mmr_lambda: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
@@ -126,6 +136,15 @@ class MemoryConflictRead(BaseModel):
 
 class ConflictResolution(BaseModel):
     """Keep one memory (the other loses retrieval weight, nothing is deleted), or ignore the conflict."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"action": "keep", "winner_memory_id": "7f0c2a43-8a4e-4f7e-9a51-0c8d3c2b1e11"},
+                {"action": "ignore", "note": "both are true"},
+            ]
+        }
+    )
 
     action: str = Field(pattern="^(keep|ignore)$")
     winner_memory_id: UUID | None = None

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -40,6 +40,9 @@ from gateway.memory.schemas import (
     ScoreComponents,
     Speaker,
 )
+
+if TYPE_CHECKING:
+    from gateway.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +122,10 @@ class MemoryService:
         settings: MemorySettings,
         fallback_index: VectorIndex | None = None,
         content_filter: Callable[[str], str] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.pool = pool
+        self.metrics = metrics
         # Memory-poisoning screen (gateway.security): every text stored as memory passes through it, so
         # instructions hidden in a message or a summary are kept as quoted data, never as instructions.
         self.content_filter = content_filter
@@ -169,6 +174,9 @@ class MemoryService:
         ]
         async with self.pool.acquire() as conn, conn.transaction():
             await MemoryRepository(conn).insert_many(rows)
+        if self.metrics is not None:
+            for row in rows:
+                self.metrics.memories_stored.labels(memory_type=row.memory_type).inc()
         cached = self._corpus.get(user_id)
         if cached is not None and cached[1] < SMALL_CORPUS:  # a small corpus changes shape with every write
             self._corpus.pop(user_id, None)

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.personality.needs import NeedType
 from gateway.personality.pad import EmotionLabel
@@ -83,6 +83,10 @@ class PersonalityHistoryPage(BaseModel):
 
 
 class PersonalityInitialize(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"profile": "supportive_friend", "timezone": "Europe/Berlin"}]}
+    )
+
     profile: PersonalityProfile = DEFAULT_PROFILE
     timezone: str = Field(default="UTC", min_length=1, max_length=64, description="an IANA time zone")
     username: str | None = Field(default=None, min_length=1, max_length=100)
@@ -106,6 +110,12 @@ class PersonalityInitialized(BaseModel):
 
 class PadAdjustment(BaseModel):
     """An operator's manual mood change; the result is clamped to [-1, 1] on each axis."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"pleasure": 0.3, "dominance": -0.1, "reason": "calibration after a bug"}]
+        }
+    )
 
     pleasure: Delta = 0.0
     arousal: Delta = 0.0

@@ -34,6 +34,8 @@ class UserProfileRead(BaseModel):
     created_at: datetime
     last_active_at: datetime
     last_proactive_at: datetime | None = None
+    # Set by the proactive manager when ``timezone`` is not a known zone (UTC is used instead).
+    timezone_warning: str | None = None
 
 
 def check_timezone(value: str) -> str:

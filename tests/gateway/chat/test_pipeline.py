@@ -212,6 +212,8 @@ async def test_an_injection_never_reaches_the_llm_or_memory(
         ({"message": "x" * 4001, "username": "a"}, 422),
         ({"message": "hi"}, 422),
         ({"message": "hi", "username": "a", "surprise": 1}, 422),
+        ({"message": "nul \x00 inside", "username": "a"}, 422),
+        ({"message": "hi", "username": "a\x00b"}, 422),
     ],
 )
 async def test_bad_messages_get_a_clear_4xx(
@@ -231,26 +233,28 @@ async def test_chat_needs_the_service_token_and_a_valid_user_id(client: httpx.As
 async def test_one_users_messages_are_answered_one_at_a_time_in_order(
     chat: httpx.AsyncClient, openai_fake: FakeOpenAIServer, database_url: str
 ) -> None:
+    """Concurrent messages of one user never overlap: each is answered after the previous one is stored, with
+    it in the history. (HTTP does not order concurrent requests; the bot sends one user's messages in turn.)"""
     user = new_user()
     await say(chat, user, "first contact")
     openai_fake.set_latency(0.05, model=PRIMARY)
     texts = [f"message number {i}" for i in range(5)]
-    results = []
-    for text in texts:  # sent in order, without waiting for the replies
-        results.append(asyncio.create_task(say(chat, user, text)))
-        await asyncio.sleep(0.005)
-    bodies = await asyncio.gather(*results)
-    ids = [b["interaction_id"] for b in bodies]
-    assert ids == sorted(ids)
+    bodies = await asyncio.gather(*(say(chat, user, text) for text in texts))
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT user_message FROM interactions WHERE user_id = $1 ORDER BY id", user)
+        rows = await conn.fetch(
+            "SELECT id, user_message FROM interactions WHERE user_id = $1 ORDER BY id", user
+        )
     finally:
         await conn.close()
-    assert [r["user_message"] for r in rows] == ["first contact", *texts]
-    # Each LLM call saw the previous exchange in its history: nothing ran concurrently.
-    for request, previous in zip(openai_fake.chat_requests[2:], texts, strict=False):
-        assert previous in [m["content"] for m in request.json["messages"]]
+    stored = [r["user_message"] for r in rows]
+    assert stored[0] == "first contact" and sorted(stored[1:]) == texts
+    assert sorted(b["interaction_id"] for b in bodies) == [r["id"] for r in rows[1:]]
+    # The LLM calls came one after another, each with the previously stored exchange in its history.
+    calls = openai_fake.chat_requests[1:]
+    assert [c.json["messages"][-1]["content"] for c in calls] == stored[1:]
+    for call, previous in zip(calls, stored, strict=False):
+        assert previous in [m["content"] for m in call.json["messages"][1:-1]]
 
 
 async def test_session_status_and_end(chat: httpx.AsyncClient) -> None:

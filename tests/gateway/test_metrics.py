@@ -1,0 +1,65 @@
+"""Prometheus metrics: route templates (never raw user ids), chat turns, LLM calls, degraded components,
+memories stored."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from tests.gateway.conftest import service_auth
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text format (0 when absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        metric, _, value = line.rpartition(" ")
+        if metric == name and not labels:
+            return float(value)
+        if metric.startswith(name + "{"):
+            found = ",".join(sorted(metric[len(name) + 1 : -1].split(",")))
+            if found == wanted:
+                return float(value)
+    return 0.0
+
+
+async def test_gateway_metrics_count_what_happened(client: httpx.AsyncClient, app: FastAPI) -> None:
+    user = "987654321012345678"
+    response = await client.post(
+        f"/api/chat/{user}/messages",
+        json={"message": "I got a new puppy today!", "username": "m"},
+        headers=service_auth(),
+    )
+    assert response.status_code == 200
+    await app.state.context.chat.writer.drain()
+    text = (await client.get("/metrics")).text
+    route = "/api/chat/{user_id}/messages"
+    assert sample(text, "companion_http_requests_total", method="POST", route=route, status="200") == 1
+    assert user not in text  # user ids never become label values
+    assert sample(text, "companion_chat_turns_total", runtime="template") == 1
+    assert (
+        sample(text, "companion_degraded_total", component="chat_llm") == 0
+    )  # offline mode is not a failure
+    assert sample(text, "companion_memories_stored_total", memory_type="episodic") == 1
+    assert sample(text, "companion_chat_overhead_seconds_count") == 1
+    assert 'companion_queued_work{kind="memories"} 0.0' in text
+
+
+async def test_embedding_service_metrics(embedding_service_url: str) -> None:
+    async with httpx.AsyncClient(base_url=embedding_service_url) as http:
+        before = (await http.get("/metrics")).text
+        text = "metrics count this sentence exactly once " + str(id(before))
+        assert (await http.post("/embed", json={"texts": [text, text]})).status_code == 200
+        assert (await http.post("/embed", json={"texts": [text]})).status_code == 200
+        after = (await http.get("/metrics")).text
+    model_before = sample(before, "embedding_texts_total", task="RETRIEVAL_DOCUMENT", source="model")
+    cache_before = sample(before, "embedding_texts_total", task="RETRIEVAL_DOCUMENT", source="cache")
+    assert (
+        sample(after, "embedding_texts_total", task="RETRIEVAL_DOCUMENT", source="model") == model_before + 1
+    )
+    assert (
+        sample(after, "embedding_texts_total", task="RETRIEVAL_DOCUMENT", source="cache") == cache_before + 1
+    )
+    assert sample(after, "embedding_http_requests_total", method="POST", route="/embed", status="200") >= 2
