@@ -160,7 +160,7 @@ def create_app(
             )
             # Memory writes behind the last replies land before the pool closes (registered after it, so
             # the exit stack runs this first).
-            stack.push_async_callback(chat.writer.drain)
+            stack.push_async_callback(chat.aclose)
             # Work queued while Postgres was down (by this or another replica) goes in now.
             await chat.replay_pending()
             bot_push = BotPushClient(
@@ -168,7 +168,7 @@ def create_app(
                 settings.auth.bot_push_token.get_secret_value(),
             )
             stack.push_async_callback(bot_push.aclose)
-            job_runner = JobRunner(pool, redis, app_clock.now)
+            job_runner = JobRunner(pool, redis, app_clock.now, metrics=metrics)
             scheduler = JobScheduler(job_runner, settings.scheduler)
             app.state.context = AppContext(
                 settings=settings,

@@ -29,6 +29,20 @@ class ConfigError(Exception):
     """Settings are missing or invalid; the message names the variable and the rule."""
 
 
+def optional_http_url(value: str | None) -> str | None:
+    """A base URL setting: blank means unset; otherwise http(s), without a trailing slash."""
+    if value is None or not value.strip():
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.strip().rstrip("/")
+
+
+def url_validator(*fields: str) -> Any:
+    """The pydantic validator applying ``optional_http_url`` to ``fields``."""
+    return field_validator(*fields)(classmethod(lambda cls, value: optional_http_url(value)))
+
+
 class _Section(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
@@ -111,14 +125,7 @@ class QdrantSettings(_Section):
     api_key: SecretStr = SecretStr("")
     timeout_seconds: float = Field(default=5.0, gt=0, le=120)
 
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.strip().rstrip("/")
+    _http_url = url_validator("url")
 
 
 class GroqSettings(_Section):
@@ -152,14 +159,7 @@ class ChatLLMSettings(_Section):
     llm_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     llm_max_tokens: int = Field(default=600, ge=16, le=8192)
 
-    @field_validator("chutes_base_url", "llm_base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.strip().rstrip("/")
+    _http_url = url_validator("chutes_base_url", "llm_base_url")
 
     @property
     def base_url(self) -> str | None:
@@ -194,14 +194,7 @@ class LettaSettings(_Section):
     embedding_endpoint: str | None = None
     context_window: int = Field(default=16384, ge=2048, le=262144)
 
-    @field_validator("server_url", "llm_endpoint", "embedding_endpoint")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.strip().rstrip("/")
+    _http_url = url_validator("server_url", "llm_endpoint", "embedding_endpoint")
 
 
 class ChatSettings(_Section):

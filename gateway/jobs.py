@@ -47,6 +47,9 @@ from gateway.errors import ConflictError, NotFoundError
 if TYPE_CHECKING:
     from gateway.context import AppContext
 
+if TYPE_CHECKING:
+    from gateway.metrics import Metrics
+
 logger = logging.getLogger(__name__)
 
 LOCK_PREFIX = "job-lock:"
@@ -228,10 +231,12 @@ class JobRunner:
         clock: Callable[[], datetime],
         *,
         instance: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.pool = pool
         self.redis = redis
         self.clock = clock
+        self.metrics = metrics
         self.instance = instance or f"{socket.gethostname()}:{os.getpid()}"
         self.specs: dict[str, JobSpec] = {}
         self._local_locks: dict[str, asyncio.Lock] = {}
@@ -309,6 +314,8 @@ class JobRunner:
             await held.release()
             self._running[spec.name] -= 1
         duration_ms = (time.perf_counter() - started) * 1000
+        if self.metrics is not None:
+            self.metrics.record_job(spec.name, status, duration_ms / 1000)
         report = {**result.report, "lock": held.kind, "errors": result.errors[:50]}
         row = await JobRunRepository(self.pool).finish(
             run.id,

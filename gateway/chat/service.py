@@ -388,6 +388,16 @@ class ChatService:
             logger.exception("queued interaction of %s could not be stored; dropped", record.get("user_id"))
         return True
 
+    async def aclose(self) -> None:
+        """Shutdown: a replay in flight finishes (it stops at the first failure anyway), then the memory
+        writes behind the last replies land; both before the pool and Redis close."""
+        if self._replay_task is not None and not self._replay_task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._replay_task), timeout=10)
+            except Exception:  # a replay cut short is resumed at the next start
+                self._replay_task.cancel()
+        await self.writer.drain()
+
     async def pending(self) -> dict[str, int]:
         return {
             "interactions": await self.pending_interactions.size(),

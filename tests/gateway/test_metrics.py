@@ -63,3 +63,13 @@ async def test_embedding_service_metrics(embedding_service_url: str) -> None:
         sample(after, "embedding_texts_total", task="RETRIEVAL_DOCUMENT", source="cache") == cache_before + 1
     )
     assert sample(after, "embedding_http_requests_total", method="POST", route="/embed", status="200") >= 2
+
+
+async def test_job_runs_are_counted(client: httpx.AsyncClient) -> None:
+    from tests.gateway.conftest import admin_auth
+
+    ran = await client.post("/api/admin/jobs/needs_update/run?wait=true", headers=admin_auth())
+    assert ran.status_code == 200, ran.text
+    text = (await client.get("/metrics")).text
+    assert sample(text, "companion_job_runs_total", job="needs_update", outcome=ran.json()["status"]) == 1
+    assert sample(text, "companion_job_seconds_count", job="needs_update") == 1
