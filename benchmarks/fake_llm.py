@@ -59,18 +59,44 @@ class FakeLLM:
         text = REPLIES[self.requests % len(REPLIES)]
         if body.get("response_format", {}).get("type") == "json_object":
             text = "{}"
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        finish = "stop"
+        if "send_message" in _offered_tools(body):
+            # Letta forces a tool call: its agent speaks through send_message.
+            arguments = json.dumps({"inner_thoughts": "Answering.", "message": text})
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": f"call_bench{self.requests}",
+                        "type": "function",
+                        "function": {"name": "send_message", "arguments": arguments},
+                    }
+                ],
+            }
+            finish = "tool_calls"
         return JSONResponse(
             {
                 "id": f"chatcmpl-bench{self.requests}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": body.get("model", "bench"),
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                ],
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {"prompt_tokens": 100, "completion_tokens": 12, "total_tokens": 112},
             }
         )
 
     async def _models(self, request: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [{"id": "bench", "object": "model"}]})
+
+
+def _offered_tools(body: dict[str, Any]) -> list[str]:
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        return []
+    return [
+        str(tool["function"].get("name"))
+        for tool in tools
+        if isinstance(tool, dict) and isinstance(tool.get("function"), dict)
+    ]

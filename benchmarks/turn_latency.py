@@ -6,9 +6,10 @@ A throw-away stack (benchmarks.harness: Postgres + pgvector, Redis, the real emb
 zero-latency fake LLM (benchmarks.fake_llm); the gateway runs as its own process (``python -m gateway``)
 exactly as deployed, with Groq absent (local appraisal, heuristic importance, rules + semantic security).
 ``--users`` simulated users each send ``--turns`` messages one after another, all users at once; each waits
-for its reply, then pauses about ``--think-ms`` (uniform 0.5x-1.5x; default 1 s, a fast typist) before the
-next. ``--think-ms 0`` saturates the gateway instead: then latency is queueing (users / throughput) and the
-figure that matters is ``turns_per_s``. Per turn the gateway reports ``processing_ms`` (its whole
+for its reply, then pauses ``--think-ms`` on average (exponential, capped at 4x; default 1 s, a fast typist)
+before the next, and the users' first messages are spread over one think time. ``--think-ms 0`` saturates
+the gateway instead: then latency is queueing (users / throughput) and the figure that matters is
+``turns_per_s``. Per turn the gateway reports ``processing_ms`` (its whole
 handling) and ``agent_ms`` (the part spent waiting on Letta or the LLM); **overhead = processing_ms −
 agent_ms** is what we add. With ``--runtime letta`` a real Letta 0.6.8 (scripts/letta_server.py) sits
 between us and the fake LLM and its share of each turn is reported.
@@ -129,9 +130,11 @@ async def simulate_user(
 ) -> int:
     sent = 0
     pause = random.Random(offset)
+    if think_ms:  # people do not start in lockstep: arrivals spread over one think time
+        await asyncio.sleep(pause.uniform(0, think_ms / 1000))
     for turn in range(turns):
-        if think_ms and turn:
-            await asyncio.sleep(pause.uniform(0.5, 1.5) * think_ms / 1000)
+        if think_ms and turn:  # exponential pauses (mean think_ms, capped at 4x), like independent people
+            await asyncio.sleep(min(pause.expovariate(1000 / think_ms), 4 * think_ms / 1000))
         text = MESSAGES[(offset + turn) % len(MESSAGES)]
         started = time.perf_counter()
         response = await client.post(
