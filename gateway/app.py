@@ -70,9 +70,10 @@ async def _connect_postgres(settings: Settings) -> asyncpg.Pool:
 async def _vector_indexes(
     settings: Settings, pool: asyncpg.Pool, stack: AsyncExitStack
 ) -> tuple[VectorIndex, VectorIndex | None]:
-    """Qdrant with pgvector as its fallback when QDRANT_URL is set; otherwise pgvector alone."""
+    """Qdrant (a server at QDRANT_URL, or local mode at QDRANT_PATH) with pgvector as its fallback;
+    otherwise pgvector alone."""
     pgvector = PgVectorIndex(pool)
-    if settings.qdrant.url is None:
+    if not settings.qdrant.enabled:
         return pgvector, None
     client = create_qdrant_client(settings.qdrant)
     stack.push_async_callback(client.close)

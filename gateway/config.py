@@ -122,8 +122,15 @@ class QdrantSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="QDRANT_")
 
     url: str | None = None
+    # Qdrant's embedded local mode (qdrant-client, one process, no server): a directory, or ":memory:".
+    # For a single gateway without a Qdrant server, and for tests; QDRANT_URL wins when both are set.
+    path: str | None = None
     api_key: SecretStr = SecretStr("")
     timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+
+    @property
+    def enabled(self) -> bool:
+        return self.url is not None or bool(self.path and self.path.strip())
 
     _http_url = url_validator("url")
 

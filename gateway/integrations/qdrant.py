@@ -55,7 +55,10 @@ def create_qdrant_client(settings: QdrantSettings) -> AsyncQdrantClient:
     """A client for the Qdrant server at QDRANT_URL (REST). The version check is off: it runs in a thread
     at construction and only warns; ``QdrantIndex.health`` reports a server that does not answer."""
     if settings.url is None:
-        raise ValueError("QDRANT_URL is not set: without it the memory index is pgvector")
+        path = (settings.path or "").strip()
+        if not path:
+            raise ValueError("QDRANT_URL is not set: without it the memory index is pgvector")
+        return AsyncQdrantClient(location=":memory:") if path == ":memory:" else AsyncQdrantClient(path=path)
     return AsyncQdrantClient(
         url=settings.url,
         api_key=settings.api_key.get_secret_value() or None,
@@ -100,6 +103,7 @@ class QdrantIndex:
 
     def __init__(self, client: AsyncQdrantClient) -> None:
         self._client = client
+        self.client = client  # for operators' tools (snapshots, dropping a collection in a fault test)
         self._local = isinstance(getattr(client, "_client", None), AsyncQdrantLocal)
 
     async def ensure_ready(self, space: EmbeddingSpace) -> None:

@@ -5,14 +5,20 @@ nothing is lost: every message is an interaction and every memory is stored (and
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from gateway.app import create_app
+from gateway.config import ChatLLMSettings, QdrantSettings
+from gateway.memory.reindex import embedding_spaces, rebuild_index
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.faults.conftest import MODEL, FaultStack, counts
+from tests.gateway.conftest import gateway_settings, service_auth
 
 pytestmark = pytest.mark.slow
 
@@ -134,3 +140,58 @@ async def test_chat_llm_errors_and_timeouts_fall_back_to_templates(
     await fault_app.state.context.chat.writer.drain()
     # Both messages are kept; offline template replies are not worth a memory of their own.
     assert await counts(fault_stack.database_url, user) == (2, 2)
+
+
+@pytest.fixture
+async def qdrant_app(
+    fault_stack: FaultStack, openai_fake: FakeOpenAIServer, tmp_path: Path
+) -> AsyncIterator[FastAPI]:
+    """The gateway with Qdrant (local mode, in a directory) as its index and pgvector as the fallback."""
+    settings = gateway_settings(
+        fault_stack.database_url,
+        fault_stack.redis_url,
+        fault_stack.embedding.base_url,
+        chat_llm=ChatLLMSettings(  # type: ignore[call-arg]
+            llm_base_url=openai_fake.base_url,
+            primary_llm_model=MODEL,
+            fallback_llm_model=None,
+            _env_file=None,
+        ),
+        qdrant=QdrantSettings(path=str(tmp_path / "qdrant"), _env_file=None),  # type: ignore[call-arg]
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_qdrant_index_dropped_mid_conversation_is_rebuilt_from_postgres(
+    qdrant_app: FastAPI, fault_stack: FaultStack
+) -> None:
+    context = qdrant_app.state.context
+    index = context.vector_index
+    assert index.name == "qdrant"
+    transport = httpx.ASGITransport(app=qdrant_app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://gateway", headers=service_auth()
+    ) as http:
+        user = new_user()
+        await say(http, user, "My favourite tea is a smoky lapsang souchong.")
+        await context.chat.writer.drain()
+        collections = await index.collections()
+        assert collections, "the first memories created the collections"
+
+        for name in collections:  # the fault: the index is gone
+            await index.client.delete_collection(name)
+        body = await say(http, user, "What tea do I like?")
+        assert "qdrant" in body["degraded"], body  # recall fell back to pgvector...
+        assert body["memories_used"], body  # ...and still found the memory
+        await context.chat.writer.drain()
+        assert await counts(fault_stack.database_url, user) == (2, 4)
+
+        # The dependency "returns": the documented recovery rebuilds the index from Postgres.
+        space = (await embedding_spaces(context.pool))[0]
+        assert await rebuild_index(context.pool, index, space) >= 4
+        found = await index.search(space, user, (await context.embedding.embed_query("tea")).vector, 10)
+        assert len(found) == 4  # every memory of this user is back in the index
+        after = await say(http, user, "Thanks!")
+        assert "qdrant" not in after["degraded"]
