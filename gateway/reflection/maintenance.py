@@ -13,8 +13,10 @@ from typing import Any
 
 import asyncpg
 
+from gateway.integrations.embedding import EmbeddingSpace
+from gateway.integrations.qdrant import collection_name
 from gateway.memory import reindex
-from gateway.memory.index import VectorIndexError
+from gateway.memory.index import MEMORY_TYPES, VectorIndexError
 from gateway.memory.service import MemoryService
 
 logger = logging.getLogger(__name__)
@@ -24,16 +26,27 @@ MAX_DELETION_ATTEMPTS = 20
 
 
 async def index_backlog(memory: MemoryService, limit: int) -> dict[str, Any]:
-    """Postgres → index reconcile: vectors stored while the index was down are upserted now."""
+    """Postgres → index reconcile: a space whose Qdrant collections are gone (dropped, or a fresh Qdrant) is
+    rebuilt whole from Postgres; vectors stored while the index was down are upserted."""
     if memory.index.in_postgres:
         return {"indexed": 0, "note": "the index is pgvector in Postgres: nothing to reconcile"}
-    indexed = 0
+    indexed = rebuilt = 0
     for space in await reindex.embedding_spaces(memory.pool):
         try:
+            if await _collections_missing(memory, space):
+                rebuilt += await reindex.rebuild_index(memory.pool, memory.index, space)
             indexed += await reindex.index_backlog(memory.pool, memory.index, space, limit)
         except VectorIndexError as exc:
-            return {"indexed": indexed, "error": f"{memory.index.name}: {exc}"}
-    return {"indexed": indexed}
+            return {"indexed": indexed, "rebuilt": rebuilt, "error": f"{memory.index.name}: {exc}"}
+    return {"indexed": indexed, "rebuilt": rebuilt}
+
+
+async def _collections_missing(memory: MemoryService, space: EmbeddingSpace) -> bool:
+    present = getattr(memory.index, "collections", None)
+    if present is None:
+        return False
+    names = set(await present())
+    return any(collection_name(memory_type, space) not in names for memory_type in MEMORY_TYPES)
 
 
 async def retention_summary(pool: asyncpg.Pool, now: datetime) -> dict[str, Any]:
@@ -42,7 +55,7 @@ async def retention_summary(pool: asyncpg.Pool, now: datetime) -> dict[str, Any]
         """
         SELECT count(*) AS live,
                count(*) FILTER (WHERE retrieval_weight < 1) AS weakened,
-               count(*) FILTER (WHERE coalesce(last_accessed_at, created_at) < $1 - interval '30 days')
+               count(*) FILTER (WHERE coalesce(last_accessed_at, created_at) < $1::timestamptz - interval '30 days')
                  AS untouched_30_days
         FROM memories WHERE deleted_at IS NULL
         """,

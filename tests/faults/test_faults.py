@@ -15,10 +15,10 @@ from fastapi import FastAPI
 
 from gateway.app import create_app
 from gateway.config import ChatLLMSettings, QdrantSettings
-from gateway.memory.reindex import embedding_spaces, rebuild_index
+from gateway.memory.reindex import embedding_spaces
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.faults.conftest import MODEL, FaultStack, counts
-from tests.gateway.conftest import gateway_settings, service_auth
+from tests.gateway.conftest import admin_auth, gateway_settings, service_auth
 
 pytestmark = pytest.mark.slow
 
@@ -188,9 +188,11 @@ async def test_qdrant_index_dropped_mid_conversation_is_rebuilt_from_postgres(
         await context.chat.writer.drain()
         assert await counts(fault_stack.database_url, user) == (2, 4)
 
-        # The dependency "returns": the documented recovery rebuilds the index from Postgres.
+        # Recovery: the maintenance job sees the collections gone and rebuilds them from Postgres.
+        ran = await http.post("/api/admin/jobs/memory_maintenance/run?wait=true", headers=admin_auth())
+        assert ran.status_code == 200, ran.text
+        assert ran.json()["report"]["index_reconcile"]["rebuilt"] >= 4, ran.json()
         space = (await embedding_spaces(context.pool))[0]
-        assert await rebuild_index(context.pool, index, space) >= 4
         found = await index.search(space, user, (await context.embedding.embed_query("tea")).vector, 10)
         assert len(found) == 4  # every memory of this user is back in the index
         after = await say(http, user, "Thanks!")

@@ -158,6 +158,8 @@ async def test_maintenance_retries_pending_deletions(
         response = await http.post("/api/admin/jobs/memory_maintenance/run", params={"wait": "true"})
         assert response.status_code == 200, response.text
         report = response.json()["report"]
+        assert report["errors"] == [], report  # every step ran, none failed
+        assert {"live", "weakened", "untouched_30_days"} <= set(report["retention"])
         assert report["pending_deletions"]["deleted"] >= 1
         assert {
             "retention",
