@@ -435,11 +435,17 @@ class PgVectorIndex:
         if limit < 1 or not types:
             return []
         ef = max(1, min(EF_SEARCH_MAX, ef_search))
-        async with conn.transaction(readonly=True):
-            await conn.execute("SELECT set_config('hnsw.ef_search', $1, true)", str(ef))
+        # BEGIN and SET LOCAL in one simple-protocol round trip (ef is a clamped int, safe to inline).
+        await conn.execute(f"BEGIN READ ONLY; SET LOCAL hnsw.ef_search = {ef:d}")
+        try:
             rows = await conn.fetch(
                 hnsw_search_sql(dims), query, ef, user_id, space.model, list(types), limit
             )
+        except BaseException:
+            if not conn.is_closed() and conn.is_in_transaction():
+                await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
         return _hits(rows)
 
 

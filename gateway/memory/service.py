@@ -357,7 +357,6 @@ class MemoryService:
         types = [t.value for t in (memory_types or list(MemoryType))]
         n = max(self.settings.candidates, 3 * k)
         degraded: list[str] = []
-        repo = MemoryRepository(self.pool)
 
         if query_embedding is None:
             try:
@@ -367,8 +366,11 @@ class MemoryService:
                 degraded.append("embedding_service")
 
         async def lexical_search() -> tuple[_LexicalModel, list[tuple[UUID, float]]]:
-            model = await self._lexical_model(user_id, query)
-            return model, await repo.fulltext_search(user_id, model.search_terms, n, types)
+            # One pooled connection for the whole chain: each acquire/release costs a reset round trip.
+            async with self.pool.acquire() as conn:
+                lexical_repo = MemoryRepository(conn)
+                model = await self._lexical_model(user_id, query, lexical_repo)
+                return model, await lexical_repo.fulltext_search(user_id, model.search_terms, n, types)
 
         # Vector and full-text candidates are gathered concurrently (separate pooled connections).
         lexical_task = asyncio.ensure_future(lexical_search())
@@ -384,15 +386,17 @@ class MemoryService:
         if not ids:
             return SearchOutcome([], degraded)
         model = query_embedding.space.model if query_embedding else None
-        candidates = await repo.candidates(user_id, ids, model, list(lexical.idfs))
-        ranking = _Ranking(candidates, query_embedding, lexical)
-        anchors = ranking.top(CONTIGUITY_ANCHORS * k)
-        pairs = await repo.neighbours(user_id, [candidates[i].row["id"] for i in anchors], types)
-        missing = [nid for _, nid in pairs if nid not in ranking.position]
-        if missing:
-            ranking.add(
-                await repo.candidates(user_id, list(dict.fromkeys(missing)), model, list(lexical.idfs))
-            )
+        async with self.pool.acquire() as conn:
+            repo = MemoryRepository(conn)
+            candidates = await repo.candidates(user_id, ids, model, list(lexical.idfs))
+            ranking = _Ranking(candidates, query_embedding, lexical)
+            anchors = ranking.top(CONTIGUITY_ANCHORS * k)
+            pairs = await repo.neighbours(user_id, [candidates[i].row["id"] for i in anchors], types)
+            missing = [nid for _, nid in pairs if nid not in ranking.position]
+            if missing:
+                ranking.add(
+                    await repo.candidates(user_id, list(dict.fromkeys(missing)), model, list(lexical.idfs))
+                )
         ranking.apply_contiguity(pairs)
 
         scored = []
@@ -447,12 +451,11 @@ class MemoryService:
                 )
         return SearchOutcome(results, degraded)
 
-    async def _lexical_model(self, user_id: str, query: str) -> _LexicalModel:
+    async def _lexical_model(self, user_id: str, query: str, repo: MemoryRepository) -> _LexicalModel:
         """IDF of each query word over this user's memories; very common words do not select candidates.
 
         Corpus size and word counts are cached for a few minutes: they drift slowly as memories are added.
         """
-        repo = MemoryRepository(self.pool)
         clock = time.monotonic()
         cached = self._corpus.get(user_id)
         if cached is None or cached[0] < clock:
