@@ -29,30 +29,26 @@ logger = logging.getLogger(__name__)
 
 PENDING_KEY = "pending:memories"
 PENDING_INTERACTIONS_KEY = "pending:interactions"
-_DB_DOWN = DATABASE_UNAVAILABLE
 
 
-def _encode(user_id: str, item: MemoryInput) -> str:
-    return json.dumps(
-        {
-            "user_id": user_id,
-            "content": item.content,
-            "memory_type": item.memory_type.value,
-            "speaker": item.speaker.value if item.speaker else None,
-            "importance": item.importance,
-            "importance_source": item.importance_source,
-            "created_at": item.created_at.isoformat() if item.created_at else None,
-            "emotion_context": item.emotion_context,
-            "pad_context": item.pad_context,
-            "interaction_id": item.interaction_id,
-            "conversation_id": item.conversation_id,
-            "context": list(item.context),
-        }
-    )
+def _encode(user_id: str, item: MemoryInput) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "content": item.content,
+        "memory_type": item.memory_type.value,
+        "speaker": item.speaker.value if item.speaker else None,
+        "importance": item.importance,
+        "importance_source": item.importance_source,
+        "created_at": item.created_at.isoformat() if item.created_at else None,
+        "emotion_context": item.emotion_context,
+        "pad_context": item.pad_context,
+        "interaction_id": item.interaction_id,
+        "conversation_id": item.conversation_id,
+        "context": list(item.context),
+    }
 
 
-def _decode(raw: str | bytes) -> tuple[str, MemoryInput]:
-    data: dict[str, Any] = json.loads(raw)
+def _decode(data: dict[str, Any]) -> tuple[str, MemoryInput]:
     created = data.get("created_at")
     return data["user_id"], MemoryInput(
         content=data["content"],
@@ -69,117 +65,6 @@ def _decode(raw: str | bytes) -> tuple[str, MemoryInput]:
     )
 
 
-class MemoryWriter:
-    def __init__(self, memory: MemoryService, redis: aioredis.Redis) -> None:
-        self.memory = memory
-        self.redis = redis
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._by_user: dict[str, set[asyncio.Task[None]]] = {}
-        self._local: deque[str] = deque()  # records neither Postgres nor Redis could take
-        self.written = 0
-        self.queued = 0
-
-    def submit(self, user_id: str, items: Sequence[MemoryInput]) -> None:
-        if not items:
-            return
-        task = asyncio.create_task(self._write(user_id, list(items)), name=f"memory-write-{user_id}")
-        self._tasks.add(task)
-        self._by_user.setdefault(user_id, set()).add(task)
-        task.add_done_callback(lambda done: self._forget(user_id, done))
-
-    def _forget(self, user_id: str, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        tasks = self._by_user.get(user_id)
-        if tasks is not None:
-            tasks.discard(task)
-            if not tasks:
-                del self._by_user[user_id]
-
-    async def user_idle(self, user_id: str) -> None:
-        """Wait for this user's writes in flight, so the next message recalls the previous one."""
-        tasks = self._by_user.get(user_id)
-        if tasks:
-            await asyncio.wait(set(tasks))
-
-    async def _write(self, user_id: str, items: list[MemoryInput]) -> None:
-        try:
-            await self.memory.store_many(user_id, items)
-            self.written += len(items)
-        except _DB_DOWN as exc:
-            logger.warning("memory write for %s queued (postgres unavailable): %s", user_id, exc)
-            await self._queue([_encode(user_id, item) for item in items])
-        except asyncpg.ForeignKeyViolationError:
-            logger.info("memory write for %s dropped: the user was deleted meanwhile", user_id)
-        except asyncpg.DataError:
-            # Postgres can never store this text (e.g. a NUL character): replaying it would block the queue.
-            logger.exception("memory write for %s refused by the database; not stored", user_id)
-        except Exception:
-            logger.exception("memory write for %s failed; queued for replay", user_id)
-            await self._queue([_encode(user_id, item) for item in items])
-
-    async def _queue(self, records: list[str]) -> None:
-        self.queued += len(records)
-        try:
-            await self.redis.rpush(PENDING_KEY, *records)
-        except (RedisError, OSError) as exc:
-            logger.warning("redis unavailable too; %d memories held in process: %s", len(records), exc)
-            self._local.extend(records)
-
-    async def drain(self) -> None:
-        """Wait for every write in flight (they queue themselves on failure, so none is lost)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
-
-    async def pending(self) -> int:
-        try:
-            in_redis = int(await self.redis.llen(PENDING_KEY))
-        except (RedisError, OSError):
-            in_redis = 0
-        return in_redis + len(self._local)
-
-    async def replay(self) -> int:
-        """Store queued memories; returns how many went in. Stops at the first failure (retried later)."""
-        stored = 0
-        while self._local:
-            record = self._local[0]
-            user_id, item = _decode(record)
-            if not await self._store_one(user_id, item):
-                return stored
-            self._local.popleft()
-            stored += 1
-        while True:
-            try:
-                queued = await self.redis.lindex(PENDING_KEY, 0)
-            except (RedisError, OSError):
-                return stored
-            if queued is None:
-                return stored
-            user_id, item = _decode(queued)
-            if not await self._store_one(user_id, item):
-                return stored
-            try:
-                await self.redis.lpop(PENDING_KEY)
-            except (RedisError, OSError):
-                return stored  # stored but not popped: replay again would duplicate; rare, logged
-            stored += 1
-
-    async def _store_one(self, user_id: str, item: MemoryInput) -> bool:
-        """True when the record is done with (stored, or can never be); False to retry it later."""
-        try:
-            await self.memory.store_many(user_id, [item])
-        except asyncpg.ForeignKeyViolationError:
-            return True  # the user is gone: nothing to keep
-        except _DB_DOWN as exc:
-            logger.warning("memory replay paused: %s", exc)
-            return False
-        except Exception:
-            # A record that fails for another reason would block every record behind it: log it and move on.
-            logger.exception("queued memory for %s could not be stored; dropped", user_id)
-            return True
-        self.written += 1
-        return True
-
-
 class PendingQueue:
     """A FIFO of JSON records in Redis (``key``), with this process's own deque when Redis is down too."""
 
@@ -188,13 +73,18 @@ class PendingQueue:
         self.key = key
         self._local: deque[str] = deque()
 
-    async def push(self, record: dict[str, Any]) -> None:
-        encoded = json.dumps(record, default=str)
+    async def push(self, *records: dict[str, Any]) -> None:
+        """Append ``records`` in order (one RPUSH, so a batch is queued whole or not at all in Redis)."""
+        encoded = [json.dumps(record, default=str) for record in records]
+        if not encoded:
+            return
         try:
-            await self.redis.rpush(self.key, encoded)
+            await self.redis.rpush(self.key, *encoded)
         except (RedisError, OSError) as exc:
-            logger.warning("redis unavailable too; record for %s held in process: %s", self.key, exc)
-            self._local.append(encoded)
+            logger.warning(
+                "redis unavailable too; %d records for %s held in process: %s", len(encoded), self.key, exc
+            )
+            self._local.extend(encoded)
 
     async def size(self) -> int:
         try:
@@ -225,3 +115,84 @@ class PendingQueue:
             except (RedisError, OSError):
                 return done
             done += 1
+
+
+class MemoryWriter:
+    def __init__(self, memory: MemoryService, redis: aioredis.Redis) -> None:
+        self.memory = memory
+        self.redis = redis
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._by_user: dict[str, set[asyncio.Task[None]]] = {}
+        self.queue = PendingQueue(redis, PENDING_KEY)  # what Postgres could not take yet
+        self.written = 0
+        self.queued = 0
+
+    def submit(self, user_id: str, items: Sequence[MemoryInput]) -> None:
+        if not items:
+            return
+        task = asyncio.create_task(self._write(user_id, list(items)), name=f"memory-write-{user_id}")
+        self._tasks.add(task)
+        self._by_user.setdefault(user_id, set()).add(task)
+        task.add_done_callback(lambda done: self._forget(user_id, done))
+
+    def _forget(self, user_id: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        tasks = self._by_user.get(user_id)
+        if tasks is not None:
+            tasks.discard(task)
+            if not tasks:
+                del self._by_user[user_id]
+
+    async def user_idle(self, user_id: str) -> None:
+        """Wait for this user's writes in flight, so the next message recalls the previous one."""
+        tasks = self._by_user.get(user_id)
+        if tasks:
+            await asyncio.wait(set(tasks))
+
+    async def _write(self, user_id: str, items: list[MemoryInput]) -> None:
+        try:
+            await self.memory.store_many(user_id, items)
+            self.written += len(items)
+        except DATABASE_UNAVAILABLE as exc:
+            logger.warning("memory write for %s queued (postgres unavailable): %s", user_id, exc)
+            await self._queue(user_id, items)
+        except asyncpg.ForeignKeyViolationError:
+            logger.info("memory write for %s dropped: the user was deleted meanwhile", user_id)
+        except asyncpg.DataError:
+            # Postgres can never store this text (e.g. a NUL character): replaying it would block the queue.
+            logger.exception("memory write for %s refused by the database; not stored", user_id)
+        except Exception:
+            logger.exception("memory write for %s failed; queued for replay", user_id)
+            await self._queue(user_id, items)
+
+    async def _queue(self, user_id: str, items: Sequence[MemoryInput]) -> None:
+        self.queued += len(items)
+        await self.queue.push(*(_encode(user_id, item) for item in items))
+
+    async def drain(self) -> None:
+        """Wait for every write in flight (they queue themselves on failure, so none is lost)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def pending(self) -> int:
+        return await self.queue.size()
+
+    async def replay(self) -> int:
+        """Store queued memories; returns how many went in. Stops at the first failure (retried later)."""
+        return await self.queue.drain_into(lambda record: self._store_one(*_decode(record)))
+
+    async def _store_one(self, user_id: str, item: MemoryInput) -> bool:
+        """True when the record is done with (stored, or can never be); False to retry it later."""
+        try:
+            await self.memory.store_many(user_id, [item])
+        except asyncpg.ForeignKeyViolationError:
+            return True  # the user is gone: nothing to keep
+        except DATABASE_UNAVAILABLE as exc:
+            logger.warning("memory replay paused: %s", exc)
+            return False
+        except Exception:
+            # A record that fails for another reason would block every record behind it: log it and move on.
+            logger.exception("queued memory for %s could not be stored; dropped", user_id)
+            return True
+        self.written += 1
+        return True
