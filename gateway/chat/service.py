@@ -181,26 +181,20 @@ class ChatService:
         laps.lap("agent")
         if not screening.restricted:
             await self._remember(user_id, request.message, reply, change, now)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        record = {
-            "user_id": user_id,
-            "username": request.username,
-            "created_at": now.isoformat(),
-            "user_message": request.message,
-            "assistant_response": reply.text,
-            "pad_before": change.before.as_dict(),
-            "pad_after": change.after.as_dict(),
-            "emotion_before": change.before.label,
-            "emotion_after": change.after.label,
-            "memory_ids": [m.memory_id for m in recalled],
-            "latency_ms": round(elapsed_ms),
-            "tokens": reply.tokens,
-            "model": reply.model,
-            "runtime": reply.runtime,
-            "degraded": list(dict.fromkeys(degraded)),
-            "threat": False,
-            "channel_id": request.channel_id,
-        }
+        record = _interaction(
+            user_id,
+            request,
+            now,
+            started,
+            reply.text,
+            change.before,
+            change.after,
+            runtime=reply.runtime,
+            model=reply.model,
+            tokens=reply.tokens,
+            memory_ids=[m.memory_id for m in recalled],
+            degraded=degraded,
+        )
         # Needs and the interaction row are independent writes: both at once. The reply exists by now, so
         # Postgres going away here costs no reply: the interaction is queued and replayed.
         needs, stored = await asyncio.gather(
@@ -312,26 +306,20 @@ class ChatService:
             )
             change = MoodChange(before=mood, after=mood)
             await self._remember(user_id, request.message, reply, change, now)
-        record = {
-            "user_id": user_id,
-            "username": request.username,
-            "created_at": now.isoformat(),
-            "user_message": request.message,
-            "assistant_response": text,
-            "pad_before": mood.as_dict(),
-            "pad_after": mood.as_dict(),
-            "emotion_before": mood.label,
-            "emotion_after": mood.label,
-            "memory_ids": [],
-            "latency_ms": round((time.perf_counter() - started) * 1000),
-            "tokens": tokens,
-            "model": model,
-            "runtime": runtime,
-            "degraded": list(dict.fromkeys(degraded)),
-            "threat": screening.threat_kind is not None,
-            "channel_id": request.channel_id,
-            "is_dm": request.is_dm,
-        }
+        record = _interaction(
+            user_id,
+            request,
+            now,
+            started,
+            text,
+            mood,
+            mood,
+            runtime=runtime,
+            model=model,
+            tokens=tokens,
+            degraded=degraded,
+            threat=screening.threat_kind is not None,
+        )
         await self.pending_interactions.push(record)
         self._replay_due = 0.0
         return ChatResponse(
@@ -422,23 +410,19 @@ class ChatService:
             )
             after = change.after
         text = screening.reply or "I'd rather not go there."
-        interaction_id = await InteractionRepository(self.pool).insert(
-            user_id=user_id,
-            created_at=now,
-            user_message=request.message,
-            assistant_response=text,
-            pad_before=mood.as_dict(),
-            pad_after=after.as_dict(),
-            emotion_before=mood.label,
-            emotion_after=after.label,
-            memory_ids=[],
-            latency_ms=round((time.perf_counter() - started) * 1000),
-            tokens=0,
-            model=None,
-            runtime="security",
-            degraded=degraded,
-            threat=screening.threat_kind is not None,
-            channel_id=request.channel_id,
+        interaction_id = await self._store_interaction(
+            _interaction(
+                user_id,
+                request,
+                now,
+                started,
+                text,
+                mood,
+                after,
+                runtime="security",
+                degraded=degraded,
+                threat=screening.threat_kind is not None,
+            )
         )
         if screening.incident_id is not None:
             await self.security.link_interaction(screening.incident_id, interaction_id)
@@ -613,6 +597,45 @@ class _UserLock:
                 service._locks.pop(self.user_id, None)
         else:
             service._waiting[self.user_id] = remaining
+
+
+def _interaction(
+    user_id: str,
+    request: ChatMessageIn,
+    now: datetime,
+    started: float,
+    reply: str,
+    before: Mood,
+    after: Mood,
+    *,
+    runtime: str,
+    model: str | None = None,
+    tokens: int = 0,
+    memory_ids: Sequence[str] = (),
+    degraded: Sequence[str] = (),
+    threat: bool = False,
+) -> dict[str, Any]:
+    """One interaction as a JSON-able record: stored now, or queued while Postgres is down and replayed."""
+    return {
+        "user_id": user_id,
+        "username": request.username,
+        "created_at": now.isoformat(),
+        "user_message": request.message,
+        "assistant_response": reply,
+        "pad_before": before.as_dict(),
+        "pad_after": after.as_dict(),
+        "emotion_before": before.label,
+        "emotion_after": after.label,
+        "memory_ids": list(memory_ids),
+        "latency_ms": round((time.perf_counter() - started) * 1000),
+        "tokens": tokens,
+        "model": model,
+        "runtime": runtime,
+        "degraded": list(dict.fromkeys(degraded)),
+        "threat": threat,
+        "channel_id": request.channel_id,
+        "is_dm": request.is_dm,
+    }
 
 
 class _Laps:
