@@ -80,6 +80,28 @@ class AdminUserRepository:
     def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
         self.conn = conn
 
+    async def interactions(
+        self, user_id: str, since: datetime, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The user's interactions since ``since``, newest first, and how many there are in all."""
+        rows = await self.conn.fetch(
+            """
+            SELECT id, created_at, user_message, assistant_response, emotion_before, emotion_after, pad_before,
+                   pad_after, memories_retrieved, response_latency_ms, tokens_used, model_used, runtime, degraded,
+                   was_proactive, proactive_score, proactive_reason, security_threat_detected
+            FROM interactions WHERE user_id = $1 AND created_at >= $2
+            ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4
+            """,
+            user_id,
+            since,
+            limit,
+            offset,
+        )
+        total = await self.conn.fetchval(
+            "SELECT count(*) FROM interactions WHERE user_id = $1 AND created_at >= $2", user_id, since
+        )
+        return [dict(row) for row in rows], int(total)
+
     async def list(self, status: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         rows = await self.conn.fetch(
             """

@@ -124,22 +124,8 @@ async def interactions(
     pool: asyncpg.Pool, user_id: str, days: int, limit: int, offset: int, now: datetime | None = None
 ) -> InteractionPage:
     since = (now or datetime.now(UTC)) - timedelta(days=days)
-    rows = await pool.fetch(
-        """
-        SELECT id, created_at, user_message, assistant_response, emotion_before, emotion_after, pad_before,
-               pad_after, memories_retrieved, response_latency_ms, tokens_used, model_used, runtime, degraded,
-               was_proactive, proactive_score, proactive_reason, security_threat_detected,
-               count(*) OVER () AS total
-        FROM interactions WHERE user_id = $1 AND created_at >= $2
-        ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4
-        """,
-        user_id,
-        since,
-        limit,
-        offset,
-    )
-    if not rows and offset == 0 and await UserProfileRepository(pool).get(user_id) is None:
+    rows, total = await AdminUserRepository(pool).interactions(user_id, since, limit, offset)
+    if not rows and await UserProfileRepository(pool).get(user_id) is None:
         raise UserNotFoundError(f"no companion exists for user {user_id}")
-    total = int(rows[0]["total"]) if rows else 0
-    items = [InteractionRead.model_validate({k: v for k, v in dict(r).items() if k != "total"}) for r in rows]
+    items = [InteractionRead.model_validate(row) for row in rows]
     return InteractionPage(items=items, total=total, limit=limit, offset=offset, days=days)
