@@ -16,11 +16,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gateway.app import create_app
 from gateway.config import ChatLLMSettings, Settings
 from scripts.localstack import EmbeddedPostgres, EmbeddedRedis, free_port
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.gateway.conftest import gateway_settings, service_auth
+from tests.gateway.conftest import asgi_client, gateway_settings, running_app, service_auth
 from tests.servers import ThreadedServer
 
 MODEL = "fault-model"
@@ -107,8 +106,7 @@ def fault_settings(fault_stack: FaultStack, openai_fake: FakeOpenAIServer) -> Se
 
 @pytest.fixture
 async def fault_app(fault_settings: Settings, fault_stack: FaultStack) -> AsyncIterator[FastAPI]:
-    application = create_app(fault_settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(fault_settings) as application:
         yield application
     # Whatever a test stopped comes back for the next one.
     if fault_stack.postgres.running_pid() is None:
@@ -121,10 +119,7 @@ async def fault_app(fault_settings: Settings, fault_stack: FaultStack) -> AsyncI
 
 @pytest.fixture
 async def http(fault_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=fault_app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://gateway", headers=service_auth()
-    ) as client:
+    async with asgi_client(fault_app, service_auth()) as client:
         yield client
 
 

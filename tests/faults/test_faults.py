@@ -13,12 +13,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gateway.app import create_app
 from gateway.config import ChatLLMSettings, QdrantSettings
 from gateway.memory.reindex import embedding_spaces
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.faults.conftest import MODEL, FaultStack, counts
-from tests.gateway.conftest import admin_auth, gateway_settings, service_auth
+from tests.gateway.conftest import admin_auth, asgi_client, gateway_settings, running_app, service_auth
 
 pytestmark = pytest.mark.slow
 
@@ -159,8 +158,7 @@ async def qdrant_app(
         ),
         qdrant=QdrantSettings(path=str(tmp_path / "qdrant"), _env_file=None),  # type: ignore[call-arg]
     )
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(settings) as application:
         yield application
 
 
@@ -170,10 +168,7 @@ async def test_qdrant_index_dropped_mid_conversation_is_rebuilt_from_postgres(
     context = qdrant_app.state.context
     index = context.vector_index
     assert index.name == "qdrant"
-    transport = httpx.ASGITransport(app=qdrant_app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://gateway", headers=service_auth()
-    ) as http:
+    async with asgi_client(qdrant_app, service_auth()) as http:
         user = new_user()
         await say(http, user, "My favourite tea is a smoky lapsang souchong.")
         await context.chat.writer.drain()

@@ -4,6 +4,7 @@ real embedding service on a loopback port."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -55,16 +56,33 @@ def settings(database_url: str, redis_url: str, embedding_service_url: str) -> S
     return gateway_settings(database_url, redis_url, embedding_service_url)
 
 
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The real gateway app for ``settings``, its lifespan (clients, services, scheduler) running."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 
 
+@asynccontextmanager
+async def asgi_client(
+    app: FastAPI, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to ``app`` in process (ASGI), optionally with auth headers on every call."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway", headers=headers) as http:
+        yield http
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    async with running_app(settings) as application:
+        yield application
+
+
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http:
+    async with asgi_client(app) as http:
         yield http
 
 

@@ -13,11 +13,10 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 
-from gateway.app import create_app
 from gateway.config import SchedulerSettings, Settings
 from gateway.context import AppContext
 from gateway.jobs import JobResult, JobSpec
-from tests.gateway.conftest import admin_auth, gateway_settings
+from tests.gateway.conftest import admin_auth, asgi_client, gateway_settings, running_app
 
 JOB_NAMES = {"proactive_check", "needs_update", "nightly_reflection", "memory_maintenance", "health_recovery"}
 
@@ -33,13 +32,8 @@ def settings_for(database_url: str, redis_url: str, embedding_url: str, *, enabl
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway", headers=admin_auth()
-        ) as http:
-            yield app, http
+    async with running_app(settings) as app, asgi_client(app, admin_auth()) as http:
+        yield app, http
 
 
 def ctx(app: FastAPI) -> AppContext:

@@ -14,11 +14,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gateway.app import create_app
 from gateway.chat.templates import RESPONSES
 from gateway.config import ChatLLMSettings, Settings
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.gateway.conftest import gateway_settings, service_auth
+from tests.gateway.conftest import asgi_client, gateway_settings, running_app, service_auth
 
 PRIMARY = "companion-primary"
 FALLBACK = "companion-fallback"
@@ -45,17 +44,13 @@ def chat_settings(
 
 @pytest.fixture
 async def chat_app(chat_settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(chat_settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(chat_settings) as application:
         yield application
 
 
 @pytest.fixture
 async def chat(chat_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=chat_app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://gateway", headers=service_auth()
-    ) as http:
+    async with asgi_client(chat_app, service_auth()) as http:
         yield http
 
 
@@ -283,13 +278,9 @@ async def test_fifty_messages_at_once_queue_in_order_and_the_excess_gets_429(
         chat_llm=llm_settings(openai_fake),
         security=SecuritySettings(user_burst=burst, user_requests_per_minute=burst, _env_file=None),  # type: ignore[call-arg]
     )
-    application = create_app(settings)
     user = new_user()
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway", headers=service_auth()
-        ) as http:
+    async with running_app(settings) as application:
+        async with asgi_client(application, service_auth()) as http:
             responses = await asyncio.gather(
                 *(
                     http.post(f"/api/chat/{user}/messages", json={"message": f"note {i}", "username": "eve"})

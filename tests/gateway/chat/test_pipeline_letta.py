@@ -13,11 +13,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gateway.app import create_app
 from gateway.config import ChatLLMSettings, LettaSettings, Settings
 from tests.fakes.openai_server import FakeOpenAIServer, send_message_reply
 from tests.gateway.chat.test_pipeline import new_user
-from tests.gateway.conftest import gateway_settings, service_auth
+from tests.gateway.conftest import asgi_client, gateway_settings, running_app, service_auth
 
 MODEL = "companion-letta-model"
 
@@ -46,17 +45,13 @@ def letta_chat_settings(
 
 @pytest.fixture
 async def letta_app(letta_chat_settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(letta_chat_settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(letta_chat_settings) as application:
         yield application
 
 
 @pytest.fixture
 async def letta_chat(letta_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=letta_app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://gateway", headers=service_auth()
-    ) as http:
+    async with asgi_client(letta_app, service_auth()) as http:
         yield http
 
 
