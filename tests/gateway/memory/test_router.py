@@ -163,7 +163,7 @@ async def test_unstorable_memory_content_is_422_and_nothing_is_kept(
     """NUL or a lone surrogate in content is refused, never stored rewritten (as U+FFFD or "?")."""
     response = await client.post(
         f"/api/memory/{alice}/memories",
-        content='{"content": "%s"}' % escaped,
+        content=f'{{"content": "{escaped}"}}',
         headers={**service_auth(), "Content-Type": "application/json"},
     )
     assert response.status_code == 422, response.text
