@@ -100,8 +100,10 @@ def gateway_env(stack: Any, llm_url: str, port: int, runtime: str, letta_url: st
 
 
 def start_gateway(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """``python -m gateway`` as its own process, as deployed (its log next to the stack's data)."""
-    with log_path.open("wb") as log:
+    """``python -m gateway`` as its own process, as deployed (its log next to the stack's data, 0600: it
+    holds message excerpts)."""
+    with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as log:
+        log_path.chmod(0o600)
         return subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stdout=log, stderr=log)
 
 

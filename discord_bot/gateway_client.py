@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from discord_bot import text
 
@@ -81,7 +80,7 @@ class SecurityNotice(BaseModel):
     threat_kind: str | None = None
     escalation_level: int = 0
     restricted: bool = False
-    suspended_until: datetime | None = None
+    suspended_until: AwareDatetime | None = None
 
 
 class MemoryUsed(BaseModel):

@@ -21,6 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+# Request heads: the gateway sends a handful of short headers. aiohttp refuses more (400) before any handler.
+MAX_REQUEST_HEADERS = 32
+MAX_HEADER_FIELD_BYTES = 4096
 PushStatus = Literal["delivered_dm", "delivered_channel", "failed"]
 
 
@@ -108,7 +111,13 @@ class PushServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            max_headers=MAX_REQUEST_HEADERS,
+            max_field_size=MAX_HEADER_FIELD_BYTES,
+            max_line_size=MAX_HEADER_FIELD_BYTES,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

@@ -12,6 +12,7 @@ import uvicorn
 
 from embedding_service.app import create_app
 from embedding_service.config import ConfigError, Settings
+from embedding_service.errors import H11_MAX_INCOMPLETE_EVENT_BYTES
 
 CONFIG_ERROR_EXIT_CODE = 2
 
@@ -30,6 +31,9 @@ def main() -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # h11 named, not left to "auto": its buffer limit bounds the memory one request head may take.
+        http="h11",
+        h11_max_incomplete_event_size=H11_MAX_INCOMPLETE_EVENT_BYTES,
         lifespan="on",
         timeout_graceful_shutdown=10,
     )

@@ -58,8 +58,8 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.metrics = metrics
-    install_error_handlers(app)
     app.include_router(router)
     app.include_router(metrics_router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    install_error_handlers(app)  # last: its middlewares wrap the metrics
     return app

@@ -8,7 +8,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings
-from gateway.observability import configure_logging
+from gateway.observability import H11_MAX_INCOMPLETE_EVENT_BYTES, configure_logging
 
 
 def main() -> int:
@@ -23,6 +23,9 @@ def main() -> int:
         host=settings.server.host,
         port=settings.server.port,
         log_config=None,
+        # h11 named, not left to "auto": its buffer limit bounds the memory one request head may take.
+        http="h11",
+        h11_max_incomplete_event_size=H11_MAX_INCOMPLETE_EVENT_BYTES,
         proxy_headers=True,
         server_header=False,
     )

@@ -22,7 +22,7 @@ from gateway.chat.service import ChatService
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.context import AppContext
-from gateway.errors import install_error_handlers
+from gateway.errors import UnexpectedErrorMiddleware, install_error_handlers
 from gateway.health import router as health_router
 from gateway.integrations.chat_llm import ChatLLM
 from gateway.integrations.discord_push import BotPushClient, Deliverer
@@ -37,7 +37,7 @@ from gateway.memory.pgvector_index import PgVectorIndex
 from gateway.memory.service import MemoryService
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.metrics import router as metrics_router
-from gateway.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from gateway.observability import BodySizeLimitMiddleware, HeaderLimitMiddleware, RequestContextMiddleware
 from gateway.personality.service import PersonalityService
 from gateway.proactive.service import ProactiveService
 from gateway.redis import create_redis
@@ -227,8 +227,11 @@ def create_app(
     app.include_router(metrics_router)
     app.include_router(build_api_router())
     app.add_middleware(RateLimitMiddleware)
-    # Outermost first: the request id wraps everything, including 413 answers.
+    # Each one added wraps the ones before: the request id wraps everything, including 413 and 500 answers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Outermost: nothing else parses or copies an oversized set of headers.
+    app.add_middleware(HeaderLimitMiddleware)
     return app

@@ -38,7 +38,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from redis.exceptions import LockError, RedisError
 
 from gateway.config import SchedulerSettings
@@ -56,6 +56,9 @@ LOCK_PREFIX = "job-lock:"
 NEEDS_CONCURRENCY = 8
 LETTA_CHECKS_PER_RUN = 50
 EMBED_BACKLOG_PER_RUN = 2000
+# The 15-minute recovery job embeds at most this many memories stored during an embedding outage, so vectors
+# come back within the hour (not at the nightly run) and one run stays short; the nightly run takes the rest.
+EMBED_BACKLOG_PER_RECOVERY = 200
 INDEX_BACKLOG_PER_RUN = 5000
 RESCORE_PER_RUN = 500
 BOT_HEARTBEAT_STALE_SECONDS = 120
@@ -95,8 +98,8 @@ class JobRunRead(BaseModel):
     trigger: str
     instance: str
     status: str
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: AwareDatetime
+    finished_at: AwareDatetime | None
     duration_ms: float | None
     users_processed: int
     errors: int
@@ -108,7 +111,7 @@ class JobInfo(BaseModel):
     name: str
     description: str
     schedule: str
-    next_run_at: datetime | None
+    next_run_at: AwareDatetime | None
     running_here: bool
     last_run: JobRunRead | None
 
@@ -591,6 +594,8 @@ async def _health_recovery(context: AppContext, now: datetime) -> JobResult:
         return data
 
     await _step(report, errors, "bot", bot)
+    # Memories written while the embedding service was down; a no-op (0) while it is still down.
+    await _step(report, errors, "embedded", lambda: context.memory.embed_backlog(EMBED_BACKLOG_PER_RECOVERY))
     letta = next((r for r in context.chat.runtimes if r.name == "letta"), None)
     if letta is not None:
         await _step(report, errors, "letta_agents", lambda: _recover_letta_agents(context, letta, now))

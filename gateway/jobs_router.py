@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Response
 
 from gateway.auth import AdminAuth
 from gateway.context import AppContext, Context
-from gateway.errors import ServiceUnavailableError
+from gateway.errors import ServiceUnavailableError, error_responses
 from gateway.jobs import JobInfo, JobRunner, JobRunRead, JobRunRepository, JobsOverview
 
-router = APIRouter(tags=["admin"], dependencies=[AdminAuth])
+router = APIRouter(tags=["admin"], dependencies=[AdminAuth], responses=error_responses(503))
 
 
 def _runner(context: AppContext) -> JobRunner:
@@ -54,7 +54,7 @@ async def list_jobs(
     )
 
 
-@router.post("/{name}/run", response_model=JobRunRead, status_code=202)
+@router.post("/{name}/run", response_model=JobRunRead, status_code=202, responses=error_responses(409))
 async def run_job(
     name: str,
     context: Context,

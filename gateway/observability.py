@@ -20,9 +20,13 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id and any ``extra`` fields."""
+    """One JSON object per line: time, level, logger, message, request id and any ``extra`` fields.
+
+    An extra named like one of the formatter's own keys (``level``, ``ts``...) is written as ``extra_<name>``:
+    it can never overwrite what the record says (a ``level`` extra once turned WARNING lines into ``1``)."""
 
     _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+    RESERVED = frozenset({"ts", "level", "logger", "msg", "request_id", "exc"})
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, object] = {
@@ -36,7 +40,7 @@ class JsonFormatter(logging.Formatter):
             payload["request_id"] = request_id
         for key, value in vars(record).items():
             if key not in self._STANDARD and not key.startswith("_"):
-                payload[key] = value
+                payload[f"extra_{key}" if key in self.RESERVED else key] = value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
@@ -155,3 +159,49 @@ class BodySizeLimitMiddleware:
         except ClientDisconnect:
             if not rejected:
                 raise  # a real disconnect; only the one we simulated is ours to absorb
+
+
+MAX_REQUEST_HEADERS = 100
+MAX_REQUEST_HEADER_BYTES = 32 * 1024
+# What the HTTP server itself may buffer for one incomplete request head (uvicorn's h11 option): a bound on
+# memory before the app ever sees the request. A head that arrives whole is bounded by the middleware below.
+H11_MAX_INCOMPLETE_EVENT_BYTES = 2 * MAX_REQUEST_HEADER_BYTES
+
+
+class HeaderLimitMiddleware:
+    """Answers 431 to a request with more than ``max_count`` headers or ``max_bytes`` of them (names and
+    values): no client of ours needs more, and every header is parsed, copied and scanned downstream."""
+
+    def __init__(
+        self, app: ASGIApp, max_count: int = MAX_REQUEST_HEADERS, max_bytes: int = MAX_REQUEST_HEADER_BYTES
+    ) -> None:
+        self.app = app
+        self.max_count = max_count
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope["headers"]
+        size = sum(len(name) + len(value) for name, value in headers)
+        if len(headers) <= self.max_count and size <= self.max_bytes:
+            await self.app(scope, receive, send)
+            return
+        detail = (
+            f"request headers exceed the limit of {self.max_count} headers or {self.max_bytes} bytes "
+            f"(got {len(headers)} headers, {size} bytes)"
+        )
+        body = json.dumps({"error": "RequestHeaderFieldsTooLarge", "detail": detail}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 431,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -35,7 +35,7 @@ from typing import Self
 
 import httpx
 
-from scripts.localstack import StackError, free_port
+from scripts.localstack import StackError, free_port, private_log_file
 
 LETTA_VERSION = "0.6.8"
 CONSTRAINTS_FILE = Path(__file__).resolve().parent / "letta" / f"constraints-{LETTA_VERSION}.txt"
@@ -126,7 +126,7 @@ class LettaInstall:
     def _install(self) -> None:
         if self.venv.exists():
             shutil.rmtree(self.venv)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        private_log_file(self.log_file)
         steps = [
             [self.python, "-m", "venv", str(self.venv)],
             [
@@ -251,7 +251,7 @@ class LettaServer:
             self.port = free_port()
         command = [str(self.install.bin_python), "-m", "letta", "server",
                    "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
-        with self.log_file.open("ab") as log:
+        with private_log_file(self.log_file).open("ab") as log:
             self._process = subprocess.Popen(
                 command,
                 cwd=home,

@@ -122,6 +122,25 @@ def _terminate(pid: int, timeout: float = 15.0, group: bool = False) -> None:
     psutil.wait_procs(alive, timeout=5)
 
 
+def private_log_dir(path: Path) -> Path:
+    """``path`` as a logs directory only its owner can enter: logs hold user ids, message excerpts and
+    tracebacks."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) != 0o700:
+        path.chmod(0o700)
+    return path
+
+
+def private_log_file(path: Path) -> Path:
+    """``path`` as a log file (created if missing) only its owner can read, in a :func:`private_log_dir`; a
+    file left world-readable by an older version is tightened too."""
+    private_log_dir(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    if stat.S_IMODE(path.stat().st_mode) != 0o600:
+        path.chmod(0o600)
+    return path
+
+
 def _open_prefix_for(path: Path) -> None:
     """Let another system user traverse every parent of ``path`` (needed when root runs Postgres)."""
     for parent in [path, *path.parents]:
@@ -181,15 +200,17 @@ class EmbeddedPostgres:
         return result.stdout
 
     def _prepare_dirs(self) -> None:
-        for directory in (self.data_dir, self.socket_dir, self.log_file.parent):
+        for directory in (self.data_dir, self.socket_dir):
             directory.mkdir(parents=True, exist_ok=True)
+        private_log_file(self.log_file)
         if self._owner is not None:
             _open_prefix_for(self.home)
             _open_prefix_for(self._bin)
+            # pg_ctl, run as the Postgres user, opens its own (0600) log file: it may traverse the logs
+            # directory, never list it. Postgres keeps the file open; the next component tightens to 0700.
+            self.log_file.parent.chmod(0o711)
             for directory in (self.data_dir, self.socket_dir):
                 os.chown(directory, self._owner.pw_uid, self._owner.pw_gid)
-            if not self.log_file.exists():
-                self.log_file.touch()
             os.chown(self.log_file, self._owner.pw_uid, self._owner.pw_gid)
         self.data_dir.chmod(0o700)
 
@@ -303,8 +324,9 @@ class EmbeddedRedis:
             return
         if not port_is_free(self.port):
             raise StackError(f"Redis port {self.port} is taken by another process; set STACK_REDIS_PORT")
-        for directory in (self.data_dir, self.pidfile.parent, self.log_file.parent):
+        for directory in (self.data_dir, self.pidfile.parent):
             directory.mkdir(parents=True, exist_ok=True)
+        private_log_file(self.log_file)  # Redis appends to it and keeps its mode (it would create it 0644)
         config = "\n".join(
             [
                 f"port {self.port}",
@@ -384,7 +406,7 @@ class ServiceProcess:
             return
         if not port_is_free(self.port):
             raise StackError(f"port {self.port} for {self.name} is taken by another process")
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        private_log_file(self.log_file)
         self.pidfile.parent.mkdir(parents=True, exist_ok=True)
         # posix_spawn rather than Popen: the service outlives this handle (and maybe this process).
         pid = os.posix_spawn(
@@ -393,7 +415,7 @@ class ServiceProcess:
             dict(env),
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, str(self.log_file), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+                (os.POSIX_SPAWN_OPEN, 1, str(self.log_file), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
                 (os.POSIX_SPAWN_DUP2, 1, 2),
             ],
             setsid=True,

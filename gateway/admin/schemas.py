@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gateway.security.schemas import SecurityState
 from gateway.users.schemas import UserProfileRead
@@ -11,7 +9,7 @@ from gateway.users.schemas import UserProfileRead
 class AppliedMigration(BaseModel):
     version: int
     name: str
-    applied_at: datetime
+    applied_at: AwareDatetime
 
 
 class MigrationStatus(BaseModel):
@@ -40,7 +38,7 @@ class IncidentStats(BaseModel):
 class AdminStats(BaseModel):
     """Real counts across every user (no sampling)."""
 
-    generated_at: datetime
+    generated_at: AwareDatetime
     users_total: int
     users_by_status: dict[str, int]
     users_active_last_24h: int
@@ -60,9 +58,9 @@ class AdminUserSummary(BaseModel):
     timezone: str
     proactive_enabled: bool
     total_interactions: int
-    created_at: datetime
-    last_active_at: datetime
-    last_proactive_at: datetime | None
+    created_at: AwareDatetime
+    last_active_at: AwareDatetime
+    last_proactive_at: AwareDatetime | None
 
 
 class AdminUserPage(BaseModel):
@@ -97,7 +95,7 @@ class UserResetRequest(BaseModel):
 
 class InteractionRead(BaseModel):
     id: int
-    created_at: datetime
+    created_at: AwareDatetime
     user_message: str
     assistant_response: str
     emotion_before: str | None

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 
 class BotRegistrationCreate(BaseModel):
@@ -28,8 +26,8 @@ class BotRegistrationRead(BaseModel):
     push_url: str | None = None
     bot_user_id: str | None = None
     guilds: int | None = None
-    registered_at: datetime | None = None
-    last_heartbeat_at: datetime | None = None
+    registered_at: AwareDatetime | None = None
+    last_heartbeat_at: AwareDatetime | None = None
     ttl_seconds: int
 
 

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -53,7 +51,7 @@ class SecurityNotice(BaseModel):
     threat_kind: str | None = None
     escalation_level: int = 0  # 0 none, 1 warned, 2 restricted, 3 suspended
     restricted: bool = False
-    suspended_until: datetime | None = None
+    suspended_until: AwareDatetime | None = None
 
 
 class ChatResponse(BaseModel):
@@ -77,7 +75,7 @@ class SessionStatus(BaseModel):
     user_id: str
     emotion_label: str
     pad: PadRead
-    last_interaction_at: datetime | None
+    last_interaction_at: AwareDatetime | None
     interactions_today: int
     session_active: bool = Field(description="a message in the last SESSION_IDLE_MINUTES")
 
@@ -86,4 +84,4 @@ class SessionEnd(BaseModel):
     user_id: str
     memories_consolidated: int
     semantic_memories_created: int
-    ended_at: datetime
+    ended_at: AwareDatetime

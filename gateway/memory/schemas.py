@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 MAX_QUERY_CHARS = 1000
 MAX_CONTENT_CHARS = 8000
@@ -35,11 +34,11 @@ class MemoryRead(BaseModel):
     source_memory_ids: list[UUID]
     consolidated_into: UUID | None
     access_count: int
-    last_accessed_at: datetime | None
+    last_accessed_at: AwareDatetime | None
     strength: float
     retrieval_weight: float
     embedding_model: str | None
-    created_at: datetime
+    created_at: AwareDatetime
 
 
 class MemoryCreate(BaseModel):
@@ -60,6 +59,15 @@ class MemoryCreate(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("content must not be blank")
+        # Refused, not repaired: the storage filter would otherwise store U+FFFD or "?" in their place, a
+        # memory the user never wrote (a chat message with a NUL is a 422 too).
+        if "\x00" in value:
+            raise ValueError("content must not contain NUL characters")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("content must not contain lone surrogates (invalid Unicode)") from None
         return value.strip()
 
 
@@ -73,7 +81,9 @@ class MemorySearchRequest(BaseModel):
     mmr_lambda: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     memory_types: list[MemoryType] | None = Field(default=None, min_length=1)
     min_importance: float = Field(default=0.0, ge=0.0, le=1.0)
-    now: datetime | None = Field(default=None, description="Score retention as of this time (default: now).")
+    now: AwareDatetime | None = Field(
+        default=None, description="Score retention as of this time (default: now)."
+    )
 
     @field_validator("query")
     @classmethod
@@ -130,8 +140,8 @@ class MemoryConflictRead(BaseModel):
     resolution_method: str | None
     winner_memory_id: UUID | None
     resolution_note: str | None
-    detected_at: datetime
-    resolved_at: datetime | None
+    detected_at: AwareDatetime
+    resolved_at: AwareDatetime | None
 
 
 class ConflictResolution(BaseModel):
@@ -160,7 +170,7 @@ class ConsolidationResult(BaseModel):
 
 class MemoryExport(BaseModel):
     user_id: str
-    exported_at: datetime
+    exported_at: AwareDatetime
     memories: list[MemoryRead]
     conflicts: list[MemoryConflictRead]
     extra: dict[str, Any] = Field(default_factory=dict)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from gateway.auth import AdminAuth, ServiceAuth
 from gateway.context import Context
+from gateway.errors import error_responses
 from gateway.personality.pad import PAD
 from gateway.personality.profiles import BigFive
 from gateway.personality.schemas import (
@@ -88,6 +89,7 @@ def _need(need: NeedState) -> NeedRead:
     response_model=PersonalityInitialized,
     status_code=status.HTTP_201_CREATED,
     dependencies=[ServiceAuth],
+    responses=error_responses(409),
 )
 async def initialize(
     user_id: UserId, body: PersonalityInitialize, context: Context

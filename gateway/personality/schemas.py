@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from gateway.personality.needs import NeedType
 from gateway.personality.pad import EmotionLabel
@@ -51,8 +50,8 @@ class PersonalitySnapshot(BaseModel):
     id: int
     user_id: str
     profile: PersonalityProfile
-    timestamp: datetime
-    as_of: datetime
+    timestamp: AwareDatetime
+    as_of: AwareDatetime
     big_five: BigFiveRead
     pad_state: PADRead
     stored_pad: PADRead
@@ -66,7 +65,7 @@ class PersonalityStateRead(BaseModel):
     """One row of mood history: the mood as written, with the reason it changed."""
 
     id: int
-    timestamp: datetime
+    timestamp: AwareDatetime
     pad_state: PADRead
     pad_baseline: PADRead
     emotion_label: EmotionLabel
@@ -135,7 +134,7 @@ class PadUpdateRead(BaseModel):
     pad_before: PADRead
     new_pad_state: PADRead
     emotion_label: EmotionLabel
-    updated_at: datetime
+    updated_at: AwareDatetime
 
 
 class QuirkRead(BaseModel):
@@ -144,11 +143,11 @@ class QuirkRead(BaseModel):
     description: str
     strength: float
     times_expressed: int
-    last_expressed_at: datetime | None
+    last_expressed_at: AwareDatetime | None
     is_active: bool
     source: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
 
 
 class NeedRead(BaseModel):
@@ -158,8 +157,8 @@ class NeedRead(BaseModel):
     growth_per_hour: float
     trigger_threshold: float
     urgent: bool
-    last_updated_at: datetime
-    last_satisfied_at: datetime | None
+    last_updated_at: AwareDatetime
+    last_satisfied_at: AwareDatetime | None
     satisfaction_count: int
 
 
@@ -187,7 +186,7 @@ class EvolveRead(BaseModel):
     message: str
     quirks: QuirkEvolutionRead
     drift: DriftRead
-    processed_at: datetime
+    processed_at: AwareDatetime
 
 
 class PersonaRead(BaseModel):

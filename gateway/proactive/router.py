@@ -4,12 +4,12 @@ from fastapi import APIRouter
 
 from gateway.auth import ServiceAuth
 from gateway.context import AppContext, Context
-from gateway.errors import ServiceUnavailableError
+from gateway.errors import ServiceUnavailableError, error_responses
 from gateway.proactive.schemas import ProactiveOutcome, ProactiveStatus, ProactiveTrigger
 from gateway.proactive.service import ProactiveService
 from gateway.users.schemas import UserId
 
-router = APIRouter(tags=["proactive"], dependencies=[ServiceAuth])
+router = APIRouter(tags=["proactive"], dependencies=[ServiceAuth], responses=error_responses(503))
 
 
 def _proactive(context: AppContext) -> ProactiveService:

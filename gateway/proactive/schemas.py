@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class ProactiveMessageRead(BaseModel):
     """One initiation: why (score, components, inner thought), what (the opener) and what became of it."""
 
     id: int
-    created_at: datetime
+    created_at: AwareDatetime
     trigger: str
     score: float
     components: dict[str, Any]
@@ -25,8 +24,8 @@ class ProactiveMessageRead(BaseModel):
     status: str = Field(description="pending, delivered_dm, delivered_channel, failed (retried), abandoned")
     delivery_detail: str | None
     attempts: int
-    last_attempt_at: datetime | None
-    delivered_at: datetime | None
+    last_attempt_at: AwareDatetime | None
+    delivered_at: AwareDatetime | None
     channel_id: str | None
     interaction_id: int | None
 
@@ -35,8 +34,8 @@ class ProactiveStatus(BaseModel):
     """The score as it stands now, each component kept, and every hard limit that blocks a message."""
 
     user_id: str
-    as_of: datetime
-    local_time: datetime
+    as_of: AwareDatetime
+    local_time: AwareDatetime
     timezone: str = Field(description="the zone used (UTC when the stored one is unknown)")
     timezone_warning: str | None
     score: float

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class ThreatKind(StrEnum):
@@ -91,7 +90,7 @@ class SecurityState(BaseModel):
     label: str  # "none" | "warning" | "restricted" | "suspended"
     offences_7d: int
     offences_24h: int
-    suspended_until: datetime | None
+    suspended_until: AwareDatetime | None
     restrictions: Restrictions
     message: str | None  # a sentence the bot can show the user about their standing
     source: str  # "redis" or "postgres" (Redis unreachable)
@@ -125,7 +124,7 @@ class CheckRequest(BaseModel):
 class IncidentRead(BaseModel):
     id: int
     user_id: str
-    created_at: datetime
+    created_at: AwareDatetime
     message: str
     threat_type: ThreatKind
     confidence: float
@@ -135,7 +134,7 @@ class IncidentRead(BaseModel):
     escalation_level: int
     response: str | None
     false_positive: bool
-    reviewed_at: datetime | None
+    reviewed_at: AwareDatetime | None
     admin_note: str | None
 
 

@@ -156,7 +156,7 @@ class SecurityService:
                     "incident_id": incident_id,
                     "threat_type": verdict.kind.value,
                     "confidence": verdict.confidence,
-                    "level": int(state.level),
+                    "escalation_level": int(state.level),
                 },
             )
         if state.level is EscalationLevel.SUSPENDED and state.message:

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 USER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 
@@ -31,9 +30,9 @@ class UserProfileRead(BaseModel):
     quiet_hours_start: int
     quiet_hours_end: int
     total_interactions: int
-    created_at: datetime
-    last_active_at: datetime
-    last_proactive_at: datetime | None = None
+    created_at: AwareDatetime
+    last_active_at: AwareDatetime
+    last_proactive_at: AwareDatetime | None = None
     # Set by the proactive manager when ``timezone`` is not a known zone (UTC is used instead).
     timezone_warning: str | None = None
 
@@ -67,7 +66,7 @@ class UserExport(BaseModel):
     """Everything the companion keeps about one user."""
 
     user_id: str
-    exported_at: datetime
+    exported_at: AwareDatetime
     profile: dict[str, Any]
     personality_states: list[dict[str, Any]]
     interactions: list[dict[str, Any]]

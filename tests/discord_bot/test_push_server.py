@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -56,3 +57,31 @@ async def test_push_and_health(server: tuple[PushServer, list[PushRequest]]) -> 
     assert crashed.status_code == 200 and crashed.json()["status"] == "failed"
     assert garbage.status_code == 422
     assert [push.text for push in received] == ["hi", "boom"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        b"".join(b"X-H-%d: a\r\n" % i for i in range(5000)),
+        b"X-Big: " + b"a" * 1_000_000 + b"\r\n",
+    ],
+    ids=["5000-headers", "1MB-header"],
+)
+async def test_oversized_request_heads_are_refused(
+    server: tuple[PushServer, list[PushRequest]], headers: bytes
+) -> None:
+    """5,000 headers or 1 MB of them are refused before the push handler runs (aiohttp's own limits, set
+    explicitly and tighter)."""
+    import asyncio
+
+    push_server, received = server
+    reader, writer = await asyncio.open_connection("127.0.0.1", push_server.port)
+    try:
+        writer.write(b"POST /push HTTP/1.1\r\nHost: bot\r\nContent-Length: 2\r\n" + headers + b"\r\n{}")
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        answer = await asyncio.wait_for(reader.read(200), timeout=10)
+    finally:
+        writer.close()
+    assert answer.split(b" ", 2)[1] in (b"400", b"431"), answer
+    assert received == []

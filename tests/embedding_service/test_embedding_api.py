@@ -80,14 +80,19 @@ async def test_empty_text_is_422(local_client: httpx.AsyncClient) -> None:
     """A blank text is refused with a 422 naming which text."""
     response = await local_client.post("/embed", json={"texts": ["fine", "   "]})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["msg"] == "text 1 is empty or only whitespace"
+    body = response.json()
+    assert body["error"] == "ValidationError"
+    assert body["detail"] == "body.texts.1: text 1 is empty or only whitespace"
+    assert body["errors"] == [
+        {"loc": ["body", "texts", 1], "msg": "text 1 is empty or only whitespace", "type": "value_error"}
+    ]
 
 
 async def test_empty_query_is_422(local_client: httpx.AsyncClient) -> None:
     """A blank query is refused with a 422."""
     response = await local_client.post("/embed_query", json={"text": ""})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["msg"] == "text is empty or only whitespace"
+    assert response.json()["errors"][0]["msg"] == "text is empty or only whitespace"
 
 
 async def test_too_many_texts_is_422(local_client: httpx.AsyncClient) -> None:

@@ -16,7 +16,10 @@ from fastapi import FastAPI
 from gateway.config import SchedulerSettings, Settings
 from gateway.context import AppContext
 from gateway.jobs import JobResult, JobSpec
-from tests.gateway.conftest import admin_auth, asgi_client, gateway_settings, running_app
+from scripts.localstack import free_port
+from tests.gateway.conftest import admin_auth, asgi_client, gateway_settings, running_app, service_auth
+from tests.gateway.memory.service_fixtures import add_user
+from tests.servers import ThreadedServer
 
 JOB_NAMES = {"proactive_check", "needs_update", "nightly_reflection", "memory_maintenance", "health_recovery"}
 
@@ -209,3 +212,32 @@ def test_scheduler_timezone_must_be_a_zone() -> None:
     with pytest.raises(ValidationError) as caught:
         SchedulerSettings(timezone="Not/AZone", _env_file=None)  # type: ignore[call-arg]
     assert describe_validation_error(SchedulerSettings, caught.value).startswith("SCHEDULER_TIMEZONE:")
+
+
+async def test_health_recovery_embeds_memories_stored_during_an_embedding_outage(
+    database_url: str, redis_url: str, user_id: str
+) -> None:
+    """A memory kept while the embedding service was down gets its vector from the 15-minute recovery job
+    once the service is back, not only from the nightly maintenance."""
+    from embedding_service.app import create_app as create_embedding_app
+    from embedding_service.config import Settings as EmbeddingSettings
+
+    port = free_port()
+    settings = settings_for(database_url, redis_url, f"http://127.0.0.1:{port}")
+    async with running(settings) as (app, http):
+        context = ctx(app)
+        await add_user(context.pool, user_id, "outage")
+        kept = await http.post(
+            f"/api/memory/{user_id}/memories",
+            json={"content": "My bike is a green Gazelle from 1998"},
+            headers=service_auth(),
+        )
+        assert kept.status_code == 201, kept.text
+        missing = "SELECT count(*) FROM memories WHERE user_id = $1 AND embedding IS NULL"
+        assert await context.pool.fetchval(missing, user_id) == 1
+        embedding_settings = EmbeddingSettings.load(env_file=None, provider="local", redis_url=redis_url)
+        with ThreadedServer(create_embedding_app(embedding_settings), name="embedding-back", port=port):
+            response = await http.post("/api/admin/jobs/health_recovery/run", params={"wait": "true"})
+        assert response.status_code == 200, response.text
+        assert await context.pool.fetchval(missing, user_id) == 0
+        assert response.json()["report"]["embedded"] >= 1

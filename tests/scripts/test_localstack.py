@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -15,7 +16,16 @@ import psutil
 import pytest
 
 from scripts.chat import GatewayChat
-from scripts.localstack import LocalStack, ServiceProcess, StackConfig, StackError, free_port, isolated_env
+from scripts.localstack import (
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    LocalStack,
+    ServiceProcess,
+    StackConfig,
+    StackError,
+    free_port,
+    isolated_env,
+)
 from tests.conftest import scratch_dir
 
 pytestmark = pytest.mark.slow
@@ -190,3 +200,30 @@ def test_recycled_pid_in_a_pid_file_is_not_ours(stack_dir: Path) -> None:
     assert service.running_pid() is None
     service.stop()
     assert psutil.pid_exists(os.getpid())
+
+
+def _assert_private(log_file: Path) -> None:
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600, oct(log_file.stat().st_mode)
+    directory_mode = stat.S_IMODE(log_file.parent.stat().st_mode)
+    assert directory_mode & 0o066 == 0, oct(directory_mode)  # nobody else lists or writes the logs
+
+
+def test_postgres_and_redis_logs_are_private(
+    postgres_server: EmbeddedPostgres, redis_server: EmbeddedRedis
+) -> None:
+    """The Postgres and Redis logs are 0600 in a logs directory no one else can list."""
+    _assert_private(postgres_server.log_file)
+    _assert_private(redis_server.log_file)
+
+
+def test_service_log_is_private_even_if_it_was_world_readable(stack_dir: Path) -> None:
+    """A service's log is created 0600 (in a 0700 directory), and a 0644 one left by an older run is tightened."""
+    service = ServiceProcess("gateway", "gateway", free_port(), stack_dir)
+    service.log_file.parent.mkdir(parents=True)
+    service.log_file.parent.chmod(0o755)
+    service.log_file.write_text("old line\n")
+    service.log_file.chmod(0o644)
+    service.start({"PATH": os.environ["PATH"], "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/x"})
+    service.stop()
+    _assert_private(service.log_file)
+    assert stat.S_IMODE(service.log_file.parent.stat().st_mode) == 0o700

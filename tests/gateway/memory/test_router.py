@@ -131,6 +131,47 @@ async def test_blank_memory_is_422(client: httpx.AsyncClient, alice: str) -> Non
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize("now", ["2024-01-01T00:00:00", "2024-01-01 00:00"])
+async def test_search_with_a_naive_now_is_422(client: httpx.AsyncClient, alice: str, now: str) -> None:
+    """A ``now`` without a time zone is refused (it was a 500, comparing naive and aware datetimes)."""
+    response = await client.post(
+        f"/api/memory/{alice}/search", json={"query": "hi", "now": now}, headers=service_auth()
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "ValidationError"
+    assert body["errors"][0]["loc"] == ["body", "now"]
+    assert body["errors"][0]["type"] == "timezone_aware"
+
+
+async def test_search_with_an_aware_now_scores_as_of_then(client: httpx.AsyncClient, alice: str) -> None:
+    """A ``now`` with an offset is accepted."""
+    await remember(client, alice, "I keep bees on the roof")
+    response = await client.post(
+        f"/api/memory/{alice}/search",
+        json={"query": "bees", "now": "2099-01-01T00:00:00+02:00"},
+        headers=service_auth(),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"]
+
+
+@pytest.mark.parametrize("escaped", ["before\\u0000after", "lone \\ud800 surrogate"])
+async def test_unstorable_memory_content_is_422_and_nothing_is_kept(
+    client: httpx.AsyncClient, alice: str, escaped: str
+) -> None:
+    """NUL or a lone surrogate in content is refused, never stored rewritten (as U+FFFD or "?")."""
+    response = await client.post(
+        f"/api/memory/{alice}/memories",
+        content=f'{{"content": "{escaped}"}}',
+        headers={**service_auth(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", "content"]
+    listed = await client.get(f"/api/memory/{alice}/episodic", headers=service_auth())
+    assert listed.json()["total"] == 0
+
+
 async def test_export_and_conflicts(client: httpx.AsyncClient, alice: str) -> None:
     """Export lists the user's memories; consolidate and conflicts answer for a user with little history."""
     kept = await remember(client, alice, "I collect vintage postcards")
