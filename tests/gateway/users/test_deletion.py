@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from gateway.chat.writer import PENDING_INTERACTIONS_KEY, PENDING_KEY
+from gateway.config import GroqSettings
 from gateway.security.detector import embedding_input
 from gateway.security.normalize import normalize
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -159,3 +160,39 @@ async def test_a_deletion_leaves_no_key_and_no_cached_embedding_of_the_user(
         assert await redis_keys_of(redis_client, user) == []
         assert await cached_vectors_of(redis_client, [*texts, reply]) == []
         assert "embedding_cache" in deleted.json()["removed"]
+
+
+async def test_a_memory_written_through_the_api_while_its_user_is_deleted_is_a_404(
+    database_url: str,
+    redis_url: str,
+    embedding_service_url: str,
+    openai_fake: FakeOpenAIServer,
+) -> None:
+    """POST /api/memory/{id}/memories found the user, then the user was deleted while the memory was being
+    scored (slow Groq): the insert is refused with a 404 naming the deletion, not a 500, and nothing stays."""
+    settings = gateway_settings(
+        database_url,
+        redis_url,
+        embedding_service_url,
+        groq=GroqSettings(api_key="k" * 20, base_url=openai_fake.base_url, model="fast", _env_file=None),  # type: ignore[call-arg]
+    )
+    user = new_user()
+    async with running_app(settings) as application, asgi_client(application, service_auth()) as http:
+        hello = await http.post(f"/api/chat/{user}/messages", json={"message": "hello", "username": "dee"})
+        assert hello.status_code == 200, hello.text
+        await application.state.context.chat.writer.drain()
+        seen = len(openai_fake.chat_requests)
+        openai_fake.delay_next(1.0, model="fast")
+        created = asyncio.create_task(
+            http.post(f"/api/memory/{user}/memories", json={"content": "I keep bees on the roof."})
+        )
+        await eventually(lambda: len(openai_fake.chat_requests) > seen)  # the memory is being scored
+        deleted = await http.delete(f"/api/users/{user}")
+        refused = await created
+    assert deleted.status_code == 200, deleted.text
+    assert refused.status_code == 404, refused.text
+    assert refused.json() == {
+        "error": "UserNotFoundError",
+        "detail": "the user was deleted while this request ran",
+    }
+    assert await rows_left(database_url, user) == {}
