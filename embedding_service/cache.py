@@ -1,6 +1,9 @@
 """Redis cache of embeddings: raw float32 bytes under a key naming provider, model, dims, task and text hash.
 
-The cache is an optimisation only: when Redis fails the service answers uncached and says so in /health.
+A request may name a namespace (the gateway sends the user a text belongs to): its keys then live under
+``emb:v1:ns:<namespace>:``, so deleting that user deletes them (``forget``). Texts without a namespace (the
+security exemplars) are shared. The cache is an optimisation only: when Redis fails the service answers
+uncached and says so in /health; only ``forget`` reports the failure, because a deletion must not be lost.
 """
 
 from __future__ import annotations
@@ -22,9 +25,18 @@ KEY_VERSION = "v1"
 BYPASS_SECONDS = 5.0
 
 
-def cache_key(provider: str, model: str, dimensions: int, task: str, text: str) -> str:
+def namespace_prefix(namespace: str) -> str:
+    """Where a namespace's keys live; ``namespace`` is validated (letters, digits, ``_``, ``-``), so it can
+    carry no glob character into the SCAN pattern of ``forget``."""
+    return f"emb:{KEY_VERSION}:ns:{namespace}:"
+
+
+def cache_key(
+    provider: str, model: str, dimensions: int, task: str, text: str, namespace: str | None = None
+) -> str:
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return f"emb:{KEY_VERSION}:{provider}:{model}:{dimensions}:{task}:{digest}"
+    prefix = f"emb:{KEY_VERSION}:" if namespace is None else namespace_prefix(namespace)
+    return f"{prefix}{provider}:{model}:{dimensions}:{task}:{digest}"
 
 
 def create_redis(url: str) -> aioredis.Redis:
@@ -73,6 +85,20 @@ class EmbeddingCache:
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             self._trip(exc)
+
+    async def forget(self, namespace: str) -> int:
+        """Delete every vector cached under ``namespace``; returns how many went. Redis errors propagate
+        (the caller must learn the deletion did not happen, to retry it)."""
+        deleted = 0
+        batch: list[bytes] = []
+        async for key in self._redis.scan_iter(match=namespace_prefix(namespace) + "*", count=500):
+            batch.append(key)
+            if len(batch) >= 500:
+                deleted += int(await self._redis.delete(*batch))
+                batch = []
+        if batch:
+            deleted += int(await self._redis.delete(*batch))
+        return deleted
 
     async def ping(self) -> bool:
         """Ask Redis now (ignoring the bypass window); a success ends the bypass early."""

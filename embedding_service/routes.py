@@ -1,4 +1,4 @@
-"""The HTTP routes: /embed, /embed_query, OpenAI-compatible /v1/embeddings, /health."""
+"""The HTTP routes: /embed, /embed_query, OpenAI-compatible /v1/embeddings, DELETE /cache/{namespace}, /health."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ import math
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
+from redis.exceptions import RedisError
 
 from embedding_service.config import Settings
 from embedding_service.context import ServiceContext
+from embedding_service.errors import ServiceError
 from embedding_service.providers import Task
 from embedding_service.schemas import (
+    NAMESPACE_PATTERN,
+    CacheForgotten,
     EmbedQueryRequest,
     EmbedQueryResponse,
     EmbedRequest,
@@ -64,7 +68,7 @@ def check_text(text: str, settings: Settings, loc: tuple[str | int, ...], label:
 async def embed(body: EmbedRequest, context: Context) -> dict[str, Any]:
     """Embed documents (task RETRIEVAL_DOCUMENT); ``cached[i]`` says whether text i came from the cache."""
     check_texts(body.texts, context.settings, "texts")
-    result = await context.embedder.embed(body.texts, Task.RETRIEVAL_DOCUMENT)
+    result = await context.embedder.embed(body.texts, Task.RETRIEVAL_DOCUMENT, body.namespace)
     return {"embeddings": result.vectors.tolist(), "cached": result.cached, **_model_info(context)}
 
 
@@ -72,7 +76,7 @@ async def embed(body: EmbedRequest, context: Context) -> dict[str, Any]:
 async def embed_query(body: EmbedQueryRequest, context: Context) -> dict[str, Any]:
     """Embed one search query (task RETRIEVAL_QUERY)."""
     check_text(body.text, context.settings, ("text",))
-    result = await context.embedder.embed([body.text], Task.RETRIEVAL_QUERY)
+    result = await context.embedder.embed([body.text], Task.RETRIEVAL_QUERY, body.namespace)
     return {"embedding": result.vectors[0].tolist(), "cached": result.cached[0], **_model_info(context)}
 
 
@@ -91,7 +95,7 @@ async def openai_embeddings(body: OpenAIEmbeddingRequest, context: Context) -> O
         check_texts(texts, context.settings, "input")
     # The caller does not say whether a text is a query or a passage, and Letta compares these vectors only
     # with each other: the symmetric task fits.
-    result = await context.embedder.embed(texts, Task.SEMANTIC_SIMILARITY)
+    result = await context.embedder.embed(texts, Task.SEMANTIC_SIMILARITY, body.namespace)
     data = [
         OpenAIEmbedding(
             index=index,
@@ -105,6 +109,25 @@ async def openai_embeddings(body: OpenAIEmbeddingRequest, context: Context) -> O
     return OpenAIEmbeddingResponse(
         data=data, model=provider.model, usage=OpenAIUsage(prompt_tokens=tokens, total_tokens=tokens)
     )
+
+
+class CacheUnavailableError(ServiceError):
+    """Redis could not be reached, so nothing was deleted; the caller retries."""
+
+    status_code = 503
+
+
+@router.delete("/cache/{namespace}", response_model=CacheForgotten)
+async def forget_namespace(
+    namespace: Annotated[str, Path(pattern=NAMESPACE_PATTERN)], context: Context
+) -> CacheForgotten:
+    """Delete every vector cached under ``namespace`` (the gateway calls it when it deletes a user).
+    503 when Redis is unreachable: the deletion did not happen and must be retried."""
+    try:
+        deleted = await context.cache.forget(namespace)
+    except (RedisError, OSError) as exc:
+        raise CacheUnavailableError(f"the cache could not be reached, nothing was deleted: {exc}") from exc
+    return CacheForgotten(namespace=namespace, deleted=deleted)
 
 
 def estimate_tokens(text: str) -> int:

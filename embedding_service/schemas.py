@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
+
+NAMESPACE_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
+Namespace = Annotated[
+    str,
+    Field(
+        pattern=NAMESPACE_PATTERN,
+        description="Whose texts these are (the gateway sends the user id): their cached vectors are kept "
+        "under this namespace and deleted with it (`DELETE /cache/{namespace}`). Omitted: shared.",
+    ),
+]
 
 
 class EmbedRequest(BaseModel):
     texts: list[str] = Field(min_length=1, description="Documents to embed (task RETRIEVAL_DOCUMENT).")
+    namespace: Namespace | None = None
 
 
 class EmbedResponse(BaseModel):
@@ -21,6 +33,7 @@ class EmbedResponse(BaseModel):
 
 class EmbedQueryRequest(BaseModel):
     text: str = Field(description="A search query (task RETRIEVAL_QUERY).")
+    namespace: Namespace | None = None
 
 
 class EmbedQueryResponse(BaseModel):
@@ -38,7 +51,15 @@ class OpenAIEmbeddingRequest(BaseModel):
     model: str | None = Field(default=None, description="Accepted and ignored: the service's model is used.")
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = None
-    user: str | None = None
+    user: str | None = Field(
+        default=None,
+        description="OpenAI's end-user id; one that is a valid namespace (see /embed) is used as the cache "
+        "namespace, any other is accepted and ignored.",
+    )
+
+    @property
+    def namespace(self) -> str | None:
+        return self.user if self.user is not None and re.fullmatch(NAMESPACE_PATTERN, self.user) else None
 
     @model_validator(mode="before")
     @classmethod
@@ -74,6 +95,11 @@ class OpenAIEmbeddingResponse(BaseModel):
     data: list[OpenAIEmbedding]
     model: str
     usage: OpenAIUsage
+
+
+class CacheForgotten(BaseModel):
+    namespace: str
+    deleted: int = Field(description="cached vectors deleted")
 
 
 class Health(BaseModel):

@@ -31,14 +31,15 @@ class Embedder:
         self.cache = cache
         self.metrics = metrics
 
-    def key(self, text: str, task: Task) -> str:
+    def key(self, text: str, task: Task, namespace: str | None = None) -> str:
         p = self.provider
-        return cache_key(p.name, p.model, p.dimensions, task.value, text)
+        return cache_key(p.name, p.model, p.dimensions, task.value, text, namespace)
 
-    async def embed(self, texts: Sequence[str], task: Task) -> EmbedResult:
-        """Vectors for ``texts``; duplicates are embedded once and cache misses are written back."""
+    async def embed(self, texts: Sequence[str], task: Task, namespace: str | None = None) -> EmbedResult:
+        """Vectors for ``texts``; duplicates are embedded once and cache misses are written back (under
+        ``namespace`` when given: the user the texts belong to)."""
         unique = list(dict.fromkeys(texts))
-        keys = [self.key(text, task) for text in unique]
+        keys = [self.key(text, task, namespace) for text in unique]
         found = await self.cache.get_many(keys)
 
         missing = [i for i, vector in enumerate(found) if vector is None]

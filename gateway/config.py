@@ -214,6 +214,8 @@ class ChatSettings(_Section):
     memories_k: int = Field(default=6, ge=0, le=20)
     max_message_chars: int = Field(default=4000, ge=1, le=20000)
     lock_timeout_seconds: float = Field(default=120.0, gt=0, le=900)
+    # The Redis lock's lease, renewed while the turn runs: a lock orphaned by a crash expires this soon.
+    lock_lease_seconds: float = Field(default=10.0, ge=1, le=120)
 
 
 class MemorySettings(_Section):

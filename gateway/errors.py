@@ -138,6 +138,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(asyncpg.DataError, _data_error_handler)
+    app.add_exception_handler(asyncpg.ForeignKeyViolationError, _row_gone_handler)
 
 
 async def _data_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -240,3 +241,19 @@ class UnexpectedErrorMiddleware:
                 }
             )
             await send({"type": "http.response.body", "body": body})
+
+
+async def _row_gone_handler(request: Request, exc: Exception) -> JSONResponse:
+    # A write that refers to a row deleted while the request ran: above all a user deleted between the
+    # route's "does the user exist" and its insert (the chat pipeline is ordered with deletion by the user's
+    # lock; other per-user writes are not). The row is gone, so the answer is what it would be now.
+    assert isinstance(exc, asyncpg.ForeignKeyViolationError)
+    constraint = exc.constraint_name or ""
+    logger.info("write refused on %s %s: %s is gone", request.method, request.url.path, constraint)
+    if constraint.endswith(("_user", "_user_id_fkey")):
+        return JSONResponse(
+            error_body("UserNotFoundError", "the user was deleted while this request ran"), status_code=404
+        )
+    return JSONResponse(
+        error_body("Conflict", "a row this request refers to was deleted while it ran"), status_code=409
+    )

@@ -11,8 +11,9 @@ Redis lock and every run recorded in ``job_runs``.
 | ``health_recovery``  | every 15 minutes                      | dependencies, bot heartbeat, lost Letta agents,   |
 |                      |                                       | pending deletions                                 |
 
-A run takes the job's Redis lock first (``SET NX`` with a TTL, renewed while it runs), so N replicas never
-run one job twice at once; the one that finds it taken skips its turn. Redis down: an in-process lock (one
+A run takes the job's Redis lock first (``SET NX`` on a short lease, renewed while it runs: ``LeasedLock``), so
+N replicas never run one job twice at once; the one that finds it taken skips its turn, and a lock whose
+holder died frees within a lease. Redis down: an in-process lock (one
 replica stays safe, as DESIGN §11 says). A job that throws is recorded as failed and the scheduler goes on.
 Shutdown stops the scheduler and waits (``SCHEDULER_SHUTDOWN_TIMEOUT_SECONDS``) for running jobs; what is
 still running then is cancelled and recorded as ``interrupted``.
@@ -21,7 +22,6 @@ still running then is cancelled and recorded as ``interrupted``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -39,10 +39,11 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import AwareDatetime, BaseModel
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 
 from gateway.config import SchedulerSettings
 from gateway.errors import ConflictError, NotFoundError
+from gateway.redis import LeasedLock
 
 if TYPE_CHECKING:
     from gateway.context import AppContext
@@ -89,7 +90,8 @@ class JobSpec:
     schedule: str  # for people: "every 5 minutes", "03:00 UTC"
     trigger: Callable[[SchedulerSettings], BaseTrigger]
     func: JobFunc
-    lock_seconds: int  # the lock's TTL; renewed every third of it while the job runs
+    # The lock's lease, renewed every third of it while the job runs: how long a crashed run blocks the job.
+    lock_seconds: int = 30
 
 
 class JobRunRead(BaseModel):
@@ -189,37 +191,19 @@ class JobRunRepository:
 
 
 class _Held:
-    """A taken job lock: Redis (renewed in the background) or in-process."""
+    """A taken job lock: Redis (leased, renewed in the background) or in-process."""
 
-    def __init__(self, redis_lock: Any = None, local: asyncio.Lock | None = None, seconds: int = 60) -> None:
+    def __init__(self, redis_lock: LeasedLock | None = None, local: asyncio.Lock | None = None) -> None:
         self._redis_lock = redis_lock
         self._local = local
-        self._renewer: asyncio.Task[None] | None = None
-        if redis_lock is not None:
-            self._renewer = asyncio.create_task(self._renew(seconds))
 
     @property
     def kind(self) -> str:
         return "redis" if self._redis_lock is not None else "local"
 
-    async def _renew(self, seconds: int) -> None:
-        while True:
-            await asyncio.sleep(max(1.0, seconds / 3))
-            try:
-                await self._redis_lock.reacquire()
-            except (LockError, RedisError, OSError) as exc:
-                logger.warning("job lock renewal failed (it expires in time): %s", exc)
-
     async def release(self) -> None:
-        if self._renewer is not None:
-            self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
         if self._redis_lock is not None:
-            try:
-                await self._redis_lock.release()
-            except (LockError, RedisError, OSError) as exc:
-                logger.debug("job lock release failed (it expires): %s", exc)
+            await self._redis_lock.release()
         if self._local is not None and self._local.locked():
             self._local.release()
 
@@ -261,9 +245,9 @@ class JobRunner:
 
     async def _acquire(self, spec: JobSpec) -> _Held | None:
         try:
-            lock = self.redis.lock(LOCK_PREFIX + spec.name, timeout=spec.lock_seconds, blocking=False)
-            if await lock.acquire(blocking=False):
-                return _Held(redis_lock=lock, seconds=spec.lock_seconds)
+            lock = LeasedLock(self.redis, LOCK_PREFIX + spec.name, lease_seconds=spec.lock_seconds)
+            if await lock.acquire(blocking_timeout=0):
+                return _Held(redis_lock=lock)
             return None
         except (RedisError, OSError) as exc:
             logger.warning(
@@ -461,7 +445,6 @@ def build_jobs(context: AppContext) -> list[JobSpec]:
             "every 5 minutes",
             lambda s: IntervalTrigger(minutes=5, timezone=ZoneInfo(s.timezone)),
             proactive_check,
-            lock_seconds=300,
         ),
         JobSpec(
             "needs_update",
@@ -469,7 +452,6 @@ def build_jobs(context: AppContext) -> list[JobSpec]:
             "hourly",
             lambda s: IntervalTrigger(hours=1, timezone=ZoneInfo(s.timezone)),
             needs_update,
-            lock_seconds=600,
         ),
         JobSpec(
             "nightly_reflection",
@@ -477,7 +459,6 @@ def build_jobs(context: AppContext) -> list[JobSpec]:
             "03:00 SCHEDULER_TIMEZONE",
             lambda s: CronTrigger(hour=3, minute=0, timezone=ZoneInfo(s.timezone)),
             nightly_reflection,
-            lock_seconds=1800,
         ),
         JobSpec(
             "memory_maintenance",
@@ -486,7 +467,6 @@ def build_jobs(context: AppContext) -> list[JobSpec]:
             "04:00 SCHEDULER_TIMEZONE",
             lambda s: CronTrigger(hour=4, minute=0, timezone=ZoneInfo(s.timezone)),
             memory_maintenance,
-            lock_seconds=1800,
         ),
         JobSpec(
             "health_recovery",
@@ -494,7 +474,6 @@ def build_jobs(context: AppContext) -> list[JobSpec]:
             "every 15 minutes",
             lambda s: IntervalTrigger(minutes=15, timezone=ZoneInfo(s.timezone)),
             health_recovery,
-            lock_seconds=600,
         ),
     ]
 
@@ -515,14 +494,17 @@ async def _step(
 
 
 def _forgetters(context: AppContext) -> dict[str, Callable[[str], Awaitable[Any]]]:
-    from gateway.redis import delete_user_keys
+    from gateway.users import service as users_service
 
     async def redis_keys(user_id: str) -> None:
-        await delete_user_keys(context.redis, user_id)
+        async with context.chat.exclusive(user_id):  # ordered with the user's turns, as the deletion was
+            await context.chat.drop_queued(user_id)
+            await users_service.delete_redis_keys(context, user_id)
 
     runtimes = {runtime.name: runtime for runtime in context.chat.runtimes}
     forgetters: dict[str, Callable[[str], Awaitable[Any]]] = {
         "vector_index": context.memory.delete_user_index,
+        "embedding_cache": context.embedding.forget_user,
         "redis": redis_keys,
     }
     if "letta" in runtimes:

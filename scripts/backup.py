@@ -50,7 +50,9 @@ FORMAT_VERSION = 1
 ARCHIVE_PREFIX = "companion-backup-"
 REPO = Path(__file__).resolve().parent.parent
 # Redis keys a backup leaves out: caches that refill themselves, locks, and momentary rate-limit buckets.
-REDIS_SKIPPED = ("emb:*", "importance:*", "appraisal:*", "security:judge:*", "ratelimit:*", "*lock*")
+REDIS_SKIPPED = (
+    "emb:*", "importance:*", "appraisal:*", "security:judge:*", "ratelimit:*", "user:*:ratelimit", "*lock*",
+)  # fmt: skip
 SECRET_NAME = re.compile(r"(PASSWORD|TOKEN|SECRET|_KEY)$")
 CONFIG_FILES = ("Caddyfile", "docker-compose.yml", "docker-compose.override.yml")
 QDRANT_TIMEOUT = httpx.Timeout(300.0, connect=10.0)

@@ -133,13 +133,6 @@ async def reembed(
             )
             if not rows:
                 break
-            embedded = await embedding.embed_documents([r["content"] for r in rows])
-            assert embedded is not None
-            if embedded.space != space:
-                raise ReembedError(
-                    f"the embedding service switched from {_label(space.model, space.dims)} to "
-                    f"{_label(embedded.space.model, embedded.space.dims)} during the run; run it again"
-                )
             by_user: dict[str, list[int]] = defaultdict(list)
             for position, row in enumerate(rows):
                 by_user[row["user_id"]].append(position)
@@ -147,14 +140,20 @@ async def reembed(
             async with pool.acquire() as conn:
                 repo = MemoryRepository(conn)
                 for user_id, positions in by_user.items():
-                    await repo.set_embeddings(
-                        user_id,
-                        [rows[p]["id"] for p in positions],
-                        [embedded.vectors[p] for p in positions],
-                        space.model,
-                        space.dims,
-                        indexed_at,
+                    # Per user: the service caches a user's texts under their namespace (deleted with them).
+                    embedded = await embedding.embed_documents(
+                        [rows[p]["content"] for p in positions], user_id=user_id
                     )
+                    assert embedded is not None
+                    if embedded.space != space:
+                        raise ReembedError(
+                            f"the embedding service switched from {_label(space.model, space.dims)} to "
+                            f"{_label(embedded.space.model, embedded.space.dims)} during the run; run it again"
+                        )
+                    await repo.set_embeddings(
+                        user_id, [rows[p]["id"] for p in positions], embedded.vectors, space.model, space.dims,
+                        indexed_at,
+                    )  # fmt: skip
             if not index.in_postgres:
                 await _drop_old_points(index, rows, result)
             result.reembedded += len(rows)

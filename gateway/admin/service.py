@@ -116,7 +116,6 @@ async def reset_user(context: AppContext, user_id: str, request: UserResetReques
     """Delete everything about the user everywhere (the same path as the user's own deletion)."""
     if not request.confirm:
         raise BadRequestError('resetting a user deletes everything about them: send {"confirm": true}')
-    await context.chat.writer.drain()
     return await users_service.delete_everything(context, user_id)
 
 

@@ -94,8 +94,8 @@ class SecurityAdapter:
             degraded=degraded,
         )
 
-    async def screen_offline(self, message: str, emotion: str) -> Screening:
-        verdict = await self.service.detector.detect(message)
+    async def screen_offline(self, user_id: str, message: str, emotion: str) -> Screening:
+        verdict = await self.service.detector.detect(message, user_id=user_id)
         if not verdict.is_threat or verdict.kind is None or verdict.severity is None:
             return Screening(allowed=True, confidence=verdict.confidence)
         reply = await defensive_reply(None, verdict.kind, emotion, message[:200], EscalationLevel.WARNING)

@@ -77,6 +77,6 @@ class SecurityPort(Protocol):
 
     async def link_interaction(self, incident_id: int, interaction_id: int) -> None: ...
 
-    async def screen_offline(self, message: str, emotion: str) -> Screening:
+    async def screen_offline(self, user_id: str, message: str, emotion: str) -> Screening:
         """The detector alone (no escalation state, nothing recorded): for when Postgres is down."""
         ...

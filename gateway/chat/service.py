@@ -13,7 +13,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -43,7 +44,7 @@ from gateway.memory.consolidation import Consolidator
 from gateway.memory.schemas import Speaker
 from gateway.memory.service import MemoryInput, MemoryService
 from gateway.metrics import Metrics
-from gateway.redis import user_key
+from gateway.redis import LeasedLock, user_key
 from gateway.users.repository import UserProfileRepository
 from gateway.users.service import UserBannedError, UserNotFoundError
 
@@ -52,7 +53,6 @@ logger = logging.getLogger(__name__)
 SESSION_IDLE_MINUTES = 30
 SELF_CACHE_SECONDS = 7 * 24 * 3600
 REPLAY_CHECK_SECONDS = 10.0
-REDIS_LOCK_SECONDS = 120
 Clock = Callable[[], datetime]
 
 
@@ -284,7 +284,7 @@ class ChatService:
         now = self.clock()
         degraded = ["postgres"]
         persona, mood = await self._cached_self(user_id)
-        screening = await self.security.screen_offline(request.message, mood.label)
+        screening = await self.security.screen_offline(user_id, request.message, mood.label)
         if not screening.allowed:
             text = screening.reply or "I'd rather not go there."
             runtime, model, agent_ms, tokens = "security", None, 0.0, 0
@@ -350,11 +350,16 @@ class ChatService:
     async def replay_pending(self) -> dict[str, int]:
         """Queued interactions first (they create the profiles of users first met during the outage), then
         queued memories. Stops at the first failure; the rest waits for the next call."""
-        interactions = await self.pending_interactions.drain_into(self._replay_interaction)
-        memories = await self.writer.replay()
+        interactions = await self.pending_interactions.drain_into(self._replay_interaction, self._record_lock)
+        memories = await self.writer.replay(self._record_lock)
         if interactions or memories:
             logger.info("replayed queued work", extra={"interactions": interactions, "memories": memories})
         return {"interactions": interactions, "memories": memories}
+
+    def _record_lock(self, record: dict[str, Any]) -> _UserLock:
+        """A queued record is replayed under its user's chat lock, so a deletion of that user (which drops
+        their queued records under the same lock) is never undone by a replay already under way."""
+        return self._user_lock(str(record["user_id"]))
 
     async def _replay_interaction(self, record: dict[str, Any]) -> bool:
         try:
@@ -524,10 +529,11 @@ class ChatService:
 
     async def end_session(self, user_id: str) -> SessionEnd:
         """Ends the conversation: pending memory writes land, then related memories are consolidated."""
-        if await UserProfileRepository(self.pool).get(user_id) is None:
-            raise UserNotFoundError(f"no companion exists for user {user_id}")
-        await self.writer.drain()
-        result = await self.consolidator.consolidate(user_id, now=self.clock())
+        async with self._user_lock(user_id):  # ordered with the user's turns and their deletion
+            if await UserProfileRepository(self.pool).get(user_id) is None:
+                raise UserNotFoundError(f"no companion exists for user {user_id}")
+            await self.writer.user_idle(user_id)
+            result = await self.consolidator.consolidate(user_id, now=self.clock())
         return SessionEnd(
             user_id=user_id,
             memories_consolidated=result.episodic_memories_processed,
@@ -539,6 +545,22 @@ class ChatService:
         """(component, forget(user_id)) for every runtime that keeps something of its own (Letta)."""
         return [(r.name, r.forget_user) for r in self.runtimes if r.name == "letta"]
 
+    # --- deletion ---------------------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def exclusive(self, user_id: str) -> AsyncIterator[None]:
+        """Hold the user's chat lock with nothing of theirs in flight (for deleting them): messages that
+        arrived earlier are answered first and their memory writes have landed; messages arriving meanwhile
+        wait and are answered after (a deleted user's next message starts a new companion)."""
+        async with self._user_lock(user_id):
+            await self.writer.user_idle(user_id)
+            yield
+
+    async def drop_queued(self, user_id: str) -> int:
+        """Drop the user's interactions and memories queued for Postgres (call it under ``exclusive``), so a
+        replay can never bring a deleted user back. Returns how many records went."""
+        return await self.pending_interactions.drop_user(user_id) + await self.writer.queue.drop_user(user_id)
+
     # --- locking ----------------------------------------------------------------------------------------------
 
     def _user_lock(self, user_id: str) -> _UserLock:
@@ -546,13 +568,15 @@ class ChatService:
 
 
 class _UserLock:
-    """In-process FIFO lock per user (messages answered in order) plus a Redis lock so two gateway replicas
-    never answer the same user at once. Redis down: the in-process lock alone (one replica is still safe)."""
+    """In-process FIFO lock per user (messages answered in order) plus a leased Redis lock so two gateway
+    replicas never answer the same user at once. The lease is short and renewed while the turn runs, so a lock
+    whose holder died (or whose release a Redis restart lost) frees within ``CHAT_LOCK_LEASE_SECONDS``.
+    Redis down: the in-process lock alone (one replica is still safe)."""
 
     def __init__(self, service: ChatService, user_id: str) -> None:
         self.service = service
         self.user_id = user_id
-        self._redis_lock: Any = None
+        self._redis_lock: LeasedLock | None = None
 
     async def __aenter__(self) -> None:
         service = self.service
@@ -564,12 +588,12 @@ class _UserLock:
             self._release_waiter()
             raise ChatBusyError("still answering this user's earlier messages; try again shortly") from None
         try:
-            redis_lock = service.redis.lock(
+            redis_lock = LeasedLock(
+                service.redis,
                 user_key(self.user_id, "chat-lock"),
-                timeout=REDIS_LOCK_SECONDS,
-                blocking_timeout=service.settings.lock_timeout_seconds,
+                lease_seconds=service.settings.lock_lease_seconds,
             )
-            if await redis_lock.acquire():
+            if await redis_lock.acquire(blocking_timeout=service.settings.lock_timeout_seconds):
                 self._redis_lock = redis_lock
             else:
                 lock.release()
@@ -580,10 +604,7 @@ class _UserLock:
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._redis_lock is not None:
-            try:
-                await self._redis_lock.release()
-            except (RedisError, OSError) as exc:
-                logger.debug("redis lock release failed (it expires): %s", exc)
+            await self._redis_lock.release()
         self.service._locks[self.user_id].release()
         self._release_waiter()
 

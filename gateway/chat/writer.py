@@ -4,7 +4,9 @@
 scoring and embedding. A write that fails because Postgres is unreachable is queued in Redis
 (``pending:memories``, a list of JSON records) and replayed by ``replay`` (at start and by the maintenance
 job); if Redis is down too, the record stays in this process's own queue and is retried on the next
-``replay``. ``drain`` waits for every write in flight (graceful shutdown, tests).
+``replay``. ``drain`` waits for every write in flight (graceful shutdown, tests), ``user_idle`` for one user's
+(the next turn, deleting the user). Deleting a user drops their queued records (``PendingQueue.drop_user``);
+a replay holds the record's user lock, so it never races that.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.db import DATABASE_UNAVAILABLE
+from gateway.errors import CompanionError
 from gateway.memory.schemas import MemoryType, Speaker
 from gateway.memory.service import MemoryInput, MemoryService
 
@@ -29,6 +33,22 @@ logger = logging.getLogger(__name__)
 
 PENDING_KEY = "pending:memories"
 PENDING_INTERACTIONS_KEY = "pending:interactions"
+
+# LPOP only if the head is still the record just handled: a deletion may have dropped it meanwhile, or
+# another replica's replay taken it, and a blind LPOP would then remove (lose) the record behind it.
+POP_IF_HEAD_LUA = """
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
+  redis.call('LPOP', KEYS[1])
+  return 1
+end
+return 0
+"""
+
+Hold = Callable[[dict[str, Any]], AbstractAsyncContextManager[object]]
+
+
+def _no_hold(record: dict[str, Any]) -> AbstractAsyncContextManager[object]:
+    return nullcontext()
 
 
 def _encode(user_id: str, item: MemoryInput) -> dict[str, Any]:
@@ -93,28 +113,56 @@ class PendingQueue:
             in_redis = 0
         return in_redis + len(self._local)
 
-    async def drain_into(self, handle: Callable[[dict[str, Any]], Awaitable[bool]]) -> int:
-        """Feed records to ``handle`` in order, removing each it accepts; stops at the first refusal."""
+    async def drain_into(
+        self, handle: Callable[[dict[str, Any]], Awaitable[bool]], hold: Hold = _no_hold
+    ) -> int:
+        """Feed records to ``handle`` in order, removing each it accepts; stops at the first refusal.
+
+        Each record is handled inside ``hold(record)`` (its user's lock), and only if it is still queued
+        once that is held: a record dropped meanwhile (its user deleted) is skipped, never replayed."""
         done = 0
         while self._local:
-            if not await handle(json.loads(self._local[0])):
+            raw = self._local[0]
+            try:
+                async with hold(json.loads(raw)):
+                    if not self._local or self._local[0] is not raw:
+                        continue  # dropped while we waited
+                    if not await handle(json.loads(raw)):
+                        return done
+                    self._local.popleft()
+            except CompanionError as exc:  # the user's lock stayed busy: try again on the next replay
+                logger.info("replay of %s paused: %s", self.key, exc.message)
                 return done
-            self._local.popleft()
             done += 1
         while True:
             try:
-                raw = await self.redis.lindex(self.key, 0)
+                head = await self.redis.lindex(self.key, 0)
+                if head is None:
+                    return done
+                async with hold(json.loads(head)):
+                    if await self.redis.lindex(self.key, 0) != head:
+                        continue  # dropped or taken by another replay while we waited
+                    if not await handle(json.loads(head)):
+                        return done
+                    await self.redis.eval(POP_IF_HEAD_LUA, 1, self.key, head)
             except (RedisError, OSError):
                 return done
-            if raw is None:
-                return done
-            if not await handle(json.loads(raw)):
-                return done
-            try:
-                await self.redis.lpop(self.key)
-            except (RedisError, OSError):
+            except CompanionError as exc:
+                logger.info("replay of %s paused: %s", self.key, exc.message)
                 return done
             done += 1
+
+    async def drop_user(self, user_id: str) -> int:
+        """Remove every record of ``user_id`` (in Redis and in this process); returns how many went. Redis
+        errors propagate: the caller records the deletion as pending."""
+        kept = deque(raw for raw in self._local if json.loads(raw).get("user_id") != user_id)
+        dropped = len(self._local) - len(kept)
+        self._local = kept
+        queued: list[str] = await self.redis.lrange(self.key, 0, -1)  # type: ignore[assignment]  # bytes here
+        theirs = {raw for raw in queued if json.loads(raw).get("user_id") == user_id}
+        for raw in theirs:  # the exact bytes LRANGE returned, so LREM finds them
+            dropped += int(await self.redis.lrem(self.key, 0, raw))
+        return dropped
 
 
 class MemoryWriter:
@@ -177,9 +225,10 @@ class MemoryWriter:
     async def pending(self) -> int:
         return await self.queue.size()
 
-    async def replay(self) -> int:
-        """Store queued memories; returns how many went in. Stops at the first failure (retried later)."""
-        return await self.queue.drain_into(lambda record: self._store_one(*_decode(record)))
+    async def replay(self, hold: Hold = _no_hold) -> int:
+        """Store queued memories (each inside ``hold(record)``, its user's lock); returns how many went in.
+        Stops at the first failure (retried later)."""
+        return await self.queue.drain_into(lambda record: self._store_one(*_decode(record)), hold)
 
     async def _store_one(self, user_id: str, item: MemoryInput) -> bool:
         """True when the record is done with (stored, or can never be); False to retry it later."""

@@ -60,14 +60,18 @@ class EmbeddingClient:
             timeout=timeout, limits=httpx.Limits(max_connections=10, max_keepalive_connections=3)
         )
 
-    async def embed_documents(self, texts: list[str]) -> DocumentEmbeddings | None:
+    async def embed_documents(
+        self, texts: list[str], *, user_id: str | None = None
+    ) -> DocumentEmbeddings | None:
         """One vector per text (task RETRIEVAL_DOCUMENT), in order, tagged with the model that made them.
 
+        ``user_id``: whose texts these are; the service caches their vectors under that user's namespace,
+        which ``forget_user`` deletes. None (shared texts such as the security exemplars): a shared cache.
         An empty list costs no request and answers None.
         """
         if not texts:
             return None
-        body = await self._request("POST", "/embed", json={"texts": texts})
+        body = await self._request("POST", "/embed", json=_namespaced({"texts": texts}, user_id))
         embeddings = body.get("embeddings")
         if not isinstance(embeddings, list) or len(embeddings) != len(texts):
             raise EmbeddingServiceError(
@@ -76,14 +80,26 @@ class EmbeddingClient:
         vectors = [[float(x) for x in vector] for vector in embeddings]
         return DocumentEmbeddings(vectors, _space(body, len(vectors[0])))
 
-    async def embed_query(self, text: str) -> QueryEmbedding:
-        """The vector of a search query (task RETRIEVAL_QUERY), tagged with its model."""
-        body = await self._request("POST", "/embed_query", json={"text": text})
+    async def embed_query(self, text: str, *, user_id: str | None = None) -> QueryEmbedding:
+        """The vector of a search query (task RETRIEVAL_QUERY), tagged with its model; ``user_id`` as for
+        ``embed_documents``."""
+        body = await self._request("POST", "/embed_query", json=_namespaced({"text": text}, user_id))
         embedding = body.get("embedding")
         if not isinstance(embedding, list) or not embedding:
             raise EmbeddingServiceError("embedding service returned no embedding for the query", 502)
         vector = [float(x) for x in embedding]
         return QueryEmbedding(vector, _space(body, len(vector)))
+
+    async def forget_user(self, user_id: str) -> int:
+        """Delete every vector the service cached for the user's texts; returns how many went. Raises
+        EmbeddingServiceError when it could not (the deletion is then retried from ``pending_deletions``)."""
+        body = await self._request("DELETE", f"/cache/{user_id}")
+        deleted = body.get("deleted")
+        if not isinstance(deleted, int):
+            raise EmbeddingServiceError(
+                "embedding service did not say how many cached vectors it deleted", 502
+            )
+        return deleted
 
     async def health(self) -> dict[str, Any]:
         """The service's /health answer: provider, model, dimensions and whether its cache is up."""
@@ -117,6 +133,10 @@ class EmbeddingClient:
         if not isinstance(body, dict):
             raise EmbeddingServiceError(f"embedding service sent a {type(body).__name__}, not an object", 502)
         return body
+
+
+def _namespaced(body: dict[str, Any], user_id: str | None) -> dict[str, Any]:
+    return body if user_id is None else {**body, "namespace": user_id}
 
 
 def _detail(response: httpx.Response) -> str:

@@ -203,7 +203,7 @@ class MemoryService:
         """Vectors for ``rows`` (one user's), stored and indexed; returns how many got a vector."""
         user_id = rows[0].user_id
         try:
-            embedded = await self.embedding.embed_documents([row.content for row in rows])
+            embedded = await self.embedding.embed_documents([row.content for row in rows], user_id=user_id)
         except EmbeddingServiceError as exc:
             logger.warning("memories kept without vectors (embedding backlog): %s", exc.message)
             return 0
@@ -360,7 +360,7 @@ class MemoryService:
 
         if query_embedding is None:
             try:
-                query_embedding = await self.embedding.embed_query(query)
+                query_embedding = await self.embedding.embed_query(query, user_id=user_id)
             except EmbeddingServiceError as exc:
                 logger.warning("recall without vectors: %s", exc.message)
                 degraded.append("embedding_service")

@@ -231,8 +231,11 @@ class Detector:
 
     # --- the full detector --------------------------------------------------------------------------------
 
-    async def detect(self, text: str, *, layers: frozenset[Layer] = ALL_LAYERS) -> Verdict:
-        """Every layer asked for that can run; the verdict says which were skipped and why."""
+    async def detect(
+        self, text: str, *, layers: frozenset[Layer] = ALL_LAYERS, user_id: str | None = None
+    ) -> Verdict:
+        """Every layer asked for that can run; the verdict says which were skipped and why. ``user_id``:
+        whose message it is (its embedding is cached under that user, and deleted with them)."""
         normalized = normalize(text)
         vector: list[float] | None = None
         skipped: list[str] = []
@@ -240,7 +243,7 @@ class Detector:
         if use_semantic and not normalized.is_blank:
             quick = self.analyse(text, normalized=normalized, use_semantic=False)
             if quick.confidence < RULES_DECISIVE:
-                vector, reason = await self._embed(normalized)
+                vector, reason = await self._embed(normalized, user_id)
                 if reason:
                     skipped.append(reason)
         analysis = self.analyse(
@@ -282,12 +285,14 @@ class Detector:
                     kind = judgement.kind or kind
         return self._finish(analysis, confidence, kind, layer_scores, all_skipped)
 
-    async def _embed(self, normalized: NormalizedText) -> tuple[list[float] | None, str | None]:
+    async def _embed(
+        self, normalized: NormalizedText, user_id: str | None
+    ) -> tuple[list[float] | None, str | None]:
         bank = await self._ensure_bank()
         if bank is None or self._embedding is None:
             return None, "semantic: exemplar bank unavailable (embedding service down)"
         try:
-            embedded = await self._embedding.embed_documents([embedding_input(normalized)])
+            embedded = await self._embedding.embed_documents([embedding_input(normalized)], user_id=user_id)
         except EmbeddingServiceError as exc:
             return None, f"semantic: embedding service unavailable ({exc.status_code})"
         assert embedded is not None

@@ -20,6 +20,8 @@ import time
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.redis import user_key
+
 logger = logging.getLogger(__name__)
 
 # KEYS: global bucket, user bucket (may be absent). ARGV: global rate/s, global burst, user rate/s, user burst.
@@ -98,7 +100,8 @@ class RateLimitMiddleware:
         args: list[float] = [security.global_requests_per_minute / 60.0, security.global_burst]
         user_id = path_user_id(scope["path"])
         if user_id is not None:
-            keys.append(f"ratelimit:user:{user_id}")
+            # Under the user's key prefix, so deleting the user deletes their bucket too.
+            keys.append(user_key(user_id, "ratelimit"))
             args.extend([security.user_requests_per_minute / 60.0, security.user_burst])
         try:
             allowed, retry = await context.redis.eval(BUCKET_LUA, len(keys), *keys, *args)

@@ -66,6 +66,11 @@ def _suspended_key(user_id: str) -> str:
     return f"security:suspended:{user_id}"
 
 
+def user_redis_keys(user_id: str) -> tuple[str, ...]:
+    """The user's keys outside ``user:{id}:*`` (their offence counters), for deleting the user."""
+    return _offences_key(user_id), _suspended_key(user_id)
+
+
 @dataclass(frozen=True)
 class _Counts:
     week: int
@@ -109,7 +114,7 @@ class SecurityService:
         ``record``) an incident row and an offence. ``allowed`` False means the message must go no further:
         not to the chat LLM, not to Letta, not into memory. A suspended user is refused whatever they say.
         """
-        verdict = await self.detector.detect(message, layers=layers)
+        verdict = await self.detector.detect(message, layers=layers, user_id=user_id)
         state = await self.state(user_id)
         if state.level is EscalationLevel.SUSPENDED:
             return SecurityOutcome(

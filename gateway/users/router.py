@@ -31,6 +31,6 @@ async def export_user(user_id: UserId, context: Context) -> UserExport:
 
 @router.delete("/{user_id}", response_model=UserDeletion)
 async def delete_user(user_id: UserId, context: Context) -> UserDeletion:
-    """Delete everything about the user everywhere: Postgres, the vector index, Redis and their Letta agent."""
-    await context.chat.writer.drain()
+    """Delete everything about the user everywhere: Postgres, the vector index, Redis, cached embeddings and
+    their Letta agent. Messages sent before are answered first; one sent after starts a new companion."""
     return await users_service.delete_everything(context, user_id)

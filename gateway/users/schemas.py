@@ -80,7 +80,9 @@ class UserExport(BaseModel):
 class UserDeletion(BaseModel):
     user_id: str
     deleted: bool
-    removed: list[str] = Field(description="where data was removed: postgres, vector_index, redis, letta")
+    removed: list[str] = Field(
+        description="where data was removed: postgres, vector_index, redis, embedding_cache, letta"
+    )
     pending: list[str] = Field(
         default_factory=list, description="external stores that failed now; retried by the health job"
     )

@@ -17,7 +17,8 @@ import asyncpg
 
 from gateway.context import AppContext
 from gateway.errors import CompanionError, NotFoundError
-from gateway.redis import delete_user_keys
+from gateway.redis import delete_user_keys, user_key
+from gateway.security import service as security_service
 from gateway.users.repository import UserProfileRepository
 from gateway.users.schemas import UserDeletion, UserExport, UserProfileRead, UserSettingsUpdate
 
@@ -91,12 +92,41 @@ async def export(context: AppContext, user_id: str) -> UserExport:
 
 
 async def delete_everything(context: AppContext, user_id: str) -> UserDeletion:
+    """Delete everything about the user everywhere (the user's own deletion and the admin reset).
+
+    Runs under the user's chat lock (``ChatService.exclusive``), so it is ordered with their messages: those
+    sent before are answered (and their memories written) first, those sent after start a new companion.
+    Their work queued for Postgres is dropped, so no replay brings them back. Stores that fail are recorded in
+    ``pending_deletions`` and retried by the maintenance and health jobs.
+    """
+    async with context.chat.exclusive(user_id):
+        return await _delete_everything(context, user_id)
+
+
+async def delete_redis_keys(context: AppContext, user_id: str) -> None:
+    """Every Redis key of the user (caches, their rate-limit bucket, security counters) but the chat lock the
+    deletion holds, which goes when it is released right after."""
+    await delete_user_keys(
+        context.redis,
+        user_id,
+        keep=(user_key(user_id, "chat-lock"),),
+        also=security_service.user_redis_keys(user_id),
+    )
+
+
+async def _delete_everything(context: AppContext, user_id: str) -> UserDeletion:
     repo = UserProfileRepository(context.pool)
     profile = await repo.get(user_id)
-    if profile is None:
-        raise UserNotFoundError(f"no companion exists for user {user_id}")
     removed: list[str] = []
     pending: list[str] = []
+    try:
+        # Before the 404 check: a user met only while Postgres was down exists solely in these queues.
+        queued = await context.chat.drop_queued(user_id)
+    except Exception as exc:
+        logger.warning("dropping %s's queued work failed: %s", user_id, exc)
+        queued, pending = 0, ["redis"]
+    if profile is None and not queued:
+        raise UserNotFoundError(f"no companion exists for user {user_id}")
     try:
         await context.memory.delete_user_index(user_id)
         removed.append("vector_index")
@@ -111,11 +141,18 @@ async def delete_everything(context: AppContext, user_id: str) -> UserDeletion:
             logger.warning("deleting %s from %s failed: %s", user_id, component, exc)
             pending.append(component)
     try:
-        await delete_user_keys(context.redis, user_id)
-        removed.append("redis")
+        await context.embedding.forget_user(user_id)
+        removed.append("embedding_cache")
     except Exception as exc:
-        logger.warning("deleting %s's Redis keys failed: %s", user_id, exc)
-        pending.append("redis")
+        logger.warning("deleting %s's cached embeddings failed: %s", user_id, exc)
+        pending.append("embedding_cache")
+    if "redis" not in pending:
+        try:
+            await delete_redis_keys(context, user_id)
+            removed.append("redis")
+        except Exception as exc:
+            logger.warning("deleting %s's Redis keys failed: %s", user_id, exc)
+            pending.append("redis")
     async with context.pool.acquire() as conn, conn.transaction():
         await UserProfileRepository(conn).delete(user_id)
         for target in pending:
@@ -123,7 +160,7 @@ async def delete_everything(context: AppContext, user_id: str) -> UserDeletion:
                 "INSERT INTO pending_deletions (user_id, target, external_id) VALUES ($1, $2, $3)",
                 user_id,
                 target,
-                profile.get("letta_agent_id") if target == "letta" else None,
+                profile.get("letta_agent_id") if target == "letta" and profile is not None else None,
             )
     removed.insert(0, "postgres")
     context.memory.forget_user_caches(user_id)

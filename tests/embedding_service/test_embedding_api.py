@@ -139,3 +139,36 @@ async def test_wrong_method_is_json_405(local_client: httpx.AsyncClient) -> None
     response = await local_client.get("/embed")
     assert response.status_code == 405
     assert response.json()["error"] == "MethodNotAllowed"
+
+
+async def test_a_namespace_is_cached_apart_and_forgotten_whole(
+    local_client: httpx.AsyncClient, redis_client: aioredis.Redis
+) -> None:
+    """Texts sent with a namespace are cached under it (documents, queries and OpenAI's ``user``);
+    DELETE /cache/{namespace} removes exactly those, and the next request computes them again."""
+    namespace, other = uuid.uuid4().hex, uuid.uuid4().hex
+    text = unique("my sister lives in Lisbon")
+    await local_client.post("/embed", json={"texts": [text], "namespace": namespace})
+    await local_client.post("/embed_query", json={"text": text, "namespace": namespace})
+    await local_client.post("/v1/embeddings", json={"input": text, "user": namespace})
+    await local_client.post("/embed", json={"texts": [text], "namespace": other})
+    assert len([k async for k in redis_client.scan_iter(match=f"emb:v1:ns:{namespace}:*")]) == 3
+    assert (
+        await redis_client.exists(cache_key("local", "all-MiniLM-L6-v2", 384, "RETRIEVAL_DOCUMENT", text))
+        == 0
+    )
+
+    forgotten = await local_client.delete(f"/cache/{namespace}")
+    assert forgotten.status_code == 200, forgotten.text
+    assert forgotten.json() == {"namespace": namespace, "deleted": 3}
+    assert [k async for k in redis_client.scan_iter(match=f"*{namespace}*")] == []
+    assert len([k async for k in redis_client.scan_iter(match=f"emb:v1:ns:{other}:*")]) == 1
+    again = await local_client.post("/embed", json={"texts": [text], "namespace": namespace})
+    assert again.json()["cached"] == [False]
+
+
+async def test_a_namespace_with_glob_characters_is_422(local_client: httpx.AsyncClient) -> None:
+    """A namespace is letters, digits, ``_`` and ``-`` only: nothing that could widen the forget's SCAN."""
+    assert (await local_client.delete("/cache/*")).status_code == 422
+    bad = await local_client.post("/embed", json={"texts": ["hi"], "namespace": "a*b"})
+    assert bad.status_code == 422

@@ -43,6 +43,13 @@ async def test_redis_down_health_reports_cache_unavailable(no_redis_client: http
     assert response.json()["cache"] == "unavailable"
 
 
+async def test_redis_down_forgetting_a_namespace_is_503(no_redis_client: httpx.AsyncClient) -> None:
+    """Deleting a namespace's vectors cannot degrade to a silent no-op: 503, so the caller retries."""
+    response = await no_redis_client.delete("/cache/some-user")
+    assert response.status_code == 503
+    assert response.json()["error"] == "CacheUnavailableError"
+
+
 async def test_corrupt_cache_value_is_a_miss(
     local_client: httpx.AsyncClient, redis_client: aioredis.Redis
 ) -> None:

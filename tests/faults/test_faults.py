@@ -4,13 +4,15 @@ nothing is lost: every message is an interaction and every memory is stored (and
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from gateway.config import ChatLLMSettings, QdrantSettings
@@ -192,3 +194,55 @@ async def test_qdrant_index_dropped_mid_conversation_is_rebuilt_from_postgres(
         assert len(found) == 4  # every memory of this user is back in the index
         after = await say(http, user, "Thanks!")
         assert "qdrant" not in after["degraded"]
+
+
+async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_chat_lock_orphaned_by_a_redis_restart_frees_within_its_lease(
+    http: httpx.AsyncClient, fault_stack: FaultStack, openai_fake: FakeOpenAIServer
+) -> None:
+    """Redis dies while a turn holds the user's lock, so its release is lost and the key comes back from the
+    AOF: it lives at most one lease (CHAT_LOCK_LEASE_SECONDS=10), and the user's next message is answered
+    within about that, not after the 120 s the lock used to keep."""
+    user = new_user()
+    await say(http, user, "First things first.")
+    openai_fake.delay_next(1.0, model=MODEL)
+    in_flight = asyncio.create_task(say(http, user, "This turn is in flight when Redis dies."))
+    await eventually(lambda: len(openai_fake.chat_requests) >= 2)
+    fault_stack.kill_redis()
+    await in_flight
+    fault_stack.start_redis()
+    probe = aioredis.Redis.from_url(fault_stack.redis_url)
+    try:
+        assert await probe.pttl(f"user:{user}:chat-lock") <= 10_000  # -2 once already expired
+    finally:
+        await probe.aclose()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.wait_for(say(http, user, "Are you there?"), timeout=40)
+    assert loop.time() - started < 25  # one lease and generous slack
+
+
+async def test_a_user_deleted_with_work_still_queued_stays_deleted(
+    http: httpx.AsyncClient, fault_app: FastAPI, fault_stack: FaultStack
+) -> None:
+    """A turn answered while Postgres was down is queued; deleting the user drops it, so the replay that
+    follows brings nothing back (no profile, interaction or memory)."""
+    user = new_user()
+    chat = fault_app.state.context.chat
+    await say(http, user, "Hello before the outage.")
+    await chat.writer.drain()
+    fault_stack.stop_postgres()
+    assert "postgres" in (await say(http, user, "Said while the database is down."))["degraded"]
+    await chat.writer.drain()
+    fault_stack.start_postgres()
+    deleted = await http.delete(f"/api/users/{user}")
+    assert deleted.status_code == 200, deleted.text
+    await chat.replay_pending()
+    assert await counts(fault_stack.database_url, user) == (0, 0)
+    assert (await http.get(f"/api/users/{user}")).status_code == 404
