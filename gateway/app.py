@@ -23,6 +23,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.context import AppContext
 from gateway.errors import install_error_handlers
+from gateway.headers import SingleValueHeadersMiddleware
 from gateway.health import router as health_router
 from gateway.integrations.chat_llm import ChatLLM
 from gateway.integrations.discord_push import BotPushClient, Deliverer
@@ -229,6 +230,9 @@ def create_app(
     app.add_middleware(RateLimitMiddleware)
     # Outermost first: the request id wraps everything, including 413 answers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.server.max_body_bytes)
+    # Before anything reads the caller or the body's length: a repeated Authorization (or Content-Length,
+    # Content-Type) is a 400, so the rate limiter and the routes read the same single value.
+    app.add_middleware(SingleValueHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
