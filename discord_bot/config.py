@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -46,7 +48,18 @@ class BotSettings(BaseSettings):
     @field_validator("gateway_url", "bot_push_public_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        # The gateway refuses a push URL that is not a plain http(s)://host:port: say so at start, not at
+        # every registration attempt.
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        if not parts.hostname or port == 0:
+            raise ValueError("must name a host and a port in 1-65535 (http://host:port)")
+        if "@" in parts.netloc or "?" in value or "#" in value or any(char.isspace() for char in value):
+            raise ValueError("must be a plain URL (no user:password@, ?query, #fragment or spaces)")
         return value

@@ -168,6 +168,7 @@ def create_app(
             bot_push = BotPushClient(
                 functools.partial(bot_service.push_url, redis),
                 settings.auth.bot_push_token.get_secret_value(),
+                allowed_hosts=settings.bot_push.hosts,
             )
             stack.push_async_callback(bot_push.aclose)
             job_runner = JobRunner(pool, redis, app_clock.now, metrics=metrics)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,6 +18,8 @@ KNOWN_DEFAULT_SECRETS = frozenset(
     {"", "change-me", "changeme", "secret", "password", "companion", "admin", "token", "dev", "development"}
 )
 MIN_PRODUCTION_SECRET_LENGTH = 24
+# Where a bot on the same machine listens; the default of BOT_PUSH_ALLOWED_HOSTS.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class Environment(StrEnum):
@@ -29,13 +32,40 @@ class ConfigError(Exception):
     """Settings are missing or invalid; the message names the variable and the rule."""
 
 
+def http_url(value: str, *, credentials: bool = True, query: bool = True) -> str:
+    """An absolute http(s) URL that httpx can call: a host, a port in 1-65535, no fragment, no whitespace or
+    control characters; ``credentials``/``query`` False also refuse ``user:password@`` and ``?query``.
+    Returned stripped, without a trailing slash; ValueError says what is wrong."""
+    value = value.strip()
+    if not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ValueError("must not contain spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises for a port that is not a number or is out of range
+        httpx.URL(value)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    if not parts.hostname:
+        raise ValueError("must name a host (http://host:port)")
+    if port == 0:
+        raise ValueError("port must be between 1 and 65535")
+    if "#" in value:
+        raise ValueError("must not have a #fragment")
+    if not credentials and "@" in parts.netloc:
+        raise ValueError("must not carry a user name or password")
+    if not query and "?" in value:
+        raise ValueError("must not have a ?query")
+    return value.rstrip("/")
+
+
 def optional_http_url(value: str | None) -> str | None:
-    """A base URL setting: blank means unset; otherwise http(s), without a trailing slash."""
+    """A base URL setting: blank means unset; otherwise a valid http(s) URL (``http_url``), without a
+    trailing slash."""
     if value is None or not value.strip():
         return None
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
-    return value.strip().rstrip("/")
+    return http_url(value)
 
 
 def url_validator(*fields: str) -> Any:
@@ -107,6 +137,33 @@ class AuthSettings(_Section):
     admin_api_key: SecretStr = SecretStr("")
     # Sent to the Discord bot's push server with every proactive message (empty: nothing is pushed).
     bot_push_token: SecretStr = SecretStr("")
+
+
+class BotPushSettings(_Section):
+    """Where the gateway may push proactive messages: the bot registers its push URL, and the gateway sends
+    BOT_PUSH_TOKEN there, so only these hosts are accepted (docs/discord.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="BOT_PUSH_")
+
+    # Comma-separated host names or IP addresses; `*` allows any host. The default fits the local stack and
+    # `python -m discord_bot` on the same machine; compose sets `discord_bot`, the bot's service name.
+    allowed_hosts: str = ",".join(LOOPBACK_HOSTS)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_list(cls, value: str) -> str:
+        hosts = [host.strip().lower().removeprefix("[").removesuffix("]") for host in value.split(",")]
+        hosts = [host for host in hosts if host]
+        if not hosts:
+            raise ValueError("must name at least one host (or * for any)")
+        for host in hosts:
+            if host != "*" and not all(char.isalnum() or char in "-._:" for char in host):
+                raise ValueError(f"{host!r} is not a host name or IP address")
+        return ",".join(hosts)
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset(self.allowed_hosts.split(","))
 
 
 class EmbeddingClientSettings(_Section):
@@ -408,6 +465,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "database": DatabaseSettings,
     "redis": RedisSettings,
     "auth": AuthSettings,
+    "bot_push": BotPushSettings,
     "embedding": EmbeddingClientSettings,
     "qdrant": QdrantSettings,
     "groq": GroqSettings,
@@ -466,6 +524,7 @@ class Settings(BaseModel):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     proactive: ProactiveSettings = Field(default_factory=ProactiveSettings)
     reflection: ReflectionSettings = Field(default_factory=ReflectionSettings)
+    bot_push: BotPushSettings = Field(default_factory=BotPushSettings)
 
     @property
     def environment(self) -> Environment:
