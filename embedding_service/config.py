@@ -8,6 +8,8 @@ from typing import Any, Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from embedding_service import weak_secrets
+
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 LOCAL_DIMENSIONS = 384
 GEMINI_MODEL = "gemini-embedding-001"
@@ -149,6 +151,17 @@ class Settings(BaseSettings):
                 )
             if not self.gemini_api_key.get_secret_value().strip():
                 raise ValueError("GEMINI_API_KEY: is required when EMBEDDING_PROVIDER is 'gemini'")
+        return self
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Self:
+        """Production refuses a weak REDIS_URL password (GEMINI_API_KEY is Google's to judge)."""
+        if self.environment is Environment.PRODUCTION:
+            problem = weak_secrets.url_password_weakness(self.redis_url.get_secret_value())
+            if problem is not None:
+                raise ValueError(
+                    f"REDIS_URL: {problem}; production needs a strong password ({weak_secrets.HOW_TO_GENERATE})"
+                )
         return self
 
     @classmethod

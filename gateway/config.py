@@ -13,11 +13,8 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Values that ship in .env.example or docs; a production gateway must never run with one of them.
-KNOWN_DEFAULT_SECRETS = frozenset(
-    {"", "change-me", "changeme", "secret", "password", "companion", "admin", "token", "dev", "development"}
-)
-MIN_PRODUCTION_SECRET_LENGTH = 24
+from gateway import weak_secrets
+
 # Where a bot on the same machine listens; the default of BOT_PUSH_ALLOWED_HOSTS.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -558,24 +555,37 @@ class Settings(BaseModel):
         return settings
 
     def check_production_secrets(self) -> None:
-        """Refuse defaults and empty secrets in production, naming the variable."""
+        """Refuse weak secrets of ours in production (gateway.weak_secrets), naming the variable and the rule.
+
+        Keys issued by providers (Groq, Chutes, an LLM server, Gemini) are theirs to judge and not checked.
+        """
         if self.environment is not Environment.PRODUCTION:
             return
-        for variable, secret in (
-            ("GATEWAY_SERVICE_TOKEN", self.auth.gateway_service_token),
-            ("ADMIN_API_KEY", self.auth.admin_api_key),
-        ):
-            value = secret.get_secret_value()
-            if value.strip().lower() in KNOWN_DEFAULT_SECRETS:
-                raise ConfigError(f"{variable}: must be set to a secret of your own in production")
-            if len(value) < MIN_PRODUCTION_SECRET_LENGTH:
+        tokens = {
+            "GATEWAY_SERVICE_TOKEN": self.auth.gateway_service_token.get_secret_value(),
+            "ADMIN_API_KEY": self.auth.admin_api_key.get_secret_value(),
+            "BOT_PUSH_TOKEN": self.auth.bot_push_token.get_secret_value(),
+        }
+        qdrant_key = self.qdrant.api_key.get_secret_value()
+        if qdrant_key:  # optional: compose's Qdrant runs without one, inside the internal network
+            tokens["QDRANT_API_KEY"] = qdrant_key
+        for variable, value in tokens.items():
+            problem = weak_secrets.weakness(value)
+            if problem is not None:
                 raise ConfigError(
-                    f"{variable}: must be at least {MIN_PRODUCTION_SECRET_LENGTH} characters in production"
+                    f"{variable}: {problem}; production needs a strong secret ({weak_secrets.HOW_TO_GENERATE})"
                 )
-        if self.auth.gateway_service_token.get_secret_value() == self.auth.admin_api_key.get_secret_value():
-            raise ConfigError("ADMIN_API_KEY: must differ from GATEWAY_SERVICE_TOKEN")
-        password = urlsplit(self.database.url.get_secret_value()).password or ""
-        if password.lower() in KNOWN_DEFAULT_SECRETS:
-            raise ConfigError(
-                "DATABASE_URL: the database password must be set to a secret of your own in production"
-            )
+        seen: dict[str, str] = {}
+        for variable, value in tokens.items():
+            if value in seen:
+                raise ConfigError(f"{variable}: must differ from {seen[value]} (one secret per purpose)")
+            seen[value] = variable
+        for variable, url in (
+            ("DATABASE_URL", self.database.url.get_secret_value()),
+            ("REDIS_URL", self.redis.url.get_secret_value()),
+        ):
+            problem = weak_secrets.url_password_weakness(url)
+            if problem is not None:
+                raise ConfigError(
+                    f"{variable}: {problem}; production needs a strong password ({weak_secrets.HOW_TO_GENERATE})"
+                )
