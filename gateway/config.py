@@ -70,6 +70,11 @@ def url_validator(*fields: str) -> Any:
     return field_validator(*fields)(classmethod(lambda cls, value: optional_http_url(value)))
 
 
+def required_url_validator(*fields: str) -> Any:
+    """The pydantic validator applying ``http_url`` to ``fields`` (settings that are never unset)."""
+    return field_validator(*fields)(classmethod(lambda cls, value: http_url(value)))
+
+
 class _Section(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
@@ -169,6 +174,8 @@ class EmbeddingClientSettings(_Section):
     url: str = "http://localhost:8001"
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
+    _http_url = required_url_validator("url")
+
 
 class QdrantSettings(_Section):
     """The Qdrant server holding the memory index. Unset: the index is pgvector inside Postgres."""
@@ -199,6 +206,8 @@ class GroqSettings(_Section):
     model: str = "meta-llama/llama-4-maverick-17b-128e-instruct"
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     max_retries: int = Field(default=2, ge=0, le=5)
+
+    _http_url = required_url_validator("base_url")
 
     @property
     def enabled(self) -> bool:

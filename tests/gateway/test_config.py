@@ -230,3 +230,14 @@ def test_gateway_process_exits_with_one_line(tmp_path: os.PathLike[str]) -> None
         "config error: DATABASE_URL: must start with postgresql:// "
         "(a plain libpq URL; no +asyncpg driver suffix)"
     ]
+
+
+@pytest.mark.parametrize(
+    "variable", ["EMBEDDING_SERVICE_URL", "GROQ_BASE_URL", "LLM_BASE_URL", "LETTA_SERVER_URL", "QDRANT_URL"]
+)
+@pytest.mark.parametrize("url", ["http://[::1", "http://host:99999", "http://:8080", "http://host:8080#x"])
+def test_base_urls_httpx_cannot_call_are_refused(env: pytest.MonkeyPatch, variable: str, url: str) -> None:
+    """Every base-URL setting goes through one parser: a URL httpx would choke on stops the start."""
+    env.setenv(variable, url)
+    with pytest.raises(ConfigError, match=f"^{variable}: "):
+        Settings.load(env_file=None)
