@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -129,9 +130,17 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
+        value = value.strip()
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
-        return value.strip()
+        try:
+            parts = urlsplit(value)
+            port = parts.port  # raises for a port that is not a number or is out of range
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        if not parts.hostname or port == 0 or "#" in value or any(char.isspace() for char in value):
+            raise ValueError("must be an http(s)://host[:port] URL without spaces or a #fragment")
+        return value
 
     @model_validator(mode="after")
     def _provider_rules(self) -> Self:

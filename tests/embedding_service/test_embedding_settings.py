@@ -71,6 +71,13 @@ def test_redis_url_value_is_not_echoed() -> None:
     assert "hunter2" not in str(caught.value)
 
 
+@pytest.mark.parametrize("url", ["http://[::1", "https://gemini:99999", "https://:443", "https://x/#f"])
+def test_unusable_gemini_base_url_is_refused(url: str) -> None:
+    """A GEMINI_BASE_URL httpx could not call is refused at start, naming the variable."""
+    with pytest.raises(ConfigError, match=r"^GEMINI_BASE_URL: "):
+        load(gemini_base_url=url)
+
+
 @pytest.mark.parametrize(
     ("redis_url", "reason"),
     [
