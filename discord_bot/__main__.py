@@ -18,8 +18,10 @@ def main() -> int:
         settings = BotSettings()  # type: ignore[call-arg]
     except ValidationError as exc:
         first = exc.errors()[0]
-        variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        print(f"config error: {variable}: {first['msg']}", file=sys.stderr)
+        message = str(first["msg"]).removeprefix("Value error, ")
+        # Rules over several fields (production secrets) name their variable themselves.
+        line = f"{str(first['loc'][0]).upper()}: {message}" if first["loc"] else message
+        print(f"config error: {line}", file=sys.stderr)
         return 2
     discord.utils.setup_logging(level=logging.INFO, root=True)
     try:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from typing import Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from discord_bot import weak_secrets
 
 
 class BotSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
+    # Production refuses weak secrets of ours (compose sets it, as for the other services).
+    environment: Literal["development", "production", "testing"] = "development"
     discord_token: SecretStr
     discord_guild_id: int | None = None
     # Discord user ids allowed to run /admin commands (comma-separated); empty: nobody.
@@ -46,7 +53,43 @@ class BotSettings(BaseSettings):
     @field_validator("gateway_url", "bot_push_public_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        # The gateway refuses a push URL that is not a plain http(s)://host:port: say so at start, not at
+        # every registration attempt.
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        if not parts.hostname or port == 0:
+            raise ValueError("must name a host and a port in 1-65535 (http://host:port)")
+        if "@" in parts.netloc or "?" in value or "#" in value or any(char.isspace() for char in value):
+            raise ValueError("must be a plain URL (no user:password@, ?query, #fragment or spaces)")
         return value
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Self:
+        """The gateway's rules for the tokens the bot holds; DISCORD_TOKEN is Discord's to judge."""
+        if self.environment != "production":
+            return self
+        tokens = {
+            "GATEWAY_SERVICE_TOKEN": self.gateway_service_token.get_secret_value(),
+            "BOT_PUSH_TOKEN": self.bot_push_token.get_secret_value(),
+        }
+        admin_key = self.admin_api_key.get_secret_value()
+        if admin_key:  # optional: empty keeps /admin off Discord
+            tokens["ADMIN_API_KEY"] = admin_key
+        for variable, value in tokens.items():
+            problem = weak_secrets.weakness(value)
+            if problem is not None:
+                raise ValueError(
+                    f"{variable}: {problem}; production needs a strong secret ({weak_secrets.HOW_TO_GENERATE})"
+                )
+        return self

@@ -3,7 +3,8 @@
 ``POST /push`` with ``Authorization: Bearer $BOT_PUSH_TOKEN`` and ``{"user_id", "text", "reason",
 "channel_id"?}`` answers ``{"status": "delivered_dm" | "delivered_channel" | "failed", "detail", "channel_id",
 "message_id"}`` (HTTP 200 whenever the request was understood, even when delivery failed: the gateway
-records the outcome). 401 for a missing or wrong token, 422 for a malformed body. ``GET /health`` is open.
+records the outcome). 401 for a missing or wrong token, 400 for two Authorization headers, 422 for a malformed
+body. ``GET /health`` is open.
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ def _error(status: int, name: str, detail: str) -> web.Response:
 
 
 async def _push(request: web.Request) -> web.Response:
+    # One caller per request, as on the gateway: a repeated Authorization header is ambiguous, never "the
+    # first one wins".
+    headers = request.headers.getall("Authorization", [])
+    if len(headers) > 1:
+        return _error(400, "DuplicateHeader", f"the Authorization header was sent {len(headers)} times")
     if not authorized(request.headers.get("Authorization"), request.app[TOKEN_KEY]):
         return _error(401, "Unauthorized", "missing or invalid bearer token (BOT_PUSH_TOKEN)")
     try:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from embedding_service import weak_secrets
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 LOCAL_DIMENSIONS = 384
@@ -127,9 +130,17 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
+        value = value.strip()
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
-        return value.strip()
+        try:
+            parts = urlsplit(value)
+            port = parts.port  # raises for a port that is not a number or is out of range
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        if not parts.hostname or port == 0 or "#" in value or any(char.isspace() for char in value):
+            raise ValueError("must be an http(s)://host[:port] URL without spaces or a #fragment")
+        return value
 
     @model_validator(mode="after")
     def _provider_rules(self) -> Self:
@@ -149,6 +160,17 @@ class Settings(BaseSettings):
                 )
             if not self.gemini_api_key.get_secret_value().strip():
                 raise ValueError("GEMINI_API_KEY: is required when EMBEDDING_PROVIDER is 'gemini'")
+        return self
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Self:
+        """Production refuses a weak REDIS_URL password (GEMINI_API_KEY is Google's to judge)."""
+        if self.environment is Environment.PRODUCTION:
+            problem = weak_secrets.url_password_weakness(self.redis_url.get_secret_value())
+            if problem is not None:
+                raise ValueError(
+                    f"REDIS_URL: {problem}; production needs a strong password ({weak_secrets.HOW_TO_GENERATE})"
+                )
         return self
 
     @classmethod

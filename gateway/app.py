@@ -23,6 +23,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.context import AppContext
 from gateway.errors import UnexpectedErrorMiddleware, install_error_handlers
+from gateway.headers import SingleValueHeadersMiddleware
 from gateway.health import router as health_router
 from gateway.integrations.chat_llm import ChatLLM
 from gateway.integrations.discord_push import BotPushClient, Deliverer
@@ -167,6 +168,7 @@ def create_app(
             bot_push = BotPushClient(
                 functools.partial(bot_service.push_url, redis),
                 settings.auth.bot_push_token.get_secret_value(),
+                allowed_hosts=settings.bot_push.hosts,
             )
             stack.push_async_callback(bot_push.aclose)
             job_runner = JobRunner(pool, redis, app_clock.now, metrics=metrics)
@@ -230,6 +232,9 @@ def create_app(
     # Each one added wraps the ones before: the request id wraps everything, including 413 and 500 answers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(UnexpectedErrorMiddleware)
+    # Before anything reads the caller or the body's length: a repeated Authorization (or Content-Length,
+    # Content-Type) is a 400, so the rate limiter and the routes read the same single value.
+    app.add_middleware(SingleValueHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     # Outermost: nothing else parses or copies an oversized set of headers.

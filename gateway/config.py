@@ -9,14 +9,14 @@ from enum import StrEnum
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Values that ship in .env.example or docs; a production gateway must never run with one of them.
-KNOWN_DEFAULT_SECRETS = frozenset(
-    {"", "change-me", "changeme", "secret", "password", "companion", "admin", "token", "dev", "development"}
-)
-MIN_PRODUCTION_SECRET_LENGTH = 24
+from gateway import weak_secrets
+
+# Where a bot on the same machine listens; the default of BOT_PUSH_ALLOWED_HOSTS.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class Environment(StrEnum):
@@ -29,18 +29,50 @@ class ConfigError(Exception):
     """Settings are missing or invalid; the message names the variable and the rule."""
 
 
+def http_url(value: str, *, credentials: bool = True, query: bool = True) -> str:
+    """An absolute http(s) URL that httpx can call: a host, a port in 1-65535, no fragment, no whitespace or
+    control characters; ``credentials``/``query`` False also refuse ``user:password@`` and ``?query``.
+    Returned stripped, without a trailing slash; ValueError says what is wrong."""
+    value = value.strip()
+    if not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ValueError("must not contain spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises for a port that is not a number or is out of range
+        httpx.URL(value)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    if not parts.hostname:
+        raise ValueError("must name a host (http://host:port)")
+    if port == 0:
+        raise ValueError("port must be between 1 and 65535")
+    if "#" in value:
+        raise ValueError("must not have a #fragment")
+    if not credentials and "@" in parts.netloc:
+        raise ValueError("must not carry a user name or password")
+    if not query and "?" in value:
+        raise ValueError("must not have a ?query")
+    return value.rstrip("/")
+
+
 def optional_http_url(value: str | None) -> str | None:
-    """A base URL setting: blank means unset; otherwise http(s), without a trailing slash."""
+    """A base URL setting: blank means unset; otherwise a valid http(s) URL (``http_url``), without a
+    trailing slash."""
     if value is None or not value.strip():
         return None
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
-    return value.strip().rstrip("/")
+    return http_url(value)
 
 
 def url_validator(*fields: str) -> Any:
     """The pydantic validator applying ``optional_http_url`` to ``fields``."""
     return field_validator(*fields)(classmethod(lambda cls, value: optional_http_url(value)))
+
+
+def required_url_validator(*fields: str) -> Any:
+    """The pydantic validator applying ``http_url`` to ``fields`` (settings that are never unset)."""
+    return field_validator(*fields)(classmethod(lambda cls, value: http_url(value)))
 
 
 class _Section(BaseSettings):
@@ -109,11 +141,40 @@ class AuthSettings(_Section):
     bot_push_token: SecretStr = SecretStr("")
 
 
+class BotPushSettings(_Section):
+    """Where the gateway may push proactive messages: the bot registers its push URL, and the gateway sends
+    BOT_PUSH_TOKEN there, so only these hosts are accepted (docs/discord.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="BOT_PUSH_")
+
+    # Comma-separated host names or IP addresses; `*` allows any host. The default fits the local stack and
+    # `python -m discord_bot` on the same machine; compose sets `discord_bot`, the bot's service name.
+    allowed_hosts: str = ",".join(LOOPBACK_HOSTS)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_list(cls, value: str) -> str:
+        hosts = [host.strip().lower().removeprefix("[").removesuffix("]") for host in value.split(",")]
+        hosts = [host for host in hosts if host]
+        if not hosts:
+            raise ValueError("must name at least one host (or * for any)")
+        for host in hosts:
+            if host != "*" and not all(char.isalnum() or char in "-._:" for char in host):
+                raise ValueError(f"{host!r} is not a host name or IP address")
+        return ",".join(hosts)
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset(self.allowed_hosts.split(","))
+
+
 class EmbeddingClientSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="EMBEDDING_SERVICE_")
 
     url: str = "http://localhost:8001"
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    _http_url = required_url_validator("url")
 
 
 class QdrantSettings(_Section):
@@ -145,6 +206,8 @@ class GroqSettings(_Section):
     model: str = "meta-llama/llama-4-maverick-17b-128e-instruct"
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     max_retries: int = Field(default=2, ge=0, le=5)
+
+    _http_url = required_url_validator("base_url")
 
     @property
     def enabled(self) -> bool:
@@ -410,6 +473,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "database": DatabaseSettings,
     "redis": RedisSettings,
     "auth": AuthSettings,
+    "bot_push": BotPushSettings,
     "embedding": EmbeddingClientSettings,
     "qdrant": QdrantSettings,
     "groq": GroqSettings,
@@ -468,6 +532,7 @@ class Settings(BaseModel):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     proactive: ProactiveSettings = Field(default_factory=ProactiveSettings)
     reflection: ReflectionSettings = Field(default_factory=ReflectionSettings)
+    bot_push: BotPushSettings = Field(default_factory=BotPushSettings)
 
     @property
     def environment(self) -> Environment:
@@ -501,24 +566,37 @@ class Settings(BaseModel):
         return settings
 
     def check_production_secrets(self) -> None:
-        """Refuse defaults and empty secrets in production, naming the variable."""
+        """Refuse weak secrets of ours in production (gateway.weak_secrets), naming the variable and the rule.
+
+        Keys issued by providers (Groq, Chutes, an LLM server, Gemini) are theirs to judge and not checked.
+        """
         if self.environment is not Environment.PRODUCTION:
             return
-        for variable, secret in (
-            ("GATEWAY_SERVICE_TOKEN", self.auth.gateway_service_token),
-            ("ADMIN_API_KEY", self.auth.admin_api_key),
-        ):
-            value = secret.get_secret_value()
-            if value.strip().lower() in KNOWN_DEFAULT_SECRETS:
-                raise ConfigError(f"{variable}: must be set to a secret of your own in production")
-            if len(value) < MIN_PRODUCTION_SECRET_LENGTH:
+        tokens = {
+            "GATEWAY_SERVICE_TOKEN": self.auth.gateway_service_token.get_secret_value(),
+            "ADMIN_API_KEY": self.auth.admin_api_key.get_secret_value(),
+            "BOT_PUSH_TOKEN": self.auth.bot_push_token.get_secret_value(),
+        }
+        qdrant_key = self.qdrant.api_key.get_secret_value()
+        if qdrant_key:  # optional: compose's Qdrant runs without one, inside the internal network
+            tokens["QDRANT_API_KEY"] = qdrant_key
+        for variable, value in tokens.items():
+            problem = weak_secrets.weakness(value)
+            if problem is not None:
                 raise ConfigError(
-                    f"{variable}: must be at least {MIN_PRODUCTION_SECRET_LENGTH} characters in production"
+                    f"{variable}: {problem}; production needs a strong secret ({weak_secrets.HOW_TO_GENERATE})"
                 )
-        if self.auth.gateway_service_token.get_secret_value() == self.auth.admin_api_key.get_secret_value():
-            raise ConfigError("ADMIN_API_KEY: must differ from GATEWAY_SERVICE_TOKEN")
-        password = urlsplit(self.database.url.get_secret_value()).password or ""
-        if password.lower() in KNOWN_DEFAULT_SECRETS:
-            raise ConfigError(
-                "DATABASE_URL: the database password must be set to a secret of your own in production"
-            )
+        seen: dict[str, str] = {}
+        for variable, value in tokens.items():
+            if value in seen:
+                raise ConfigError(f"{variable}: must differ from {seen[value]} (one secret per purpose)")
+            seen[value] = variable
+        for variable, url in (
+            ("DATABASE_URL", self.database.url.get_secret_value()),
+            ("REDIS_URL", self.redis.url.get_secret_value()),
+        ):
+            problem = weak_secrets.url_password_weakness(url)
+            if problem is not None:
+                raise ConfigError(
+                    f"{variable}: {problem}; production needs a strong password ({weak_secrets.HOW_TO_GENERATE})"
+                )

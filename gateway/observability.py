@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.headers import single_header
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 access_logger = logging.getLogger("gateway.access")
 
@@ -66,7 +68,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        # Sent more than once: neither copy is trusted, a fresh id is minted.
+        incoming = (single_header(scope, b"x-request-id") or b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         # Handlers (and the error handler) read the id from the headers, so normalise it there too.
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"] + [
@@ -124,7 +127,7 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = single_header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(send)
             return

@@ -15,14 +15,15 @@ admin_router = APIRouter(tags=["admin", "bot"], dependencies=[AdminAuth])
 
 @router.post("/register", response_model=BotRegistrationRead)
 async def register(body: BotRegistrationCreate, context: Context) -> BotRegistrationRead:
-    """The bot announces its push URL at start; proactive messages are delivered there."""
-    return await bot_service.register(context.redis, body)
+    """The bot announces its push URL at start; proactive messages are delivered there. The URL's host must
+    be in BOT_PUSH_ALLOWED_HOSTS (422 otherwise)."""
+    return await bot_service.register(context.redis, body, context.settings.bot_push.hosts)
 
 
 @router.post("/heartbeat", response_model=BotRegistrationRead)
 async def heartbeat(body: BotRegistrationCreate, context: Context) -> BotRegistrationRead:
     """Keeps the registration alive (it expires after three missed heartbeats)."""
-    return await bot_service.register(context.redis, body)
+    return await bot_service.register(context.redis, body, context.settings.bot_push.hosts)
 
 
 @admin_router.get("", response_model=BotStatusRead)

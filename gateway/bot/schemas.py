@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from gateway.config import http_url
+
 
 class BotRegistrationCreate(BaseModel):
     """What the bot tells the gateway at start and with every heartbeat."""
@@ -15,10 +17,9 @@ class BotRegistrationCreate(BaseModel):
     @field_validator("push_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
+        # The gateway sends BOT_PUSH_TOKEN here: a plain URL only; the host is checked against
+        # BOT_PUSH_ALLOWED_HOSTS by the service.
+        return http_url(value, credentials=False, query=False)
 
 
 class BotRegistrationRead(BaseModel):

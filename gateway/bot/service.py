@@ -9,7 +9,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from gateway.bot.errors import PushUrlNotAllowedError
 from gateway.bot.schemas import BotRegistrationCreate, BotRegistrationRead
+from gateway.integrations.discord_push import check_push_url
 
 REGISTRATION_KEY = "bot:registration"
 # The bot heartbeats every HEARTBEAT_SECONDS; three missed beats and the registration is gone.
@@ -22,10 +24,17 @@ def utcnow() -> datetime:
 
 
 async def register(
-    redis: aioredis.Redis, body: BotRegistrationCreate, now: datetime | None = None
+    redis: aioredis.Redis,
+    body: BotRegistrationCreate,
+    allowed_hosts: frozenset[str],
+    now: datetime | None = None,
 ) -> BotRegistrationRead:
     """Record (or refresh) the bot's push URL; keeps the first registration time across heartbeats of the
-    same URL."""
+    same URL. A URL whose host is not in ``allowed_hosts`` is refused (PushUrlNotAllowedError)."""
+    try:
+        check_push_url(body.push_url, allowed_hosts)
+    except ValueError as exc:
+        raise PushUrlNotAllowedError(f"push_url: {exc}") from None
     now = now or utcnow()
     previous = await _load(redis)
     registered_at = now

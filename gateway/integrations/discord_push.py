@@ -14,6 +14,8 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
+from gateway.config import LOOPBACK_HOSTS, http_url
+
 logger = logging.getLogger(__name__)
 
 DeliveryStatus = Literal["delivered_dm", "delivered_channel", "failed"]
@@ -41,6 +43,22 @@ class Deliverer(Protocol):
 
 PushLocator = Callable[[], Awaitable[str | None]]
 
+# Loopback: the bot on the same machine (the local stack, `python -m discord_bot`). BOT_PUSH_ALLOWED_HOSTS.
+DEFAULT_ALLOWED_HOSTS: frozenset[str] = frozenset(LOOPBACK_HOSTS)
+
+
+def check_push_url(url: str, allowed_hosts: frozenset[str]) -> str:
+    """``url`` normalised when it is a push URL the gateway may send BOT_PUSH_TOKEN to: a plain http(s) URL
+    (no credentials, query or fragment) whose host is in ``allowed_hosts`` (``*``: any). ValueError says why
+    not."""
+    url = http_url(url, credentials=False, query=False)
+    host = (httpx.URL(url).host or "").lower()
+    if "*" not in allowed_hosts and host not in allowed_hosts:
+        allowed = ", ".join(sorted(allowed_hosts))
+        raise ValueError(f"host {host!r} is not in BOT_PUSH_ALLOWED_HOSTS ({allowed})")
+    return url
+
+
 # How long one push may take: the bot opens a DM (one or two Discord calls) and sends one message.
 PUSH_TIMEOUT_SECONDS = 15.0
 _STATUSES: frozenset[str] = frozenset({"delivered_dm", "delivered_channel", "failed"})
@@ -59,11 +77,13 @@ class BotPushClient:
         locate: PushLocator,
         token: str,
         *,
+        allowed_hosts: frozenset[str] = DEFAULT_ALLOWED_HOSTS,
         timeout_seconds: float = PUSH_TIMEOUT_SECONDS,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._locate = locate
         self._token = token
+        self._allowed_hosts = allowed_hosts
         self._http = http or httpx.AsyncClient(timeout=timeout_seconds)
         self._owns_http = http is None
 
@@ -81,12 +101,19 @@ class BotPushClient:
             return Delivery("failed", f"bot registration unreadable: {type(exc).__name__}")
         if url is None:
             return Delivery("failed", "no bot registered (or its heartbeats stopped)")
+        try:
+            # Checked again here, not only at registration: a URL stored before the check existed, or one
+            # whose host was since taken off BOT_PUSH_ALLOWED_HOSTS, never receives the token.
+            url = check_push_url(url, self._allowed_hosts)
+        except ValueError as exc:
+            logger.warning("registered push URL refused: %s", exc)
+            return Delivery("failed", f"registered push URL refused: {exc}")
         body = {"user_id": user_id, "text": text, "reason": reason, "channel_id": channel_id}
         try:
             response = await self._http.post(
                 f"{url}/push", json=body, headers={"Authorization": f"Bearer {self._token}"}
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             logger.warning("bot unreachable at %s: %s", url, exc)
             return Delivery("failed", f"bot unreachable: {type(exc).__name__}")
         return _parse_delivery(response)
@@ -100,8 +127,12 @@ class BotPushClient:
         if url is None:
             return None, "no bot registered"
         try:
+            url = check_push_url(url, self._allowed_hosts)
+        except ValueError as exc:
+            return False, f"registered push URL refused: {exc}"
+        try:
             response = await self._http.get(f"{url}/health", timeout=3.0)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return False, f"bot unreachable: {type(exc).__name__}"
         return response.status_code == 200, f"HTTP {response.status_code}"
 

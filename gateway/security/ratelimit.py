@@ -10,7 +10,6 @@ is unreachable the request is let through (logged): an outage of the cache must 
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import math
@@ -20,6 +19,8 @@ import time
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.auth import bearer_token, token_matches
+from gateway.config import Settings
 from gateway.redis import user_key
 
 logger = logging.getLogger(__name__)
@@ -142,12 +143,6 @@ class RateLimitMiddleware:
         return path.startswith("/api/") and not path.startswith(_EXEMPT_PREFIXES)
 
     @staticmethod
-    def _has_service_token(scope: Scope, settings: object) -> bool:
-        expected = settings.auth.gateway_service_token.get_secret_value()  # type: ignore[attr-defined]
-        if not expected:
-            return False
-        header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer":
-            return False
-        return hmac.compare_digest(token.strip().encode(), expected.encode())
+    def _has_service_token(scope: Scope, settings: Settings) -> bool:
+        # The same reading of the caller as the route's own auth (gateway.auth), never a second one.
+        return token_matches(bearer_token(scope), settings.auth.gateway_service_token.get_secret_value())

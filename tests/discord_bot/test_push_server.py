@@ -85,3 +85,14 @@ async def test_oversized_request_heads_are_refused(
         writer.close()
     assert answer.split(b" ", 2)[1] in (b"400", b"431"), answer
     assert received == []
+
+
+async def test_two_authorization_headers_are_refused(server: tuple[PushServer, list[PushRequest]]) -> None:
+    """A push with a valid and a garbage Authorization header is a 400 and delivers nothing."""
+    push_server, received = server
+    headers = [("Authorization", "Bearer secret"), ("Authorization", "Bearer garbage")]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{push_server.port}") as http:
+        response = await http.post("/push", json={"user_id": "5", "text": "hi"}, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == "DuplicateHeader"
+    assert received == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,35 @@ def test_redis_url_value_is_not_echoed() -> None:
         load(redis_url="http://user:hunter2@redis")
     assert str(caught.value).startswith("REDIS_URL: ")
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://gemini:99999", "https://:443", "https://x/#f"])
+def test_unusable_gemini_base_url_is_refused(url: str) -> None:
+    """A GEMINI_BASE_URL httpx could not call is refused at start, naming the variable."""
+    with pytest.raises(ConfigError, match=r"^GEMINI_BASE_URL: "):
+        load(gemini_base_url=url)
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "reason"),
+    [
+        ("redis://redis:6379/1", "has no password"),
+        ("redis://:x@redis:6379/1", "has a password that is shorter than 24 characters"),
+        ("redis://:change-me-change-me-change-me@redis:6379/1", "contains the placeholder word 'changeme'"),
+    ],
+)
+def test_production_refuses_a_weak_redis_password(redis_url: str, reason: str) -> None:
+    """In production a REDIS_URL without a strong password is refused in one line naming it."""
+    with pytest.raises(ConfigError, match=r"^REDIS_URL: ") as caught:
+        load(environment="production", redis_url=redis_url)
+    assert reason in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_production_accepts_a_generated_redis_password_and_development_anything() -> None:
+    """The compose URL with a generated password passes; development accepts a password-less URL."""
+    strong = f"redis://:{secrets.token_hex(32)}@redis:6379/1"
+    assert load(environment="production", redis_url=strong).environment == "production"
+    assert load(redis_url="redis://redis:6379/1").environment == "development"
 
 
 @pytest.mark.slow

@@ -1,16 +1,22 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from gateway.config import ConfigError, Environment, Settings
 
-DSN = "postgresql://companion:a-real-password-123@localhost:5432/companion"
-STRONG_TOKEN = "s" * 40
-STRONG_ADMIN = "a" * 40
+REPO = Path(__file__).resolve().parents[2]
+DB_PASSWORD = secrets.token_hex(32)
+DSN = f"postgresql://companion:{DB_PASSWORD}@localhost:5432/companion"
+REDIS = f"redis://:{secrets.token_hex(32)}@localhost:6379/0"
+STRONG_TOKEN = secrets.token_hex(32)
+STRONG_ADMIN = secrets.token_hex(32)
+STRONG_PUSH = secrets.token_urlsafe(32)  # the local stack's generator
 
 
 @pytest.fixture
@@ -20,6 +26,9 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         "ENVIRONMENT",
         "GATEWAY_SERVICE_TOKEN",
         "ADMIN_API_KEY",
+        "BOT_PUSH_TOKEN",
+        "REDIS_URL",
+        "QDRANT_API_KEY",
         "PAD_DRIFT_RATE",
         "RATE_LIMIT_BURST",
     ):
@@ -28,9 +37,12 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def production(env: pytest.MonkeyPatch, token: str = STRONG_TOKEN, admin: str = STRONG_ADMIN) -> None:
+    """Production with a strong generated value for every secret of ours."""
     env.setenv("ENVIRONMENT", "production")
     env.setenv("GATEWAY_SERVICE_TOKEN", token)
     env.setenv("ADMIN_API_KEY", admin)
+    env.setenv("BOT_PUSH_TOKEN", STRONG_PUSH)
+    env.setenv("REDIS_URL", REDIS)
 
 
 def test_development_defaults_take_the_development_profile(env: pytest.MonkeyPatch) -> None:
@@ -82,12 +94,86 @@ def test_production_refuses_weak_secrets(
         Settings.load(env_file=None)
 
 
-def test_production_refuses_default_database_password(env: pytest.MonkeyPatch) -> None:
-    """A database password copied from the example file is refused in production."""
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("DATABASE_URL", "postgresql://companion:x@db/companion", "has a password that is shorter than 24"),
+        ("DATABASE_URL", "postgresql://companion:change-me@db/companion", "is a placeholder"),
+        ("DATABASE_URL", "postgresql://companion:<password>@db/companion", "is a placeholder"),
+        ("DATABASE_URL", "postgresql://companion@db/companion", "has no password"),
+        ("BOT_PUSH_TOKEN", "", "is empty"),
+        ("BOT_PUSH_TOKEN", "changeme", "is a placeholder"),
+        ("REDIS_URL", "redis://localhost:6379/0", "has no password"),
+        ("REDIS_URL", "redis://:hunter2@redis:6379/0", "has a password that is shorter than 24"),
+        ("GATEWAY_SERVICE_TOKEN", "change-me-change-me-change-me", "placeholder word 'changeme'"),
+        ("GATEWAY_SERVICE_TOKEN", "a" * 24, "uses only 1 distinct characters"),
+        ("ADMIN_API_KEY", "k9Xq2Lm" * 4, "repeats a 7-character unit"),
+        ("ADMIN_API_KEY", "your-admin-api-key-goes-here", "is a placeholder"),
+        ("ADMIN_API_KEY", "abcdefghijklmnopqrstuvwxyz", "is a run of consecutive characters"),
+        ("BOT_PUSH_TOKEN", "my-very-own-push-SECRET-2026", "placeholder word 'secret'"),
+        ("QDRANT_API_KEY", "password", "is a placeholder"),
+        ("BOT_PUSH_TOKEN", STRONG_TOKEN, "must differ from GATEWAY_SERVICE_TOKEN"),
+    ],
+)
+def test_production_refuses_each_weak_secret(
+    env: pytest.MonkeyPatch, variable: str, value: str, reason: str
+) -> None:
+    """Every weak case is refused in one line naming the variable and why, without echoing the value."""
     production(env)
-    env.setenv("DATABASE_URL", "postgresql://companion:change-me@db/companion")
-    with pytest.raises(ConfigError, match=r"^DATABASE_URL: "):
+    env.setenv(variable, value)
+    with pytest.raises(ConfigError, match=f"^{variable}: ") as excinfo:
         Settings.load(env_file=None)
+    message = str(excinfo.value)
+    assert reason in message and "\n" not in message
+    if variable.endswith("_URL"):
+        assert "hunter2" not in message and ":x@" not in message
+
+
+def test_development_accepts_weak_secrets(env: pytest.MonkeyPatch) -> None:
+    """Outside production anything goes: weak, empty or shared secrets and password-less URLs."""
+    env.setenv("DATABASE_URL", "postgresql://companion:x@localhost/companion")
+    env.setenv("GATEWAY_SERVICE_TOKEN", "changeme")
+    env.setenv("ADMIN_API_KEY", "changeme")
+    env.setenv("BOT_PUSH_TOKEN", "")
+    env.setenv("REDIS_URL", "redis://localhost:6379/0")
+    assert Settings.load(env_file=None).environment is Environment.DEVELOPMENT
+
+
+def test_production_accepts_a_generated_set_on_unix_sockets(env: pytest.MonkeyPatch) -> None:
+    """Strong tokens start production; a database or Redis reached over a Unix socket needs no password."""
+    production(env)
+    env.setenv("DATABASE_URL", "postgresql:///companion?host=/var/run/postgresql")
+    env.setenv("REDIS_URL", "unix:///run/redis/redis.sock?db=0")
+    assert Settings.load(env_file=None).environment is Environment.PRODUCTION
+
+
+def test_gateway_process_refuses_a_weak_secret_in_one_line(tmp_path: os.PathLike[str]) -> None:
+    """`python -m gateway` in production with a weak BOT_PUSH_TOKEN prints one line naming it, exits 2."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(REPO),  # this checkout's gateway, whatever the installed one
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": DSN,
+        "REDIS_URL": REDIS,
+        "GATEWAY_SERVICE_TOKEN": STRONG_TOKEN,
+        "ADMIN_API_KEY": STRONG_ADMIN,
+        "BOT_PUSH_TOKEN": "changeme",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "config error: BOT_PUSH_TOKEN: is a placeholder; production needs a strong secret "
+        "(generate one with `openssl rand -hex 32`)"
+    ]
 
 
 def test_production_with_real_secrets_uses_production_profile(env: pytest.MonkeyPatch) -> None:
@@ -144,3 +230,14 @@ def test_gateway_process_exits_with_one_line(tmp_path: os.PathLike[str]) -> None
         "config error: DATABASE_URL: must start with postgresql:// "
         "(a plain libpq URL; no +asyncpg driver suffix)"
     ]
+
+
+@pytest.mark.parametrize(
+    "variable", ["EMBEDDING_SERVICE_URL", "GROQ_BASE_URL", "LLM_BASE_URL", "LETTA_SERVER_URL", "QDRANT_URL"]
+)
+@pytest.mark.parametrize("url", ["http://[::1", "http://host:99999", "http://:8080", "http://host:8080#x"])
+def test_base_urls_httpx_cannot_call_are_refused(env: pytest.MonkeyPatch, variable: str, url: str) -> None:
+    """Every base-URL setting goes through one parser: a URL httpx would choke on stops the start."""
+    env.setenv(variable, url)
+    with pytest.raises(ConfigError, match=f"^{variable}: "):
+        Settings.load(env_file=None)

@@ -15,7 +15,7 @@ def push_client(handler: object, *, url: str | None = "http://bot:8091", token: 
         return url
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
-    return BotPushClient(locate, token, http=http)
+    return BotPushClient(locate, token, allowed_hosts=frozenset({"bot"}), http=http)
 
 
 async def test_delivered_answer_is_parsed_and_the_request_is_authenticated() -> None:
@@ -60,3 +60,20 @@ async def test_problems_are_failed_deliveries(
     """Unreachable, unregistered, refused token, garbage, unconfigured: failed with a reason."""
     delivery = await push_client(handler, url=url, token=token).deliver("5", "hi", "r")
     assert delivery.status == "failed" and detail in delivery.detail
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://attacker.example:8091", "http://u:p@bot:8091"])
+async def test_token_never_goes_to_a_refused_push_url(url: str) -> None:
+    """A stored push URL that is malformed or off BOT_PUSH_ALLOWED_HOSTS: failed, and nothing is sent."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"status": "delivered_dm"})
+
+    client = push_client(handler, url=url)
+    delivery = await client.deliver("5", "hi", "social")
+    reachable, detail = await client.probe()
+    assert delivery.status == "failed" and delivery.detail.startswith("registered push URL refused")
+    assert reachable is False and detail is not None and detail.startswith("registered push URL refused")
+    assert seen == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,7 @@ from fastapi import FastAPI
 from gateway.app import create_app
 from gateway.config import SecuritySettings
 from gateway.security.ratelimit import path_user_id
-from tests.gateway.conftest import admin_auth, gateway_settings, service_auth
+from tests.gateway.conftest import SERVICE_TOKEN, admin_auth, gateway_settings, service_auth
 from tests.gateway.memory.service_fixtures import add_user
 
 
@@ -88,6 +89,28 @@ async def test_rate_limit_can_be_disabled(
         await add_user(app.state.context.pool, user)
         for _ in range(3):
             assert (await client.get(f"/api/users/{user}", headers=service_auth())).status_code == 200
+
+
+@pytest.mark.parametrize("order", ["valid first", "valid last"])
+async def test_two_authorization_headers_never_bypass_the_user_limit(
+    user_limited: tuple[FastAPI, httpx.AsyncClient], order: str
+) -> None:
+    """100 concurrent messages with a valid and a garbage Authorization header are all refused with a 400."""
+    _, client = user_limited
+    user = str(10**17 + uuid.uuid4().int % 10**17)
+    valid, garbage = ("Authorization", f"Bearer {SERVICE_TOKEN}"), ("Authorization", "Bearer garbage")
+    headers = [valid, garbage] if order == "valid first" else [garbage, valid]
+    body = {"message": "hello there", "username": "mallory"}
+
+    async def send() -> httpx.Response:
+        return await client.post(f"/api/chat/{user}/messages", json=body, headers=headers)
+
+    responses = await asyncio.gather(*(send() for _ in range(100)))
+    assert {response.status_code for response in responses} == {400}
+    assert responses[0].json() == {
+        "error": "DuplicateHeader",
+        "detail": "the Authorization header was sent 2 times; send it once",
+    }
 
 
 def test_path_user_id() -> None:
