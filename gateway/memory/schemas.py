@@ -39,6 +39,11 @@ class MemoryRead(BaseModel):
     strength: float
     retrieval_weight: float
     embedding_model: str | None
+    origin_channel_id: str | None = Field(
+        default=None,
+        description="the server channel it was said in; null: said privately (a DM), or of unknown origin",
+    )
+    origin_guild_id: str | None = Field(default=None, description="the server of that channel, when known")
     created_at: datetime
 
 
@@ -74,6 +79,12 @@ class MemorySearchRequest(BaseModel):
     memory_types: list[MemoryType] | None = Field(default=None, min_length=1)
     min_importance: float = Field(default=0.0, ge=0.0, le=1.0)
     now: datetime | None = Field(default=None, description="Score retention as of this time (default: now).")
+    channel_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Only memories said in this server channel (what a reply there may use); "
+        "omitted: every memory (a DM)",
+    )
 
     @field_validator("query")
     @classmethod
