@@ -53,14 +53,16 @@ SESSION_IDLE_MINUTES = 30
 SELF_CACHE_SECONDS = 7 * 24 * 3600
 REPLAY_CHECK_SECONDS = 10.0
 REDIS_LOCK_SECONDS = 120
-# Runtimes that keep their own conversation history per user (a Letta agent remembers the DMs it answered):
-# they never answer in a server channel, where only that channel's memories and turns may be used.
-KEEPS_OWN_HISTORY = frozenset({"letta"})
 Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Runtimes that keep their own conversation history per user (a Letta agent remembers the DMs it answered):
+# they never answer in a server channel, where only that channel's memories and turns may be used.
+KEEPS_OWN_HISTORY = frozenset({"letta"})
 
 
 class ChatBusyError(CompanionError):
