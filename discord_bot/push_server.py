@@ -1,14 +1,9 @@
 """The push server inside the bot process (aiohttp): the gateway delivers proactive messages here.
 
 ``POST /push`` with ``Authorization: Bearer $BOT_PUSH_TOKEN`` and ``{"user_id", "text", "reason",
-"channel_id"?, "channel_text"?}`` answers ``{"status": "delivered_dm" | "delivered_channel" | "failed",
-"detail", "channel_id", "message_id"}`` (HTTP 200 whenever the request was understood, even when delivery
-failed: the gateway records the outcome). 401 for a missing or wrong token, 422 for a malformed body.
-``GET /health`` is open.
-
-``text`` goes to the user's DMs only: it may draw on what they told the companion privately. When the DMs
-are closed, only ``channel_text`` (built by the gateway without memories) may be posted in a server channel;
-a push without it is delivered by DM or not at all.
+"channel_id"?}`` answers ``{"status": "delivered_dm" | "delivered_channel" | "failed", "detail", "channel_id",
+"message_id"}`` (HTTP 200 whenever the request was understood, even when delivery failed: the gateway
+records the outcome). 401 for a missing or wrong token, 422 for a malformed body. ``GET /health`` is open.
 """
 
 from __future__ import annotations
@@ -36,6 +31,9 @@ class PushRequest(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
     reason: str = Field(default="", max_length=500)
     channel_id: str | None = Field(default=None, pattern=r"^\d{1,25}$")
+    # ``text`` goes to the user's DMs only: it may draw on what they told the companion privately. When the
+    # DMs are closed, only ``channel_text`` (built by the gateway without memories) may be posted in a server
+    # channel; a push without it is delivered by DM or not at all.
     channel_text: str | None = Field(default=None, min_length=1, max_length=4000)
 
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -39,7 +40,7 @@ class ChatMessageIn(BaseModel):
             raise ValueError("username must not contain NUL characters")
         return value
 
-    @model_validator(mode="after")
+    @pydantic.model_validator(mode="after")
     def _channel_of_a_public_message(self) -> ChatMessageIn:
         # A server-channel reply may use only that channel's memories: without the channel there is no scope.
         if not self.is_dm and not self.channel_id:

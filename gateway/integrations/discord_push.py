@@ -100,13 +100,8 @@ class BotPushClient:
             return Delivery("failed", f"bot registration unreadable: {type(exc).__name__}")
         if url is None:
             return Delivery("failed", "no bot registered (or its heartbeats stopped)")
-        body = {
-            "user_id": user_id,
-            "text": text,
-            "reason": reason,
-            "channel_id": channel_id,
-            "channel_text": channel_text,
-        }
+        body = {"user_id": user_id, "text": text, "reason": reason, "channel_id": channel_id}
+        body["channel_text"] = channel_text  # the only text the bot may post in a server channel
         try:
             response = await self._http.post(
                 f"{url}/push", json=body, headers={"Authorization": f"Bearer {self._token}"}
