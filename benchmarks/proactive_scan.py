@@ -53,7 +53,14 @@ class RecordingDeliverer:
     def __init__(self) -> None:
         self.pushes: list[tuple[str, str, str]] = []
 
-    async def deliver(self, user_id: str, text: str, reason: str, channel_id: str | None = None) -> Delivery:
+    async def deliver(
+        self,
+        user_id: str,
+        text: str,
+        reason: str,
+        channel_id: str | None = None,
+        channel_text: str | None = None,
+    ) -> Delivery:
         self.pushes.append((user_id, text, reason))
         return Delivery("delivered_dm", channel_id=f"dm-{user_id}")
 

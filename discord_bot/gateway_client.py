@@ -210,13 +210,21 @@ class GatewayClient:
     # --- chat and users ----------------------------------------------------------------------------------
 
     async def chat(
-        self, user_id: int, message: str, *, username: str, channel_id: int | None, is_dm: bool
+        self,
+        user_id: int,
+        message: str,
+        *,
+        username: str,
+        channel_id: int | None,
+        is_dm: bool,
+        guild_id: int | None = None,
     ) -> ChatReply:
         body = {
             "message": message,
             "username": username[:100] or str(user_id),
             "channel_id": None if channel_id is None else str(channel_id),
             "is_dm": is_dm,
+            "guild_id": None if guild_id is None else str(guild_id),
         }
         data = await self._json(
             "POST", f"/api/chat/{user_id}/messages", body=body, timeout_seconds=CHAT_TIMEOUT_SECONDS
@@ -245,14 +253,24 @@ class GatewayClient:
 
     # --- memory ------------------------------------------------------------------------------------------
 
-    async def search_memories(self, user_id: int, query: str, k: int = 5) -> Json:
-        data: Json = await self._json("POST", f"/api/memory/{user_id}/search", body={"query": query, "k": k})
+    async def search_memories(
+        self, user_id: int, query: str, k: int = 5, *, channel_id: int | None = None
+    ) -> Json:
+        """With ``channel_id`` (shown in a server channel): only the memories said in that channel."""
+        body: Json = {"query": query, "k": k}
+        if channel_id is not None:
+            body["channel_id"] = str(channel_id)
+        data: Json = await self._json("POST", f"/api/memory/{user_id}/search", body=body)
         return data
 
-    async def list_memories(self, user_id: int, kind: str, *, limit: int, offset: int = 0) -> Json:
-        data: Json = await self._json(
-            "GET", f"/api/memory/{user_id}/{kind}", params={"limit": limit, "offset": offset}
-        )
+    async def list_memories(
+        self, user_id: int, kind: str, *, limit: int, offset: int = 0, channel_id: int | None = None
+    ) -> Json:
+        """With ``channel_id`` (shown in a server channel): only the memories said in that channel."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if channel_id is not None:
+            params["channel_id"] = str(channel_id)
+        data: Json = await self._json("GET", f"/api/memory/{user_id}/{kind}", params=params)
         return data
 
     async def forget_memory(self, user_id: int, memory_id: str) -> None:

@@ -35,6 +35,10 @@ class PushRequest(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
     reason: str = Field(default="", max_length=500)
     channel_id: str | None = Field(default=None, pattern=r"^\d{1,25}$")
+    # ``text`` goes to the user's DMs only: it may draw on what they told the companion privately. When the
+    # DMs are closed, only ``channel_text`` (built by the gateway without memories) may be posted in a server
+    # channel; a push without it is delivered by DM or not at all.
+    channel_text: str | None = Field(default=None, min_length=1, max_length=4000)
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,7 @@ class Companion(commands.GroupCog, group_name="companion", group_description="Yo
             username=interaction.user.name,
             channel_id=interaction.channel_id,
             is_dm=interaction.guild is None,
+            guild_id=interaction.guild_id,
         )
         chunks = text.split_message(reply.display_text())
         quoted = f"> {text.truncate(message, 200)}\n"

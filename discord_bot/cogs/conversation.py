@@ -105,6 +105,7 @@ class Conversation(commands.Cog):
                     username=message.author.name,
                     channel_id=message.channel.id,
                     is_dm=message.guild is None,
+                    guild_id=message.guild.id if message.guild is not None else None,
                 )
         except GatewayError as exc:
             logger.warning("chat for %s failed: %s %s", message.author.id, exc.status, exc.detail)

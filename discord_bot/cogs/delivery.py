@@ -1,8 +1,9 @@
 """Proactive delivery: the push server the gateway calls, registration with the gateway and its heartbeat.
 
-A push goes to the user's DMs; when those are closed (HTTP 403, code 50007) it goes to the push's channel or
-the last server channel the user talked in, with a mention, provided the user is still a member there. The
-bot keeps its own per-user limit on top of the gateway's rules.
+A push goes to the user's DMs; when those are closed (HTTP 403, code 50007) its ``channel_text`` (never its
+``text``, which may quote what the user said in private) goes to the push's channel or the last server channel
+the user talked in, with a mention, provided the user is still a member there; a push without a
+``channel_text`` then fails. The bot keeps its own per-user limit on top of the gateway's rules.
 """
 
 from __future__ import annotations
@@ -101,11 +102,16 @@ class Delivery(commands.Cog):
             dm_problem = "dms closed" if exc.code == CANNOT_DM_USER else f"dm refused ({exc.code})"
         except discord.HTTPException as exc:
             return PushResult("failed", f"Discord error sending the DM: {exc.status} {exc.text}")
-        return await self._deliver_in_channel(user, push, chunks, dm_problem)
+        if push.channel_text is None:
+            return PushResult(
+                "failed", f"{dm_problem}; the message is for DMs only (not posted in a channel)"
+            )
+        return await self._deliver_in_channel(user, push, text.split_message(push.channel_text), dm_problem)
 
     async def _deliver_in_channel(
         self, user: discord.User, push: PushRequest, chunks: list[str], dm_problem: str
     ) -> PushResult:
+        """``chunks`` are the push's channel-safe text, never its DM text."""
         candidates: list[int] = []
         for channel_id in (push.channel_id, self.bot.last_channels.get(user.id)):
             if channel_id is not None and int(channel_id) not in candidates:

@@ -1,4 +1,8 @@
-"""``/memories``: search (with why each memory was recalled), recent (paged), forget (autocomplete)."""
+"""``/memories``: search (with why each memory was recalled), recent (paged), forget (autocomplete).
+
+In a server channel every subcommand shows only what was said in that channel; the rest (DMs, other
+channels) is shown in a DM with the bot (docs/discord.md).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,12 @@ logger = logging.getLogger(__name__)
 
 PER_PAGE = 5
 EMBED_COLOUR = discord.Colour.from_rgb(80, 160, 220)
+CHANNEL_ONLY_NOTE = "Only what you said in this channel. DM me /memories to see everything else."
+
+
+def channel_scope(interaction: discord.Interaction) -> int | None:
+    """The channel whose memories may be shown here: None in a DM (all of them)."""
+    return interaction.channel_id if interaction.guild_id is not None else None
 
 
 def memory_line(memory: Json, reason: str | None = None) -> str:
@@ -37,25 +47,33 @@ def memory_line(memory: Json, reason: str | None = None) -> str:
     return line
 
 
-def search_embed(query: str, results: list[Json], degraded: list[str]) -> discord.Embed:
+def search_embed(
+    query: str, results: list[Json], degraded: list[str], *, channel_only: bool = False
+) -> discord.Embed:
     embed = discord.Embed(title=f"Memories about “{text.truncate(query, 80)}”", colour=EMBED_COLOUR)
     if not results:
         embed.description = "Nothing comes to mind."
     else:
         lines = [memory_line(result["memory"], result.get("reason")) for result in results]
         embed.description = text.join_lines(lines, 4000)
+    footer = [CHANNEL_ONLY_NOTE] if channel_only else []
     if degraded:
-        embed.set_footer(text=f"partial recall: {', '.join(degraded)} unavailable")
+        footer.append(f"partial recall: {', '.join(degraded)} unavailable")
+    if footer:
+        embed.set_footer(text=" · ".join(footer))
     return embed
 
 
-def page_embed(kind: str, page: Json, page_index: int, pages: int) -> discord.Embed:
+def page_embed(
+    kind: str, page: Json, page_index: int, pages: int, *, channel_only: bool = False
+) -> discord.Embed:
     embed = discord.Embed(title=f"Recent {kind} memories", colour=EMBED_COLOUR)
     items = page["items"]
     embed.description = (
         text.join_lines([memory_line(item) for item in items], 4000) if items else "No memories yet."
     )
-    embed.set_footer(text=f"page {page_index + 1}/{pages} · {page['total']} in total")
+    footer = f"page {page_index + 1}/{pages} · {page['total']} in total"
+    embed.set_footer(text=f"{footer} · {CHANNEL_ONLY_NOTE}" if channel_only else footer)
     return embed
 
 
@@ -73,10 +91,12 @@ class Memories(commands.GroupCog, group_name="memories", group_description="What
     @app_commands.describe(query="What to look for")
     async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 500]) -> None:
         """Search your companion's memories of you, and see why each one came up."""
-        result = await self.bot.gateway.search_memories(interaction.user.id, query, k=5)
-        await interaction.response.send_message(
-            embed=search_embed(query, result["results"], result.get("degraded", [])), ephemeral=True
+        scope = channel_scope(interaction)
+        result = await self.bot.gateway.search_memories(interaction.user.id, query, k=5, channel_id=scope)
+        embed = search_embed(
+            query, result["results"], result.get("degraded", []), channel_only=scope is not None
         )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="recent")
     @app_commands.describe(kind="episodic: moments you shared; semantic: what it has learned about you")
@@ -85,13 +105,14 @@ class Memories(commands.GroupCog, group_name="memories", group_description="What
     ) -> None:
         """Your companion's most recent memories of you, page by page."""
         user_id = interaction.user.id
+        scope = channel_scope(interaction)
 
         async def fetch(page_index: int) -> tuple[discord.Embed, int]:
             page = await self.bot.gateway.list_memories(
-                user_id, kind, limit=PER_PAGE, offset=page_index * PER_PAGE
+                user_id, kind, limit=PER_PAGE, offset=page_index * PER_PAGE, channel_id=scope
             )
             clamped, _, pages = text.page_bounds(page["total"], page_index, PER_PAGE)
-            return page_embed(kind, page, clamped, pages), pages
+            return page_embed(kind, page, clamped, pages, channel_only=scope is not None), pages
 
         embed, pages = await fetch(0)
         view = Pager(user_id, fetch, pages)
@@ -116,7 +137,9 @@ class Memories(commands.GroupCog, group_name="memories", group_description="What
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         try:
-            page = await self.bot.gateway.list_memories(interaction.user.id, "episodic", limit=50)
+            page = await self.bot.gateway.list_memories(
+                interaction.user.id, "episodic", limit=50, channel_id=channel_scope(interaction)
+            )
         except GatewayError:
             return []
         needle = current.strip().lower()

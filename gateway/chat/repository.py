@@ -31,6 +31,8 @@ class InteractionRepository:
         degraded: Sequence[str],
         threat: bool,
         channel_id: str | None,
+        is_dm: bool = True,
+        guild_id: str | None = None,
         was_proactive: bool = False,
         proactive_score: float | None = None,
         proactive_reason: str | None = None,
@@ -41,9 +43,9 @@ class InteractionRepository:
                 INSERT INTO interactions (user_id, created_at, user_message, assistant_response, pad_before,
                     pad_after, emotion_before, emotion_after, memories_retrieved, memory_ids,
                     response_latency_ms, tokens_used, model_used, runtime, degraded, security_threat_detected,
-                    channel_id, was_proactive, proactive_score, proactive_reason)
+                    channel_id, was_proactive, proactive_score, proactive_reason, is_dm, guild_id)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, cardinality($9::uuid[]), $9, $10, $11, $12, $13, $14,
-                        $15, $16, $17, $18, $19)
+                        $15, $16, $17, $18, $19, $20, $21)
                 RETURNING id
             ), counted AS (
                 UPDATE user_profiles SET total_interactions = total_interactions + 1 WHERE user_id = $1
@@ -69,11 +71,14 @@ class InteractionRepository:
             was_proactive,
             proactive_score,
             proactive_reason,
+            is_dm,
+            guild_id,
         )
         return interaction_id
 
-    async def recent(self, user_id: str, limit: int) -> list[dict[str, Any]]:
-        """The last ``limit`` exchanges, oldest first (for the prompt's conversation history)."""
+    async def recent(self, user_id: str, limit: int, channel_id: str | None = None) -> list[dict[str, Any]]:
+        """The last ``limit`` exchanges, oldest first (for the prompt's conversation history). With
+        ``channel_id`` (a reply in a server channel), only the exchanges in that channel: never a DM's."""
         if limit <= 0:
             return []
         rows = await self.conn.fetch(
@@ -81,11 +86,13 @@ class InteractionRepository:
             SELECT * FROM (
                 SELECT id, created_at, user_message, assistant_response, was_proactive
                 FROM interactions WHERE user_id = $1 AND NOT security_threat_detected
+                  AND ($3::text IS NULL OR (NOT is_dm AND channel_id = $3::text))
                 ORDER BY created_at DESC, id DESC LIMIT $2
             ) AS last ORDER BY created_at, id
             """,
             user_id,
             limit,
+            channel_id,
         )
         return [dict(row) for row in rows]
 

@@ -42,6 +42,9 @@ class Turn:
     emotion: str = "neutral"  # the companion's mood label after appraising this message
     user_valence: float = 0.0  # how good or bad the message's news is for the user, in [-1, 1]
     restricted: bool = False  # security level 2: short replies, no memory writes
+    # False for a reply in a server channel: memories and history are that channel's only, and no runtime
+    # that keeps its own conversation history (Letta: the user's DMs) may answer it.
+    private: bool = True
     extra_instructions: Sequence[str] = field(default_factory=tuple)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 MAX_MESSAGE_CHARS = 4000
@@ -11,7 +12,12 @@ class ChatMessageIn(BaseModel):
     message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, examples=["I got a new puppy today!"])
     username: str = Field(min_length=1, max_length=100, examples=["alice"])
     channel_id: str | None = Field(default=None, max_length=100, description="Discord channel of the message")
-    is_dm: bool = Field(default=True, description="whether the message came in a direct message")
+    is_dm: bool = Field(
+        default=True,
+        description="whether the message came in a direct message; false: a server channel, whose reply may "
+        "use only what was said in that channel (channel_id is then required)",
+    )
+    guild_id: str | None = Field(default=None, max_length=100, description="Discord server of the channel")
 
     @field_validator("message")
     @classmethod
@@ -31,6 +37,18 @@ class ChatMessageIn(BaseModel):
         if "\x00" in value:
             raise ValueError("username must not contain NUL characters")
         return value
+
+    @pydantic.model_validator(mode="after")
+    def _channel_of_a_public_message(self) -> ChatMessageIn:
+        # A server-channel reply may use only that channel's memories: without the channel there is no scope.
+        if not self.is_dm and not self.channel_id:
+            raise ValueError("channel_id is required when is_dm is false")
+        return self
+
+    @property
+    def scope(self) -> str | None:
+        """Who will read the reply: None for the user alone (a DM), else the server channel's id."""
+        return None if self.is_dm else self.channel_id
 
 
 class PadRead(BaseModel):

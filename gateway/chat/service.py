@@ -60,6 +60,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Runtimes that keep their own conversation history per user (a Letta agent remembers the DMs it answered):
+# they never answer in a server channel, where only that channel's memories and turns may be used.
+KEEPS_OWN_HISTORY = frozenset({"letta"})
+
+
 class ChatBusyError(CompanionError):
     """The user's previous messages are still being answered for too long."""
 
@@ -145,14 +150,15 @@ class ChatService:
             return await self._refuse(user_id, request, screening, mood, now, started, degraded)
 
         # The mood reacts while memories and the last turns are fetched (separate pooled connections).
+        # A reply in a server channel draws only on what was said in that channel (request.scope).
         async def recall() -> tuple[list[RecalledMemory], list[str]]:
             await self.writer.user_idle(user_id)  # the previous message's memories are recallable now
-            return await self._recall(user_id, request.message, now)
+            return await self._recall(user_id, request.message, now, request.scope)
 
         change, (recalled, memory_degraded), history = await asyncio.gather(
             self.personality.react(user_id, request.message, now),
             recall(),
-            InteractionRepository(self.pool).recent(user_id, self.settings.history_turns),
+            InteractionRepository(self.pool).recent(user_id, self.settings.history_turns, request.scope),
         )
         degraded += change.degraded
         degraded += memory_degraded
@@ -175,12 +181,13 @@ class ChatService:
             emotion=change.after.label,
             user_valence=change.valence,
             restricted=screening.restricted,
+            private=request.is_dm,
         )
         laps.lap("persona")
         reply = await self._reply(turn, degraded)
         laps.lap("agent")
         if not screening.restricted:
-            await self._remember(user_id, request.message, reply, change, now)
+            await self._remember(user_id, request, reply, change, now)
         record = _interaction(
             user_id,
             request,
@@ -247,6 +254,8 @@ class ChatService:
             degraded=record["degraded"],
             threat=record["threat"],
             channel_id=record["channel_id"],
+            is_dm=record.get("is_dm", True),
+            guild_id=record.get("guild_id"),
         )
 
     async def _queue_interaction(self, record: dict[str, Any], cause: BaseException) -> None:
@@ -295,6 +304,7 @@ class ChatService:
                 message=request.message,
                 persona=persona,
                 emotion=mood.label,
+                private=request.is_dm,
             )
             reply = await self._reply(turn, degraded)
             text, runtime, model, agent_ms, tokens = (
@@ -305,7 +315,7 @@ class ChatService:
                 reply.tokens,
             )
             change = MoodChange(before=mood, after=mood)
-            await self._remember(user_id, request.message, reply, change, now)
+            await self._remember(user_id, request, reply, change, now)
         record = _interaction(
             user_id,
             request,
@@ -446,12 +456,15 @@ class ChatService:
         )
 
     async def _recall(
-        self, user_id: str, message: str, now: datetime
+        self, user_id: str, message: str, now: datetime, channel_id: str | None
     ) -> tuple[list[RecalledMemory], list[str]]:
+        """Memories for the reply: every one in a DM (``channel_id`` None), else that channel's only."""
         if self.settings.memories_k <= 0:
             return [], []
         try:
-            outcome = await self.memory.search(user_id, message, k=self.settings.memories_k, now=now)
+            outcome = await self.memory.search(
+                user_id, message, k=self.settings.memories_k, now=now, channel_id=channel_id
+            )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             logger.warning("recall failed for %s: %s", user_id, exc)
             return [], ["memory"]
@@ -468,6 +481,8 @@ class ChatService:
 
     async def _reply(self, turn: Turn, degraded: list[str]) -> AgentReply:
         for runtime in self.runtimes:
+            if not turn.private and runtime.name in KEEPS_OWN_HISTORY:
+                continue  # its own history holds the user's DMs: a server channel must never hear them
             try:
                 reply = await runtime.reply(turn)
             except RuntimeFailure as exc:
@@ -479,11 +494,14 @@ class ChatService:
         raise AssertionError("the template runtime never fails")  # pragma: no cover
 
     async def _remember(
-        self, user_id: str, message: str, reply: AgentReply, change: MoodChange, now: datetime
+        self, user_id: str, request: ChatMessageIn, reply: AgentReply, change: MoodChange, now: datetime
     ) -> None:
         """The message and the reply become episodic memories, written behind the reply (MemoryService screens
-        every text for memory poisoning)."""
+        every text for memory poisoning). Each records where it was said: private (a DM) or the channel."""
+        message = request.message
         conversation = _conversation_id(now)
+        origin = request.scope
+        guild = request.guild_id if origin is not None else None
         items = [
             MemoryInput(
                 content=message,
@@ -492,6 +510,8 @@ class ChatService:
                 emotion_context=change.summary or change.after.label,
                 pad_context=change.after.as_dict(),
                 conversation_id=conversation,
+                origin_channel_id=origin,
+                origin_guild_id=guild,
             )
         ]
         if reply.runtime != "template":  # offline templates are not worth remembering
@@ -504,6 +524,8 @@ class ChatService:
                     pad_context=change.after.as_dict(),
                     conversation_id=conversation,
                     context=(message,),
+                    origin_channel_id=origin,
+                    origin_guild_id=guild,
                 )
             )
         self.writer.submit(user_id, items)
@@ -656,6 +678,7 @@ def _interaction(
         "threat": threat,
         "channel_id": request.channel_id,
         "is_dm": request.is_dm,
+        "guild_id": request.guild_id,
     }
 
 

@@ -65,6 +65,8 @@ def _encode(user_id: str, item: MemoryInput) -> dict[str, Any]:
         "interaction_id": item.interaction_id,
         "conversation_id": item.conversation_id,
         "context": list(item.context),
+        "origin_channel_id": item.origin_channel_id,
+        "origin_guild_id": item.origin_guild_id,
     }
 
 
@@ -82,6 +84,9 @@ def _decode(data: dict[str, Any]) -> tuple[str, MemoryInput]:
         interaction_id=data.get("interaction_id"),
         conversation_id=data.get("conversation_id"),
         context=tuple(data.get("context") or ()),
+        # A record queued before origins existed has none: private, the safe default.
+        origin_channel_id=data.get("origin_channel_id"),
+        origin_guild_id=data.get("origin_guild_id"),
     )
 
 

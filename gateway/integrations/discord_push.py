@@ -3,6 +3,10 @@
 The bot runs a small HTTP server (``POST /push`` with ``Authorization: Bearer $BOT_PUSH_TOKEN``) and
 registers its URL with the gateway at start, then heartbeats it. ``Deliverer`` is what the proactive
 manager depends on; ``BotPushClient`` implements it over HTTP.
+
+A push has two texts: ``text`` for the user's DMs (it may draw on their memories) and ``channel_text``, the
+only text the bot may post in a server channel when the DMs are closed (built without memories; None: the
+push goes to the DMs or nowhere). docs/proactive.md, "Delivery".
 """
 
 from __future__ import annotations
@@ -36,8 +40,16 @@ class Delivery:
 
 
 class Deliverer(Protocol):
-    async def deliver(self, user_id: str, text: str, reason: str, channel_id: str | None = None) -> Delivery:
-        """Ask the bot to send ``text``; never raises for delivery problems (returns a failed Delivery)."""
+    async def deliver(
+        self,
+        user_id: str,
+        text: str,
+        reason: str,
+        channel_id: str | None = None,
+        channel_text: str | None = None,
+    ) -> Delivery:
+        """Ask the bot to send ``text`` in a DM, or ``channel_text`` (never ``text``) in a server channel when
+        the DMs are closed; never raises for delivery problems (returns a failed Delivery)."""
         ...
 
 
@@ -91,7 +103,14 @@ class BotPushClient:
         if self._owns_http:
             await self._http.aclose()
 
-    async def deliver(self, user_id: str, text: str, reason: str, channel_id: str | None = None) -> Delivery:
+    async def deliver(
+        self,
+        user_id: str,
+        text: str,
+        reason: str,
+        channel_id: str | None = None,
+        channel_text: str | None = None,
+    ) -> Delivery:
         if not self._token:
             return Delivery("failed", "BOT_PUSH_TOKEN is not configured on the gateway")
         try:
@@ -109,6 +128,7 @@ class BotPushClient:
             logger.warning("registered push URL refused: %s", exc)
             return Delivery("failed", f"registered push URL refused: {exc}")
         body = {"user_id": user_id, "text": text, "reason": reason, "channel_id": channel_id}
+        body["channel_text"] = channel_text  # the only text the bot may post in a server channel
         try:
             response = await self._http.post(
                 f"{url}/push", json=body, headers={"Authorization": f"Bearer {self._token}"}

@@ -2,8 +2,11 @@
 
 Each embedding space gets two collections, ``episodic_memory__<model-slug>__<dims>`` and
 ``semantic_memory__<model-slug>__<dims>``, with Cosine distance. Points are keyed by the memory's UUID and
-carry ``user_id`` (a keyword index with ``is_tenant``), ``importance`` (a float index) and ``created_at``.
-Every read and every delete filters on ``user_id``, so no call can reach another user's points.
+carry ``user_id`` (a keyword index with ``is_tenant``), ``importance`` (a float index), ``created_at`` and
+``origin_channel_id`` (a keyword index: the server channel the memory was said in; absent when private).
+Every read and every delete filters on ``user_id``, so no call can reach another user's points; a
+channel-scoped search also filters on ``origin_channel_id``, so a point without it (private, or indexed
+before origins existed) never answers one.
 
 The graph is built per tenant only (``m=0, payload_m=16``, Qdrant's multitenancy recipe): every search
 filters by user anyway, and a per-user graph gives full recall however small the user's share.
@@ -44,6 +47,7 @@ _PER_TENANT_GRAPH = models.HnswConfigDiff(m=0, payload_m=16)
 _PAYLOAD_INDEXES: dict[str, models.PayloadSchemaType | models.KeywordIndexParams] = {
     "user_id": models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
     "importance": models.PayloadSchemaType.FLOAT,
+    "origin_channel_id": models.PayloadSchemaType.KEYWORD,
 }
 # Local mode (tests, benchmarks) keeps payload indexes as no-ops and warns once that they are.
 _LOCAL_PAYLOAD_INDEX_WARNING = r"Payload indexes have no effect in the local Qdrant"
@@ -91,6 +95,18 @@ def _client_errors(action: str) -> Iterator[None]:
         raise VectorIndexError(f"qdrant {action} failed: {type(exc).__name__}: {exc}") from exc
 
 
+def _payload(point: IndexPoint) -> dict[str, object]:
+    """A private memory carries no ``origin_channel_id``: absent and null both mean private."""
+    payload: dict[str, object] = {
+        "user_id": point.user_id,
+        "importance": float(point.importance),
+        "created_at": point.created_at.isoformat(),
+    }
+    if point.origin_channel_id is not None:
+        payload["origin_channel_id"] = point.origin_channel_id
+    return payload
+
+
 def _user_filter(user_id: str) -> models.FieldCondition:
     return models.FieldCondition(key="user_id", match=models.MatchValue(value=user_id))
 
@@ -125,11 +141,7 @@ class QdrantIndex:
                 models.PointStruct(
                     id=str(point.memory_id),
                     vector=checked_vector(point.vector, space.dims),
-                    payload={
-                        "user_id": point.user_id,
-                        "importance": float(point.importance),
-                        "created_at": point.created_at.isoformat(),
-                    },
+                    payload=_payload(point),
                 )
             )
         for memory_type, structs in by_type.items():
@@ -145,13 +157,20 @@ class QdrantIndex:
         vector: Sequence[float],
         limit: int,
         memory_types: Sequence[str] | None = None,
+        channel_id: str | None = None,
     ) -> list[VectorHit]:
-        """The user's nearest memories, best first; the user filter is a ``must`` on every query."""
+        """The user's nearest memories, best first; the user filter (and the channel's, when scoped) is a
+        ``must`` on every query."""
         types = selected_memory_types(memory_types)
         query = checked_vector(vector, space.dims)
         if limit < 1 or not types:
             return []
-        only_user = models.Filter(must=[_user_filter(user_id)])
+        conditions: list[models.Condition] = [_user_filter(user_id)]
+        if channel_id is not None:
+            conditions.append(
+                models.FieldCondition(key="origin_channel_id", match=models.MatchValue(value=channel_id))
+            )
+        only_user = models.Filter(must=conditions)
         names = [collection_name(t, space) for t in types]
         answers = await asyncio.gather(
             *(

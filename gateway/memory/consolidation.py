@@ -2,6 +2,10 @@
 sources, and new semantic memories are checked against similar ones for conflicts (resolved by recency).
 
 Nothing is deleted: sources are marked ``consolidated_into``; a conflict's loser only loses retrieval weight.
+
+Memories said in different places are never merged (docs/memory.md, "Who may hear a memory"): episodic
+memories are clustered within one origin at a time (private, or one server channel), and the semantic memory
+keeps that origin. A fact learned in a DM stays private; a channel's fact stays in its channel.
 """
 
 from __future__ import annotations
@@ -91,6 +95,15 @@ def greedy_clusters(candidates: Sequence[Candidate], threshold: float = CLUSTER_
     return clusters
 
 
+def by_origin(candidates: Sequence[Candidate]) -> list[list[Candidate]]:
+    """The candidates grouped by where they were said (private, or one server channel), each group in its
+    original order: a cluster never mixes a DM with a channel, or two channels."""
+    groups: dict[str | None, list[Candidate]] = {}
+    for candidate in candidates:
+        groups.setdefault(candidate.row.get("origin_channel_id"), []).append(candidate)
+    return list(groups.values())
+
+
 def extractive_summary(cluster: Cluster) -> str:
     """The member most similar to all the others (the medoid) stands for the cluster."""
     vectors = np.stack([np.asarray(m.vector, dtype=np.float32) for m in cluster.members])
@@ -131,7 +144,8 @@ class Consolidator:
         created: list[UUID] = []
         processed = 0
         conflicts = 0
-        for cluster in greedy_clusters(candidates):
+        for cluster in (c for group in by_origin(candidates) for c in greedy_clusters(group)):
+            origin = cluster.members[0].row
             summary = await self._summarise(cluster)
             importance = min(
                 1.0,
@@ -151,6 +165,8 @@ class Consolidator:
                         created_at=max(m.row["created_at"] for m in cluster.members),
                         source_memory_ids=source_ids,
                         confidence=round(max(0.0, min(1.0, cluster.cohesion)), 4),
+                        origin_channel_id=origin["origin_channel_id"],
+                        origin_guild_id=origin["origin_guild_id"],
                     )
                 ],
             )

@@ -29,6 +29,7 @@ class IndexPoint:
     vector: Sequence[float]
     importance: float
     created_at: datetime
+    origin_channel_id: str | None = None  # the server channel it was said in; None: private (a DM)
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,10 @@ class VectorIndex(Protocol):
         vector: Sequence[float],
         limit: int,
         memory_types: Sequence[str] | None = None,
+        channel_id: str | None = None,
     ) -> list[VectorHit]:
-        """The user's nearest memories, best first; never another user's."""
+        """The user's nearest memories, best first; never another user's. With ``channel_id``, only the
+        memories said in that server channel (filtered inside the search, so ``limit`` still holds)."""
         ...
 
     async def delete(self, space: EmbeddingSpace, user_id: str, memory_ids: Sequence[UUID]) -> None:

@@ -14,8 +14,10 @@ a small share of the space can get too few rows back. Each search therefore pick
 - **exact** when the user has few vectors (a scan of the user's rows through ``ix_memories_user_space``
   costs less than a graph walk), when the user's share is too small for any ``ef_search`` to yield
   ``limit`` rows, or when there is no valid HNSW index for the size;
-- **hnsw** otherwise, with ``hnsw.ef_search`` raised (``SET LOCAL``) in proportion to
-  ``limit / share``, and the exact path as fallback when the graph still returned fewer than ``limit``.
+- **hnsw** otherwise (never for a channel-scoped search: one channel's share of a user's memories is
+  small, and the exact scan filters by channel inside the query), with ``hnsw.ef_search`` raised
+  (``SET LOCAL``) in proportion to ``limit / share``, and the exact path as fallback when the graph still
+  returned fewer than ``limit``.
 
 Shares come from an index-only count of the user's vectors and the HNSW index's size, cached briefly in
 process (a stale figure only costs speed: a short answer falls back to exact, which is always correct).
@@ -79,18 +81,20 @@ def checked_dims(dims: object) -> int:
     return dims
 
 
-def exact_search_sql(dims: int) -> str:
-    """Brute force over one user's rows of a space ($1 query real[], $2 user, $3 model, $4 types, $5 limit).
+def exact_search_sql(dims: int, *, in_channel: bool = False) -> str:
+    """Brute force over one user's rows of a space ($1 query real[], $2 user, $3 model, $4 types, $5 limit;
+    with ``in_channel``, $6 the server channel the memories must have been said in).
 
     The query vector sits in a scalar sub-select so it is converted once (an InitPlan), not once per row
     under a generic plan.
     """
     dims = checked_dims(dims)
+    channel = "AND origin_channel_id = $6::text" if in_channel else ""
     return f"""
         SELECT id, embedding <=> (SELECT $1::real[]::vector({dims})) AS distance
         FROM memories
         WHERE user_id = $2 AND embedding_dims = {dims} AND embedding_model = $3
-          AND memory_type = ANY($4::text[]) AND deleted_at IS NULL AND embedding IS NOT NULL
+          AND memory_type = ANY($4::text[]) AND deleted_at IS NULL AND embedding IS NOT NULL {channel}
         ORDER BY distance
         LIMIT $5
     """  # noqa: S608  (dims is a checked int; every value is bound)
@@ -215,8 +219,10 @@ class PgVectorIndex:
         vector: Sequence[float],
         limit: int,
         memory_types: Sequence[str] | None = None,
+        channel_id: str | None = None,
     ) -> list[VectorHit]:
-        """The user's nearest live memories of this space, best first (cosine similarity = 1 − distance)."""
+        """The user's nearest live memories of this space, best first (cosine similarity = 1 − distance);
+        with ``channel_id``, those said in that channel (always the exact path)."""
         dims = checked_dims(space.dims)
         query = checked_vector(vector, dims)
         types = selected_memory_types(memory_types)
@@ -224,6 +230,8 @@ class PgVectorIndex:
             return []
         try:
             async with self.pool.acquire() as conn:
+                if channel_id is not None:
+                    return await self._search_exact(conn, space, user_id, query, limit, types, channel_id)
                 plan = await self._plan(conn, space, user_id, limit, types)
                 if plan.strategy == "hnsw":
                     assert plan.ef_search is not None
@@ -412,11 +420,23 @@ class PgVectorIndex:
         query: list[float],
         limit: int,
         types: Sequence[str],
+        channel_id: str | None = None,
     ) -> list[VectorHit]:
         dims = checked_dims(space.dims)
         if limit < 1 or not types:
             return []
-        rows = await conn.fetch(exact_search_sql(dims), query, user_id, space.model, list(types), limit)
+        if channel_id is None:
+            rows = await conn.fetch(exact_search_sql(dims), query, user_id, space.model, list(types), limit)
+        else:
+            rows = await conn.fetch(
+                exact_search_sql(dims, in_channel=True),
+                query,
+                user_id,
+                space.model,
+                list(types),
+                limit,
+                channel_id,
+            )
         return _hits(rows)
 
     async def _search_hnsw(

@@ -29,7 +29,7 @@ DEFAULT_BATCH_SIZE = 500
 _SMALLEST_UUID = UUID(int=0)
 
 _SELECT_POINTS = """
-    SELECT id, user_id, memory_type, embedding::real[] AS vector, importance, created_at
+    SELECT id, user_id, memory_type, embedding::real[] AS vector, importance, created_at, origin_channel_id
     FROM memories
     WHERE embedding_model = $1 AND embedding_dims = $2 AND deleted_at IS NULL AND embedding IS NOT NULL
 """
@@ -178,6 +178,7 @@ async def _index_rows(
             vector=row["vector"],
             importance=row["importance"],
             created_at=row["created_at"],
+            origin_channel_id=row["origin_channel_id"],
         )
         for row in rows
     ]

@@ -16,7 +16,17 @@ Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 MEMORY_COLUMNS = """id, user_id, memory_type, content, speaker, importance, importance_source, emotion_context,
     conversation_id, source_memory_ids, consolidated_into, access_count, last_accessed_at, strength,
-    retrieval_weight, embedding_model, created_at"""
+    retrieval_weight, embedding_model, origin_channel_id, origin_guild_id, created_at"""
+
+
+# Who may hear a memory (docs/memory.md): ``$n::text IS NULL`` is a private reply's scope (every memory);
+# a channel id keeps the memories said in that server channel. Memories of a DM (or of unknown origin) have
+# no origin channel, so no channel scope ever selects them.
+def in_scope(param: int, alias: str = "") -> str:
+    """The SQL condition that keeps the memories ``$param`` (a channel id or NULL) may see."""
+    column = f"{alias}.origin_channel_id" if alias else "origin_channel_id"
+    return f"(${param}::text IS NULL OR {column} = ${param}::text)"
+
 
 CONFLICT_COLUMNS = """id, memory_id_1, memory_id_2, conflict_type, description, confidence, resolution_status,
     resolution_method, winner_memory_id, resolution_note, detected_at, resolved_at"""
@@ -40,6 +50,8 @@ class NewMemory:
     conversation_id: str | None = None
     source_memory_ids: Sequence[UUID] = ()
     confidence: float | None = None
+    origin_channel_id: str | None = None  # None: said privately (a DM)
+    origin_guild_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,14 +76,15 @@ class MemoryRepository:
             """
             INSERT INTO memories (id, user_id, memory_type, content, speaker, importance, importance_source,
                                   created_at, updated_at, emotion_context, pad_context, interaction_id,
-                                  conversation_id, source_memory_ids, confidence)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14)
+                                  conversation_id, source_memory_ids, confidence, origin_channel_id,
+                                  origin_guild_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             """,
             [
                 (
                     m.id, m.user_id, m.memory_type, m.content, m.speaker, m.importance, m.importance_source,
                     m.created_at, m.emotion_context, m.pad_context, m.interaction_id, m.conversation_id,
-                    list(m.source_memory_ids), m.confidence,
+                    list(m.source_memory_ids), m.confidence, m.origin_channel_id, m.origin_guild_id,
                 )
                 for m in memories
             ],
@@ -115,25 +128,30 @@ class MemoryRepository:
         return dict(row) if row is not None else None
 
     async def list_page(
-        self, user_id: str, memory_type: str, limit: int, offset: int
+        self, user_id: str, memory_type: str, limit: int, offset: int, channel_id: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
+        """A page of the user's memories of one type, newest first; with ``channel_id``, only those said in
+        that server channel."""
         rows = await self.conn.fetch(
             f"""
             SELECT {MEMORY_COLUMNS}, count(*) OVER () AS total FROM memories
-            WHERE user_id = $1 AND memory_type = $2 AND deleted_at IS NULL
+            WHERE user_id = $1 AND memory_type = $2 AND deleted_at IS NULL AND {in_scope(5)}
             ORDER BY created_at DESC, id LIMIT $3 OFFSET $4
             """,  # noqa: S608
             user_id,
             memory_type,
             limit,
             offset,
+            channel_id,
         )
         if rows:
             return [dict(r) for r in rows], int(rows[0]["total"])
         total = await self.conn.fetchval(
-            "SELECT count(*) FROM memories WHERE user_id = $1 AND memory_type = $2 AND deleted_at IS NULL",
+            "SELECT count(*) FROM memories WHERE user_id = $1 AND memory_type = $2 AND deleted_at IS NULL"  # noqa: S608
+            f" AND {in_scope(3)}",
             user_id,
             memory_type,
+            channel_id,
         )
         return [], int(total)
 
@@ -190,13 +208,19 @@ class MemoryRepository:
         return int(row["n"]), float(row["avg_len"] or 0.0)
 
     async def fulltext_search(
-        self, user_id: str, lexemes: Sequence[str], limit: int, memory_types: Sequence[str]
+        self,
+        user_id: str,
+        lexemes: Sequence[str],
+        limit: int,
+        memory_types: Sequence[str],
+        channel_id: str | None = None,
     ) -> list[tuple[UUID, float]]:
-        """The user's memories holding any of ``lexemes`` (already stemmed), best cover-density rank first."""
+        """The user's memories holding any of ``lexemes`` (already stemmed), best cover-density rank first;
+        with ``channel_id``, only those said in that channel (a filter inside the query: ``limit`` holds)."""
         if not lexemes:
             return []
         rows = await self.conn.fetch(
-            """
+            f"""
             WITH q AS (
                 SELECT array_to_string(ARRAY(SELECT quote_literal(w) FROM unnest($2::text[]) AS w), ' | ')::tsquery
                        AS query
@@ -204,48 +228,59 @@ class MemoryRepository:
             SELECT m.id, ts_rank_cd(m.content_tsv, q.query, 1) AS rank
             FROM memories AS m, q
             WHERE m.user_id = $1 AND m.deleted_at IS NULL AND m.memory_type = ANY($4::text[])
-              AND m.content_tsv @@ q.query
+              AND m.content_tsv @@ q.query AND {in_scope(5, "m")}
             ORDER BY rank DESC, m.created_at DESC
             LIMIT $3
-            """,
+            """,  # noqa: S608
             user_id,
             list(lexemes),
             limit,
             list(memory_types),
+            channel_id,
         )
         return [(row["id"], float(row["rank"])) for row in rows]
 
     async def neighbours(
-        self, user_id: str, ids: Sequence[UUID], memory_types: Sequence[str]
+        self, user_id: str, ids: Sequence[UUID], memory_types: Sequence[str], channel_id: str | None = None
     ) -> list[tuple[UUID, UUID]]:
-        """(anchor, neighbour) pairs: the memories just before and after each of ``ids`` in its conversation."""
+        """(anchor, neighbour) pairs: the memories just before and after each of ``ids`` in its conversation
+        (with ``channel_id``, neighbours said in that channel only: a DM the same day is no neighbour)."""
         rows = await self.conn.fetch(
-            """
+            f"""
             SELECT a.id AS anchor, n.id FROM memories AS a
             CROSS JOIN LATERAL (
                 (SELECT m.id FROM memories AS m
                  WHERE m.user_id = $1 AND m.conversation_id = a.conversation_id AND m.deleted_at IS NULL
                    AND m.created_at < a.created_at AND m.memory_type = ANY($3::text[])
+                   AND {in_scope(4, "m")}
                  ORDER BY m.created_at DESC LIMIT 1)
                 UNION ALL
                 (SELECT m.id FROM memories AS m
                  WHERE m.user_id = $1 AND m.conversation_id = a.conversation_id AND m.deleted_at IS NULL
                    AND m.created_at > a.created_at AND m.memory_type = ANY($3::text[])
+                   AND {in_scope(4, "m")}
                  ORDER BY m.created_at LIMIT 1)
             ) AS n
             WHERE a.user_id = $1 AND a.id = ANY($2::uuid[]) AND a.conversation_id IS NOT NULL
-            """,
+            """,  # noqa: S608
             user_id,
             list(ids),
             list(memory_types),
+            channel_id,
         )
         return [(row["anchor"], row["id"]) for row in rows]
 
     async def candidates(
-        self, user_id: str, ids: Sequence[UUID], model: str | None, lexemes: Sequence[str] = ()
+        self,
+        user_id: str,
+        ids: Sequence[UUID],
+        model: str | None,
+        lexemes: Sequence[str] = (),
+        channel_id: str | None = None,
     ) -> list[Candidate]:
         """The rows to score, with vectors only when made by ``model`` (never compare two models), and how
-        often each of ``lexemes`` occurs in each row (for BM25)."""
+        often each of ``lexemes`` occurs in each row (for BM25). With ``channel_id``, rows said elsewhere
+        are never loaded, whatever ids a source handed in."""
         rows = await self.conn.fetch(
             f"""
             SELECT {MEMORY_COLUMNS}, pad_context, length(content_tsv) AS term_count, tf.lexemes, tf.counts,
@@ -255,12 +290,13 @@ class MemoryRepository:
                 SELECT array_agg(u.lexeme) AS lexemes, array_agg(cardinality(u.positions)) AS counts
                 FROM unnest(content_tsv) AS u WHERE u.lexeme = ANY($4::text[])
             ) AS tf ON true
-            WHERE user_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL
+            WHERE user_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL AND {in_scope(5)}
             """,  # noqa: S608
             user_id,
             list(ids),
             model,
             list(lexemes),
+            channel_id,
         )
         out = []
         for row in rows:

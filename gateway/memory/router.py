@@ -36,6 +36,14 @@ async def known_user(user_id: UserId, context: Context) -> str:
 KnownUser = Annotated[str, Depends(known_user)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+# Shown in a server channel: only what was said there (docs/memory.md, "Who may hear a memory").
+ChannelScope = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        description="only memories said in this server channel (what may be shown there); omitted: all",
+    ),
+]
 
 
 @router.post("/{user_id}/search", response_model=MemorySearchResponse)
@@ -51,24 +59,34 @@ async def search_memories(
         memory_types=body.memory_types,
         min_importance=body.min_importance,
         now=body.now,
+        channel_id=body.channel_id,
     )
     return MemorySearchResponse(results=outcome.results, degraded=outcome.degraded)
 
 
 @router.get("/{user_id}/episodic", response_model=MemoryPage)
 async def list_episodic(
-    user_id: KnownUser, context: Context, limit: Limit = 50, offset: Offset = 0
+    user_id: KnownUser,
+    context: Context,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    channel_id: ChannelScope = None,
 ) -> MemoryPage:
-    """The user's episodic memories, newest first."""
-    return await context.memory.list_page(user_id, MemoryType.EPISODIC, limit, offset)
+    """The user's episodic memories, newest first (with ``channel_id``: those said in that channel)."""
+    return await context.memory.list_page(user_id, MemoryType.EPISODIC, limit, offset, channel_id)
 
 
 @router.get("/{user_id}/semantic", response_model=MemoryPage)
 async def list_semantic(
-    user_id: KnownUser, context: Context, limit: Limit = 20, offset: Offset = 0
+    user_id: KnownUser,
+    context: Context,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    channel_id: ChannelScope = None,
 ) -> MemoryPage:
-    """The user's semantic memories (consolidated facts), newest first."""
-    return await context.memory.list_page(user_id, MemoryType.SEMANTIC, limit, offset)
+    """The user's semantic memories (consolidated facts), newest first (with ``channel_id``: that
+    channel's)."""
+    return await context.memory.list_page(user_id, MemoryType.SEMANTIC, limit, offset, channel_id)
 
 
 @router.post("/{user_id}/memories", response_model=MemoryRead, status_code=status.HTTP_201_CREATED)

@@ -31,6 +31,11 @@ class MemoryRead(BaseModel):
     importance_source: str
     emotion_context: str | None
     conversation_id: str | None
+    origin_channel_id: str | None = Field(
+        default=None,
+        description="the server channel it was said in; null: said privately (a DM), or of unknown origin",
+    )
+    origin_guild_id: str | None = Field(default=None, description="the server of that channel, when known")
     source_memory_ids: list[UUID]
     consolidated_into: UUID | None
     access_count: int
@@ -80,6 +85,12 @@ class MemorySearchRequest(BaseModel):
     k: int = Field(default=10, ge=1, le=50)
     mmr_lambda: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     memory_types: list[MemoryType] | None = Field(default=None, min_length=1)
+    channel_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Only memories said in this server channel (what a reply there may use); "
+        "omitted: every memory (a DM)",
+    )
     min_importance: float = Field(default=0.0, ge=0.0, le=1.0)
     now: AwareDatetime | None = Field(
         default=None, description="Score retention as of this time (default: now)."

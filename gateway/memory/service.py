@@ -96,6 +96,9 @@ class MemoryInput:
     source_memory_ids: Sequence[UUID] = ()
     confidence: float | None = None
     context: Sequence[str] = ()
+    # Where it was said (docs/memory.md): a server channel (and its server), or None for private (a DM).
+    origin_channel_id: str | None = None
+    origin_guild_id: str | None = None
 
 
 @dataclass
@@ -169,6 +172,8 @@ class MemoryService:
                 conversation_id=item.conversation_id,
                 source_memory_ids=item.source_memory_ids,
                 confidence=item.confidence,
+                origin_channel_id=item.origin_channel_id,
+                origin_guild_id=item.origin_guild_id if item.origin_channel_id else None,
             )
             for item, (value, source) in zip(items, importances, strict=True)
         ]
@@ -227,7 +232,15 @@ class MemoryService:
                 user_id, ids, embedded.vectors, space.model, space.dims, None
             )
         points = [
-            IndexPoint(row.id, user_id, row.memory_type, vector, row.importance, row.created_at)
+            IndexPoint(
+                row.id,
+                user_id,
+                row.memory_type,
+                vector,
+                row.importance,
+                row.created_at,
+                row.origin_channel_id,
+            )
             for row, vector in zip(rows, embedded.vectors, strict=True)
         ]
         try:
@@ -245,7 +258,8 @@ class MemoryService:
         oldest first; returns how many. The maintenance job and ``scripts reindex --backlog`` call this."""
         rows = await self.pool.fetch(
             """
-            SELECT id, user_id, memory_type, content, speaker, importance, importance_source, created_at
+            SELECT id, user_id, memory_type, content, speaker, importance, importance_source, created_at,
+                   origin_channel_id
             FROM memories WHERE embedding IS NULL AND deleted_at IS NULL
             ORDER BY created_at LIMIT $1
             """,
@@ -263,6 +277,7 @@ class MemoryService:
                     importance=row["importance"],
                     importance_source=row["importance_source"],
                     created_at=row["created_at"],
+                    origin_channel_id=row["origin_channel_id"],
                 )
             )
         done = 0
@@ -288,8 +303,14 @@ class MemoryService:
             raise MemoryNotFoundError(f"no memory {memory_id} for user {user_id}")
         return MemoryRead.model_validate(row)
 
-    async def list_page(self, user_id: str, memory_type: MemoryType, limit: int, offset: int) -> MemoryPage:
-        rows, total = await MemoryRepository(self.pool).list_page(user_id, memory_type.value, limit, offset)
+    async def list_page(
+        self, user_id: str, memory_type: MemoryType, limit: int, offset: int, channel_id: str | None = None
+    ) -> MemoryPage:
+        """A page of the user's memories, newest first; with ``channel_id``, only those said in that server
+        channel (what may be shown there)."""
+        rows, total = await MemoryRepository(self.pool).list_page(
+            user_id, memory_type.value, limit, offset, channel_id
+        )
         return MemoryPage(
             items=[MemoryRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
         )
@@ -343,12 +364,16 @@ class MemoryService:
         now: datetime | None = None,
         query_embedding: QueryEmbedding | None = None,
         record_access: bool = True,
+        channel_id: str | None = None,
     ) -> SearchOutcome:
         """The user's k most useful memories for ``query``, each with its score components and a reason.
 
         Candidates come from the vector index and from full text; relevance fuses cosine similarity and
         BM25, neighbours of strong hits in the same conversation come along (contiguity), then importance
         and retention (as of ``now``: an imported history lives in the past) weigh in, and MMR diversifies.
+
+        ``channel_id`` is who will hear the answer: None for the user alone (a DM: every memory), else only
+        memories said in that server channel. Every candidate source filters by it inside its own query.
         """
         if not query.strip():
             raise BadRequestError("query must not be blank")
@@ -370,14 +395,18 @@ class MemoryService:
             async with self.pool.acquire() as conn:
                 lexical_repo = MemoryRepository(conn)
                 model = await self._lexical_model(user_id, query, lexical_repo)
-                return model, await lexical_repo.fulltext_search(user_id, model.search_terms, n, types)
+                return model, await lexical_repo.fulltext_search(
+                    user_id, model.search_terms, n, types, channel_id
+                )
 
         # Vector and full-text candidates are gathered concurrently (separate pooled connections).
         lexical_task = asyncio.ensure_future(lexical_search())
         vector_hits: list[VectorHit] = []
         try:
             if query_embedding is not None:
-                vector_hits = await self._vector_search(user_id, query_embedding, n, types, degraded)
+                vector_hits = await self._vector_search(
+                    user_id, query_embedding, n, types, degraded, channel_id
+                )
             lexical, lexical_hits = await lexical_task
         finally:
             lexical_task.cancel()  # a no-op once done; never leave it running when the vector search failed
@@ -388,14 +417,18 @@ class MemoryService:
         model = query_embedding.space.model if query_embedding else None
         async with self.pool.acquire() as conn:
             repo = MemoryRepository(conn)
-            candidates = await repo.candidates(user_id, ids, model, list(lexical.idfs))
+            candidates = await repo.candidates(user_id, ids, model, list(lexical.idfs), channel_id)
             ranking = _Ranking(candidates, query_embedding, lexical)
             anchors = ranking.top(CONTIGUITY_ANCHORS * k)
-            pairs = await repo.neighbours(user_id, [candidates[i].row["id"] for i in anchors], types)
+            pairs = await repo.neighbours(
+                user_id, [candidates[i].row["id"] for i in anchors], types, channel_id
+            )
             missing = [nid for _, nid in pairs if nid not in ranking.position]
             if missing:
                 ranking.add(
-                    await repo.candidates(user_id, list(dict.fromkeys(missing)), model, list(lexical.idfs))
+                    await repo.candidates(
+                        user_id, list(dict.fromkeys(missing)), model, list(lexical.idfs), channel_id
+                    )
                 )
         ranking.apply_contiguity(pairs)
 
@@ -491,14 +524,20 @@ class MemoryService:
         return _LexicalModel(idfs, search_terms, average_length)
 
     async def _vector_search(
-        self, user_id: str, query: QueryEmbedding, n: int, types: list[str], degraded: list[str]
+        self,
+        user_id: str,
+        query: QueryEmbedding,
+        n: int,
+        types: list[str],
+        degraded: list[str],
+        channel_id: str | None,
     ) -> list[VectorHit]:
         for index in (self.index, self.fallback_index):
             if index is None:
                 continue
             try:
                 await self._ensure_ready(index, query.space)
-                return await index.search(query.space, user_id, query.vector, n, types)
+                return await index.search(query.space, user_id, query.vector, n, types, channel_id)
             except VectorIndexError as exc:
                 logger.warning("vector index %s failed, falling back: %s", index.name, exc)
                 degraded.append(index.name)

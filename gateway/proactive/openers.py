@@ -142,6 +142,12 @@ def template_opener(ctx: OpenerContext) -> str:
     return _pick(options, ctx).format(name=ctx.name)
 
 
+def channel_safe_opener(ctx: OpenerContext) -> str:
+    """The opener the bot may post in a server channel (DMs closed): a need-driven template that reads no
+    memory, no persona and nothing the user said, so nothing private can reach the channel."""
+    return template_opener(replace(ctx, memory_content=None, memory_created_at=None, persona=None))
+
+
 def _facts(ctx: OpenerContext) -> str:
     lines = [
         f"User: {ctx.name}. Their local time: {ctx.local_time.strftime('%A %H:%M')}.",

@@ -186,16 +186,17 @@ class ProactiveRepository:
         thought_source: str,
         message: str,
         message_source: str,
+        channel_message: str | None = None,
     ) -> int:
         value = await self.conn.fetchval(
             """
             INSERT INTO proactive_messages (user_id, created_at, trigger, score, components, reason, kind,
-                memory_id, inner_thought, thought_source, message, message_source, status)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending')
+                memory_id, inner_thought, thought_source, message, message_source, status, channel_message)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13)
             RETURNING id
             """,
             user_id, created_at, trigger, score, components, reason, kind, memory_id, inner_thought,
-            thought_source, message, message_source,
+            thought_source, message, message_source, channel_message,
         )  # fmt: skip
         return int(value)
 
@@ -265,7 +266,7 @@ class ProactiveRepository:
                   AND (attempts >= $2 OR created_at < $1::timestamptz - make_interval(secs => $3::float8))
                 RETURNING id
             )
-            SELECT id, user_id, created_at, score, reason, message, attempts
+            SELECT id, user_id, created_at, score, reason, message, channel_message, attempts
             FROM proactive_messages
             WHERE (status = 'failed' OR id IN (SELECT id FROM interrupted))
               AND id NOT IN (SELECT id FROM given_up) AND created_at <= $1

@@ -11,6 +11,10 @@ One check (every 5 minutes, ``check_all``):
    through the bot's push endpoint;
 4. a delivered message becomes an ``interactions`` row (``was_proactive``, score, reason) and starts the
    limits' clock; a failed one stays ``failed`` in ``proactive_messages`` and never counts as delivered.
+
+The opener may draw on the user's memories and the companion's persona, so it goes to the DMs only. Each
+push also carries a channel-safe text (a need-driven template: no memory, no persona, no LLM) that is the
+only thing the bot may post in a server channel when the DMs are closed (docs/proactive.md, "Delivery").
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from gateway.personality.pad import PAD, decayed, emotion_label
 from gateway.personality.profiles import BigFive
 from gateway.personality.service import PersonalityService
 from gateway.proactive import scoring
-from gateway.proactive.openers import OpenerContext, OpenerWriter, usable_memory
+from gateway.proactive.openers import OpenerContext, OpenerWriter, channel_safe_opener, usable_memory
 from gateway.proactive.repository import ProactiveRepository
 from gateway.proactive.schemas import ProactiveMessageRead, ProactiveOutcome, ProactiveStatus
 from gateway.security.service import screen_memory_text
@@ -353,6 +357,9 @@ class ProactiveService:
         )
         thought = await self.writer.thought(ctx)
         opener = await self.writer.opener(ctx, thought.text)
+        channel_text: str | None = channel_safe_opener(ctx)
+        if channel_text is not None and not self._safe(channel_text):
+            channel_text = None  # the user's own name tripped the screen: the DM or nothing
         generation_ms = (time.perf_counter() - generation_started) * 1000
         async with self.pool.acquire() as conn, conn.transaction():
             repo = ProactiveRepository(conn)
@@ -377,11 +384,13 @@ class ProactiveService:
                 thought_source=thought.source,
                 message=opener.text,
                 message_source=opener.source,
+                channel_message=channel_text,
             )
         return await self._deliver(
             message_id,
             evaluation.user_id,
             opener.text,
+            channel_text,
             evaluation.score.total,
             evaluation.score.reason,
             evaluation.last_channel_id,
@@ -428,6 +437,7 @@ class ProactiveService:
         message_id: int,
         user_id: str,
         text: str,
+        channel_text: str | None,
         score: float,
         reason: str,
         channel_id: str | None,
@@ -439,7 +449,8 @@ class ProactiveService:
         latency_ms: int,
         model: str | None,
     ) -> _Attempt:
-        delivery = await self._push(user_id, text, reason, channel_id)
+        delivery = await self._push(user_id, text, reason, channel_id, channel_text)
+        in_channel = delivery.status == "delivered_channel"
         async with self.pool.acquire() as conn, conn.transaction():
             repo = ProactiveRepository(conn)
             if not delivery.delivered:
@@ -451,7 +462,8 @@ class ProactiveService:
                 user_id=user_id,
                 created_at=now,
                 user_message="",
-                assistant_response=text,
+                # What was posted: in a channel, the channel-safe text (which a later reply there may see).
+                assistant_response=channel_text if in_channel and channel_text else text,
                 pad_before=pad,
                 pad_after=pad,
                 emotion_before=mood_label,
@@ -464,6 +476,7 @@ class ProactiveService:
                 degraded=[],
                 threat=False,
                 channel_id=delivery.channel_id,
+                is_dm=not in_channel,
                 was_proactive=True,
                 proactive_score=round(score, 6),
                 proactive_reason=reason,
@@ -479,11 +492,13 @@ class ProactiveService:
             await repo.record_sent(user_id, now)
         return _Attempt(True, message_id, delivery.status)
 
-    async def _push(self, user_id: str, text: str, reason: str, channel_id: str | None) -> Delivery:
+    async def _push(
+        self, user_id: str, text: str, reason: str, channel_id: str | None, channel_text: str | None
+    ) -> Delivery:
         if self.deliverer is None:
             return Delivery("failed", "no bot registered for proactive pushes")
         try:
-            return await self.deliverer.deliver(user_id, text, reason, channel_id)
+            return await self.deliverer.deliver(user_id, text, reason, channel_id, channel_text)
         except Exception as exc:  # a Deliverer should never raise; if one does, it is a failed delivery
             logger.warning("deliverer raised for %s: %r", user_id, exc)
             return Delivery("failed", f"bot unreachable: {type(exc).__name__}: {exc}"[:300])
@@ -523,6 +538,7 @@ class ProactiveService:
                 row["id"],
                 user_id,
                 row["message"],
+                row["channel_message"],
                 float(row["score"]),
                 row["reason"],
                 evaluation.last_channel_id,

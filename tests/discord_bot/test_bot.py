@@ -92,6 +92,41 @@ async def test_mention_in_a_channel_is_answered_with_the_mention_stripped(
     assert bot.last_channels[int(user["id"])] == int(channel["id"])
 
 
+SECRET = "Between us: I'm secretly afraid of losing my job at Acme Corp."
+
+
+async def test_a_mention_in_a_server_after_a_dm_secret_never_quotes_it(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """The reported leak: a DM secret, then "hey, what's new?" mentioned in a server: nothing of the DM."""
+    user = fake_discord.add_user("gus")
+    guild, channel = fake_discord.add_guild("office", members=[user])
+    await fake_discord.dispatch("GUILD_CREATE", fake_discord._guild_create(guild))
+    await dm_reply(fake_discord, user, SECRET)
+    await asyncio.sleep(0.3)  # the DM's memories are written behind its reply
+    await fake_discord.send_channel_message(user, channel, "hey, what's new?", mention_bot=True)
+    [reply] = await wait_for(
+        lambda: fake_discord.bot_messages(channel["id"]), what="the reply in the channel"
+    )
+    assert "Acme" not in reply["content"] and "secretly" not in reply["content"], reply["content"]
+
+
+async def test_companion_chat_in_a_server_never_quotes_a_dm(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """/companion chat in a server channel: the public answer holds nothing said in the DM."""
+    user = fake_discord.add_user("hal")
+    guild, channel = fake_discord.add_guild("lounge", members=[user])
+    await fake_discord.dispatch("GUILD_CREATE", fake_discord._guild_create(guild))
+    await dm_reply(fake_discord, user, SECRET)
+    await asyncio.sleep(0.3)
+    interaction = await fake_discord.invoke(
+        user, "companion chat", channel=channel, message="hey, what's new?"
+    )
+    messages = await responded(fake_discord, interaction)
+    assert all("Acme" not in m["content"] and "secretly" not in m["content"] for m in messages), messages
+
+
 async def test_reply_to_the_bot_counts_as_addressing_it(bot: CompanionBot, fake_discord: FakeDiscord) -> None:
     """Replying to one of the bot's messages in a server gets an answer without a mention."""
     user = fake_discord.add_user("cleo")
@@ -315,6 +350,29 @@ async def test_memories_search_recent_and_forget(bot: CompanionBot, fake_discord
     assert is_ephemeral(bogus_reply)
 
 
+async def test_memories_in_a_server_list_only_that_channels_memories(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """/memories search and recent in a server channel leave out the DMs and say where the rest is."""
+    user = fake_discord.add_user("ivy")
+    guild, channel = fake_discord.add_guild("studio", members=[user])
+    await fake_discord.dispatch("GUILD_CREATE", fake_discord._guild_create(guild))
+    await dm_reply(fake_discord, user, SECRET)
+    await fake_discord.send_channel_message(user, channel, "my job at the studio is fun", mention_bot=True)
+    await wait_for(lambda: fake_discord.bot_messages(channel["id"]), what="the reply in the channel")
+    await asyncio.sleep(0.5)  # memory writes happen after each reply
+    search = await fake_discord.invoke(user, "memories search", channel=channel, query="my job")
+    [found] = await responded(fake_discord, search)
+    recent = await fake_discord.invoke(user, "memories recent", channel=channel)
+    [page] = await responded(fake_discord, recent)
+    for embed in (found["embeds"][0], page["embeds"][0]):
+        assert "Acme" not in embed["description"] and "studio" in embed["description"], embed
+        assert "DM me" in embed["footer"]["text"]
+    in_dm = await fake_discord.invoke(user, "memories search", query="my job")
+    [everything] = await responded(fake_discord, in_dm)
+    assert "Acme" in everything["embeds"][0]["description"]
+
+
 # --- /personality ---------------------------------------------------------------------------------------
 
 
@@ -413,11 +471,42 @@ async def test_a_push_falls_back_to_the_last_channel_when_dms_are_closed(
     await fake_discord.dispatch("GUILD_CREATE", fake_discord._guild_create(guild))
     fake_discord.close_dms(user)
     response = await push(bot, {"user_id": user["id"], "text": "Thinking of you!", "reason": "social",
-                                "channel_id": channel["id"]})  # fmt: skip
+                                "channel_id": channel["id"], "channel_text": "Thinking of you!"})  # fmt: skip
     result = response.json()
     assert result["status"] == "delivered_channel" and result["channel_id"] == channel["id"]
     assert result["detail"] == "dms closed"
     assert fake_discord.messages[result["message_id"]]["content"] == f"<@{user['id']}> Thinking of you!"
+
+
+async def test_a_push_without_a_channel_text_is_never_posted_in_a_channel(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """DMs closed and no channel-safe text: the DM text (it may quote a DM) is not posted anywhere."""
+    user = fake_discord.add_user("jo")
+    guild, channel = fake_discord.add_guild("yard", members=[user])
+    await fake_discord.dispatch("GUILD_CREATE", fake_discord._guild_create(guild))
+    fake_discord.close_dms(user)
+    body = {"user_id": user["id"], "text": "You told me about Acme Corp, how is it going?", "reason": "memory",
+            "channel_id": channel["id"]}  # fmt: skip
+    result = (await push(bot, body)).json()
+    assert result["status"] == "failed" and "DMs only" in result["detail"]
+    assert not fake_discord.bot_messages(channel["id"])
+
+
+async def test_a_push_in_a_channel_posts_its_channel_text_not_its_dm_text(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """DMs closed: the channel gets the push's channel-safe text, never the DM text."""
+    user = fake_discord.add_user("kit")
+    guild, channel = fake_discord.add_guild("park", members=[user])
+    await fake_discord.dispatch("GUILD_CREATE", fake_discord._guild_create(guild))
+    fake_discord.close_dms(user)
+    body = {"user_id": user["id"], "text": "You told me about Acme Corp, how is it going?", "reason": "memory",
+            "channel_id": channel["id"], "channel_text": "Hey kit, how has your day been?"}  # fmt: skip
+    result = (await push(bot, body)).json()
+    assert result["status"] == "delivered_channel"
+    [posted] = fake_discord.bot_messages(channel["id"])
+    assert posted["content"] == f"<@{user['id']}> Hey kit, how has your day been?"
 
 
 async def test_a_push_for_a_user_who_left_every_shared_server_fails_clearly(
@@ -430,7 +519,11 @@ async def test_a_push_for_a_user_who_left_every_shared_server_fails_clearly(
     fake_discord.close_dms(user)
     fake_discord.remove_member(guild["id"], user["id"])
     bot.remember_channel(int(user["id"]), int(channel["id"]))
-    result = (await push(bot, {"user_id": user["id"], "text": "hello?", "reason": "social"})).json()
+    result = (
+        await push(
+            bot, {"user_id": user["id"], "text": "hello?", "reason": "social", "channel_text": "hello?"}
+        )
+    ).json()
     assert result["status"] == "failed"
     assert "dms closed" in result["detail"] and "left the server" in result["detail"]
 

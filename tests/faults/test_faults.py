@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
@@ -88,6 +89,45 @@ async def test_a_new_user_met_while_postgres_is_down_exists_afterwards(
     profile = await http.get(f"/api/users/{user}")
     assert profile.status_code == 200 and profile.json()["username"] == "faye"
     assert await counts(fault_stack.database_url, user) == (1, 2)
+
+
+async def test_a_channel_message_queued_while_postgres_is_down_keeps_its_origin(
+    http: httpx.AsyncClient, fault_app: FastAPI, fault_stack: FaultStack
+) -> None:
+    """Replayed after the outage, a server-channel turn and its memories still say where they were said."""
+    user = new_user()
+    await say(http, user, "Hello there.")
+    await fault_app.state.context.chat.writer.drain()
+    fault_stack.stop_postgres()
+    response = await http.post(
+        f"/api/chat/{user}/messages",
+        json={"message": "Chess club is on Friday.", "username": "faye", "is_dm": False, "channel_id": "77",
+              "guild_id": "88"},
+    )  # fmt: skip
+    assert response.status_code == 200 and "postgres" in response.json()["degraded"], response.text
+    await fault_app.state.context.chat.writer.drain()
+    fault_stack.start_postgres()
+    await fault_app.state.context.chat.replay_pending()
+    conn = await asyncpg.connect(fault_stack.database_url)
+    try:
+        turn = await conn.fetchrow(
+            "SELECT is_dm, channel_id, guild_id FROM interactions WHERE user_id = $1 AND user_message = $2",
+            user,
+            "Chess club is on Friday.",
+        )
+        origins = await conn.fetch(
+            "SELECT origin_channel_id, origin_guild_id, count(*) AS n FROM memories WHERE user_id = $1"
+            " GROUP BY 1, 2",
+            user,
+        )
+    finally:
+        await conn.close()
+    assert (turn["is_dm"], turn["channel_id"], turn["guild_id"]) == (False, "77", "88")
+    # The DM's message and reply stay private; the channel's message and reply carry the channel.
+    assert {(r["origin_channel_id"], r["origin_guild_id"]): r["n"] for r in origins} == {
+        (None, None): 2,
+        ("77", "88"): 2,
+    }
 
 
 async def test_redis_killed_mid_conversation(

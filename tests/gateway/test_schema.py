@@ -135,3 +135,30 @@ async def test_conflict_pair_is_recorded_once(db_conn: asyncpg.Connection, user_
     await db_conn.execute(insert, user_id, a, b)
     with pytest.raises(asyncpg.UniqueViolationError):
         await db_conn.execute(insert, user_id, b, a)
+
+
+async def test_memories_and_turns_of_unknown_origin_are_private(
+    db_conn: asyncpg.Connection, user_id: str
+) -> None:
+    """Rows written without an origin (as before migration 013) are private: no channel, a DM turn."""
+    await make_user(db_conn, user_id)
+    await db_conn.execute(
+        "INSERT INTO memories (user_id, memory_type, content) VALUES ($1, 'episodic', 'old secret')", user_id
+    )
+    await db_conn.execute(
+        "INSERT INTO interactions (user_id, assistant_response, channel_id) VALUES ($1, 'hi', '42')", user_id
+    )
+    assert (
+        await db_conn.fetchval("SELECT origin_channel_id FROM memories WHERE user_id = $1", user_id) is None
+    )
+    assert await db_conn.fetchval("SELECT is_dm FROM interactions WHERE user_id = $1", user_id) is True
+
+
+async def test_a_memory_origin_server_needs_its_channel(db_conn: asyncpg.Connection, user_id: str) -> None:
+    """A server without a channel is no origin: the row is refused."""
+    await make_user(db_conn, user_id)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db_conn.execute(
+            "INSERT INTO memories (user_id, memory_type, content, origin_guild_id) VALUES ($1, 'episodic', 'x', 'g')",
+            user_id,
+        )

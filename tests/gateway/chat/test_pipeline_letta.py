@@ -110,3 +110,27 @@ async def test_the_puppy_conversation_through_letta(
     assert deleted.status_code == 200 and "letta" in deleted.json()["removed"], deleted.text
     runtime = next(r for r in letta_app.state.context.chat.runtimes if r.name == "letta")
     assert await runtime.client.find_agents(f"companion_{user}") == []
+
+
+@pytest.mark.slow
+async def test_a_server_channel_turn_never_goes_through_the_users_letta_agent(
+    letta_chat: httpx.AsyncClient, openai_fake: FakeOpenAIServer
+) -> None:
+    """The Letta agent holds the user's DM history: a channel turn is answered by `direct` with that
+    channel's memories only, and nothing of the DM reaches the LLM."""
+    user = new_user()
+    openai_fake.reply_next(send_message_reply("I'll keep that between us."), model=MODEL)
+    private = await say(letta_chat, user, "Between us: I'm secretly afraid of losing my job at Acme Corp.")
+    assert private["runtime"] == "letta"
+    openai_fake.reply_for_model(MODEL, "Not much, what's new with you?")
+    calls_before = len(openai_fake.chat_requests)
+    response = await letta_chat.post(
+        f"/api/chat/{user}/messages",
+        json={"message": "hey, what's new?", "username": "dana", "is_dm": False, "channel_id": "31337"},
+    )
+    public = response.json()
+    assert (public["runtime"], public["memories_used"]) == ("direct", []), public
+    assert "letta" not in public["degraded"]
+    [request] = openai_fake.chat_requests[calls_before:]  # one call, from `direct`, none through Letta
+    prompt = json.dumps(request.json["messages"])
+    assert "Acme" not in prompt and "between us" not in prompt.lower()

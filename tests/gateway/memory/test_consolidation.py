@@ -49,6 +49,36 @@ async def test_related_memories_become_one_semantic_memory(memory: MemoryService
         assert (await memory.get(alice, source.id)).consolidated_into == semantic.id
 
 
+async def test_private_and_channel_memories_are_consolidated_apart(memory: MemoryService, alice: str) -> None:
+    """The same story told in a DM and in a channel makes two semantic memories, each keeping its origin:
+    the DM's stays private, the channel's is the channel's alone."""
+    private = [await memory.store(alice, MemoryInput(text, importance=0.5)) for text in CAT_STORIES]
+    public = [
+        await memory.store(
+            alice, MemoryInput(text, importance=0.5, origin_channel_id="chan-a", origin_guild_id="guild-1")
+        )
+        for text in CAT_STORIES
+    ]
+    result = await Consolidator(memory, None).consolidate(alice)
+    assert result.semantic_memories_created == 2
+    semantic = [await memory.get(alice, memory_id) for memory_id in result.semantic_memory_ids]
+    by_origin = {m.origin_channel_id: m for m in semantic}
+    assert set(by_origin) == {None, "chan-a"}
+    assert set(by_origin[None].source_memory_ids) == {m.id for m in private}
+    assert set(by_origin["chan-a"].source_memory_ids) == {m.id for m in public}
+    assert by_origin["chan-a"].origin_guild_id == "guild-1"
+
+
+async def test_a_cluster_never_mixes_a_dm_with_a_channel(memory: MemoryService, alice: str) -> None:
+    """Two DM memories and one channel memory of a story are no cluster: nothing channel-visible is made
+    from private sources, and nothing private from a channel's."""
+    for text in CAT_STORIES[:2]:
+        await memory.store(alice, MemoryInput(text, importance=0.5))
+    await memory.store(alice, MemoryInput(CAT_STORIES[2], importance=0.5, origin_channel_id="chan-a"))
+    result = await Consolidator(memory, None).consolidate(alice)
+    assert result.semantic_memories_created == 0
+
+
 async def test_nothing_to_consolidate_below_three(memory: MemoryService, alice: str) -> None:
     """Two related memories are not enough for a cluster; they stay unconsolidated."""
     for text in CAT_STORIES[:2]:

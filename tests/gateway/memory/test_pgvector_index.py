@@ -71,6 +71,24 @@ async def test_other_users_never_returned(
     assert not set(ids_of(hits)) & set(b.ids)
 
 
+async def test_a_channel_scoped_search_returns_only_that_channels_memories(
+    index: PgVectorIndex, index_pool: asyncpg.Pool, make_user: MakeUser, space: EmbeddingSpace, rng
+) -> None:
+    """Scoped to a channel: its memories only, a full page of them, however near the private ones are."""
+    query = unit_vectors(rng, 1, 16)[0]
+    user = await make_user()
+    near = (np.tile(query, (20, 1)) + 0.01 * unit_vectors(rng, 20, 16)).astype(np.float32)
+    await insert_memories(index_pool, user, near, space)  # private: no origin channel
+    channel = await insert_memories(index_pool, user, unit_vectors(rng, 30, 16), space)
+    await index_pool.execute(
+        "UPDATE memories SET origin_channel_id = 'c-1' WHERE id = ANY($1::uuid[])", channel.ids
+    )
+    hits = await index.search(space, user, query.tolist(), 10, channel_id="c-1")
+    expected = brute_force(query, channel.vectors, channel.ids, 10)
+    assert ids_of(hits) == [memory_id for memory_id, _ in expected]
+    assert await index.search(space, user, query.tolist(), 10, channel_id="c-2") == []
+
+
 async def test_delete_with_another_users_ids_changes_nothing(
     index: PgVectorIndex, index_pool: asyncpg.Pool, make_user: MakeUser, space: EmbeddingSpace, rng
 ) -> None:

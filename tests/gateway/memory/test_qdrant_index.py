@@ -271,3 +271,20 @@ def test_client_factory_needs_a_url() -> None:
     """Without QDRANT_URL there is no Qdrant client to make (the index is pgvector)."""
     with pytest.raises(ValueError, match="QDRANT_URL"):
         create_qdrant_client(QdrantSettings(url=None, api_key=SecretStr(""), _env_file=None))  # type: ignore[call-arg]
+
+
+async def test_a_channel_scoped_search_returns_only_that_channels_points(index: QdrantIndex) -> None:
+    """Scoped to channel A: A's points only, never a private (DM) one or channel B's, however near."""
+    now = datetime.now(UTC)
+    vector = [1.0] + [0.0] * 15
+    private, in_a, in_b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await index.upsert(
+        SPACE,
+        [
+            IndexPoint(private, "u1", "episodic", vector, 0.9, now),
+            IndexPoint(in_a, "u1", "episodic", [0.9, 0.1] + [0.0] * 14, 0.5, now, origin_channel_id="A"),
+            IndexPoint(in_b, "u1", "episodic", vector, 0.5, now, origin_channel_id="B"),
+        ],
+    )
+    assert ids_of(await index.search(SPACE, "u1", vector, 5, channel_id="A")) == [in_a]
+    assert set(ids_of(await index.search(SPACE, "u1", vector, 5))) == {private, in_a, in_b}

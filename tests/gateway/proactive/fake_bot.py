@@ -20,10 +20,12 @@ PUSH_TOKEN = "push-token-for-tests-0123456789abcdef"
 
 @dataclass
 class FakeBot:
-    """Records every push; ``dm_open`` False makes it fall back to the user's channel, ``fail_with`` makes it
-    answer 503 with that detail."""
+    """Records every push; ``dm_open`` False makes it fall back to the user's channel with the push's
+    ``channel_text`` (as the real bot does: never its DM ``text``; no ``channel_text``, no channel), recorded in
+    ``posted_in_channels``; ``fail_with`` makes it answer 503 with that detail."""
 
     pushes: list[dict[str, Any]] = field(default_factory=list)
+    posted_in_channels: list[str] = field(default_factory=list)
     dm_open: bool = True
     fail_with: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -40,7 +42,9 @@ class FakeBot:
             return JSONResponse(
                 {"status": "delivered_dm", "channel_id": "dm-" + body["user_id"], "message_id": "1"}
             )
-        if body.get("channel_id"):
+        if body.get("channel_id") and body.get("channel_text"):
+            with self._lock:
+                self.posted_in_channels.append(body["channel_text"])
             return JSONResponse(
                 {"status": "delivered_channel", "channel_id": body["channel_id"], "message_id": "2"}
             )

@@ -108,6 +108,45 @@ async def test_bot_unreachable_is_recorded_and_retried_next_check(sim: Sim, user
     )  # the same message went out, no second one was written
 
 
+async def test_an_opener_from_a_dm_memory_is_never_posted_in_a_channel(sim: Sim, user_id: str) -> None:
+    """DMs closed: the memory follow-up (quoting a DM) stays out of the channel; the bot posts the push's
+    channel-safe text instead, and that is what the interaction records."""
+    await lonely_user(sim, user_id)
+    sim.clock.advance(days=-2)
+    await sim.say(user_id, "I'm secretly afraid of losing my job at Acme Corp, my boss hates me.")
+    sim.clock.advance(days=2)
+    sim.bot.bot.dm_open = False
+    outcome = (await sim.client.post(f"/api/proactive/{user_id}/trigger", json={"force": True})).json()
+    assert outcome["success"] is True, outcome
+    push = next(p for p in sim.bot.bot.pushes if p["user_id"] == user_id)
+    assert "Acme" in push["text"]  # the DM text follows up on the memory...
+    assert sim.bot.bot.posted_in_channels == [push["channel_text"]]  # ...the channel got the other one
+    assert "Acme" not in push["channel_text"] and "job" not in push["channel_text"]
+    row = await sim.context.pool.fetchrow(
+        "SELECT assistant_response, is_dm, channel_id FROM interactions WHERE user_id = $1 AND was_proactive",
+        user_id,
+    )
+    assert (row["assistant_response"], row["is_dm"], row["channel_id"]) == (
+        push["channel_text"],
+        False,
+        "c-1",
+    )
+
+
+async def test_a_retried_opener_keeps_its_channel_safe_text(sim: Sim, user_id: str) -> None:
+    """A failed delivery is retried with the same two texts: the channel never gets the DM text."""
+    await lonely_user(sim, user_id)
+    sim.bot.bot.fail_with = "bot restarting"
+    await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    sim.bot.bot.fail_with = None
+    sim.bot.bot.dm_open = False
+    sim.clock.advance(minutes=5)
+    await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    first, retry = [p for p in sim.bot.bot.pushes if p["user_id"] == user_id][:2]
+    assert retry["text"] == first["text"] and retry["channel_text"] == first["channel_text"]
+    assert sim.bot.bot.posted_in_channels == [first["channel_text"]]
+
+
 async def test_manual_trigger_respects_hard_limits(sim: Sim, user_id: str) -> None:
     """POST .../trigger sends now; opting out or quiet hours refuse it with the reason, even with force."""
     await lonely_user(sim, user_id)
