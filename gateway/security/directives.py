@@ -68,7 +68,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # Standing orders that put the speaker above the companion's rules.
         (
             "trust_anything_i_say",
-            r"\b(?:trust|believe|accept)\s+(?:anything|everything|whatever|all(?:\s+of)?\s+what|every\s+word)"
+            r"\b(?:trust(?:s|ed|ing)?|believ(?:e|es|ed|ing)|accept(?:s|ed|ing)?)\s+"
+            r"(?:anything|everything|whatever|all(?:\s+of)?\s+what|every\s+word)"
             r"\s+(?:that\s+)?i\s+(?:say|tell|write|type|claim)",
         ),
         (
@@ -78,8 +79,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "set_aside_the_rules",
-            rf"\b(?:ignore|disregard|forget|override|bypass|drop|abandon|break|suspend|disable|turn\s+off"
-            rf"|set\s+aside)\s+(?:all\s+)?(?:of\s+)?(?:{_YOUR_RULES}|{_THE_RULES})\b",
+            rf"\b(?:ignor(?:e|es|ed|ing)|disregard(?:s|ed|ing)?|forget(?:s|ting)?|overrid(?:e|es|ing)"
+            rf"|bypass(?:es|ed|ing)?|drop(?:s|ped|ping)?|abandon(?:s|ed|ing)?|break(?:s|ing)?"
+            rf"|suspend(?:s|ed|ing)?|disabl(?:e|es|ed|ing)|turn(?:s|ed|ing)?\s+off|set(?:s|ting)?\s+aside)"
+            rf"\s+(?:all\s+)?(?:of\s+)?(?:{_YOUR_RULES}|{_THE_RULES})\b",
         ),
         (
             "standing_order_to_obey",
