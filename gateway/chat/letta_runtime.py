@@ -11,6 +11,8 @@ Per turn:
 3. Send the message, preceded by the recalled memories as a quoted block (``chat.prompting``) and any
    gateway notes.
 4. The reply is what the agent passed to ``send_message``.
+5. When the agent edited its core memory, its ``human`` block is screened: a line that reads as an
+   instruction is rewritten as quoted data (also done once when an existing agent is first verified).
 
 A missing agent (404; a message to a deleted agent is a 500 from Letta, so a 500 is checked with a GET) is
 recreated, reseeded and its new id stored, and the turn is retried once. Every failure is a
@@ -44,6 +46,7 @@ from gateway.integrations.letta import (
     LettaReply,
     LLMConfig,
 )
+from gateway.security.service import screen_memory_text
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,11 @@ def render_message(turn: Turn) -> str:
         return turn.message
     sections.append(f"{quoted_name(turn.username)} says:\n{turn.message}")
     return "\n\n".join(sections)
+
+
+def screen_block(text: str) -> str:
+    """A core memory block with each line that reads as an instruction quoted as data (the memory screen)."""
+    return "\n".join(screen_memory_text(line)[1] if line.strip() else line for line in text.split("\n"))
 
 
 def _digest(text: str) -> bytes:
@@ -308,7 +316,23 @@ class LettaRuntime:
             self._persona.pop(
                 agent_id, None
             )  # the agent edited its core memory: rewrite the persona next turn
+            await self._screen_human(agent_id, None, watch)
         return result
+
+    async def _screen_human(self, agent_id: str, current: str | None, watch: _Stopwatch) -> None:
+        """Keep the ``human`` block (in the agent's system prompt) free of instructions: the agent writes it
+        from what the user says (core_memory_append/replace), and agents seeded before names were screened
+        hold the raw name. Each line that reads as an instruction is rewritten as quoted data, like a memory.
+        Best effort: the reply is already there, so a failure here is logged, never the turn's failure."""
+        try:
+            if current is None:
+                current = await watch(self.client.get_block(agent_id, "human"))
+            screened = screen_block(current)
+            if screened != current:
+                logger.warning("Letta agent %s: human block lines reading as instructions quoted", agent_id)
+                await watch(self.client.update_block(agent_id, "human", screened))
+        except LettaError as exc:
+            logger.warning("Letta agent %s: human block not screened: %s", agent_id, exc.message)
 
     async def _is_missing(self, agent_id: str, exc: LettaError, watch: _Stopwatch) -> bool:
         if isinstance(exc, LettaAgentNotFound):
@@ -349,6 +373,7 @@ class LettaRuntime:
                 )
                 return await self._create(turn, watch, replacing=agent_id)
             await self._align_config(agent, watch)
+            await self._screen_human(agent.id, agent.blocks.get("human", ""), watch)
             self._remember(turn.user_id, agent)
         self._agents[turn.user_id] = agent_id
         return agent_id
