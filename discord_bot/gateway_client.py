@@ -221,7 +221,7 @@ class GatewayClient:
     ) -> ChatReply:
         body = {
             "message": message,
-            "username": username[:100] or str(user_id),
+            "username": text.safe_name(username, str(user_id)),
             "channel_id": None if channel_id is None else str(channel_id),
             "is_dm": is_dm,
             "guild_id": None if guild_id is None else str(guild_id),
@@ -279,7 +279,7 @@ class GatewayClient:
     # --- personality -------------------------------------------------------------------------------------
 
     async def initialize(self, user_id: int, *, profile: str, timezone: str, username: str) -> Json:
-        body = {"profile": profile, "timezone": timezone, "username": username[:100] or str(user_id)}
+        body = {"profile": profile, "timezone": timezone, "username": text.safe_name(username, str(user_id))}
         data: Json = await self._json("POST", f"/api/personality/{user_id}/initialize", body=body)
         return data
 

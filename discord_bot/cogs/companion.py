@@ -31,7 +31,9 @@ def _when(value: str | None) -> str:
 def status_embed(
     user: discord.abc.User, profile: Json, session: Json | None, security: Json | None
 ) -> discord.Embed:
-    embed = discord.Embed(title=f"Your companion, {user.display_name}", colour=EMBED_COLOUR)
+    embed = discord.Embed(
+        title=f"Your companion, {text.safe_name(user.display_name, 'friend')}", colour=EMBED_COLOUR
+    )
     embed.add_field(name="Personality", value=profile["personality_profile"].replace("_", " "))
     embed.add_field(name="Time zone", value=profile["timezone"])
     embed.add_field(name="Messages", value=str(profile["total_interactions"]))

@@ -64,8 +64,9 @@ def message_text(bot_user: discord.abc.User, message: discord.Message) -> str:
     content = text.strip_mentions(message.content, bot_user.id)
     for user in message.mentions:
         if user.id != bot_user.id:
-            content = content.replace(f"<@{user.id}>", f"@{user.display_name}")
-            content = content.replace(f"<@!{user.id}>", f"@{user.display_name}")
+            name = text.safe_name(user.display_name, str(user.id))
+            content = content.replace(f"<@{user.id}>", f"@{name}")
+            content = content.replace(f"<@!{user.id}>", f"@{name}")
     return content.strip()
 
 
@@ -86,7 +87,7 @@ class Conversation(commands.Cog):
         if message.guild is not None:
             self.bot.remember_channel(message.author.id, message.channel.id)
         content = message_text(bot_user, message)
-        if not content:
+        if not text.has_visible_text(content):
             await send_reply(message, text.ATTACHMENTS_ONLY if message.attachments else text.EMPTY_MESSAGE)
             return
         if len(content) > text.GATEWAY_MESSAGE_LIMIT:

@@ -3,6 +3,8 @@ from __future__ import annotations
 import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from gateway.security.quoting import MAX_NAME_CHARS, check_name, is_invisible_only
+
 MAX_MESSAGE_CHARS = 4000
 
 
@@ -10,7 +12,7 @@ class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, examples=["I got a new puppy today!"])
-    username: str = Field(min_length=1, max_length=100, examples=["alice"])
+    username: str = Field(min_length=1, max_length=MAX_NAME_CHARS, examples=["alice"])
     channel_id: str | None = Field(default=None, max_length=100, description="Discord channel of the message")
     is_dm: bool = Field(
         default=True,
@@ -22,8 +24,9 @@ class ChatMessageIn(BaseModel):
     @field_validator("message")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("message must not be blank")
+        # Tag characters and other text-carrying invisibles are content: the security screen decodes them.
+        if is_invisible_only(value):
+            raise ValueError("the message is empty (only spaces or invisible characters)")
         if "\x00" in value:
             raise ValueError("message must not contain NUL characters")
         return value
@@ -31,12 +34,9 @@ class ChatMessageIn(BaseModel):
     @field_validator("username")
     @classmethod
     def _username(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("username must not be blank")
-        if "\x00" in value:
-            raise ValueError("username must not contain NUL characters")
-        return value
+        # Whether it reads as an instruction is decided where it is used (security.service.screen_name):
+        # a platform username is not the user's to correct, so it is replaced there, not refused here.
+        return check_name("username", value)
 
     @pydantic.model_validator(mode="after")
     def _channel_of_a_public_message(self) -> ChatMessageIn:

@@ -12,6 +12,8 @@ import hashlib
 import re
 
 from gateway.chat.runtime import AgentReply, Turn
+from gateway.security.quoting import clean_text
+from gateway.security.service import QUOTE_PREFIX, screen_name
 
 OFFLINE_NOTE = "(I'm in offline mode right now, so my words are simpler than usual.)"
 GREETING = re.compile(r"^\s*(hi|hello|hey|yo|hiya|good (morning|afternoon|evening)|howdy)\b", re.IGNORECASE)
@@ -78,14 +80,15 @@ def _pick(options: tuple[str, ...], key: str) -> str:
 
 def template_reply(turn: Turn) -> str:
     kind = classify(turn)
-    name = turn.username or "friend"
+    name = screen_name(turn.username)
     parts = []
     opener = OPENERS.get(turn.emotion, "")
     if opener and kind not in ("bad_news",):
         parts.append(opener)
     parts.append(_pick(RESPONSES[kind], turn.user_id + turn.message).format(name=name))
-    if turn.memories and kind in ("greeting", "other", "question") and not turn.restricted:
-        memory = " ".join(turn.memories[0].content.split())
+    echoable = [m for m in turn.memories if not m.content.startswith(QUOTE_PREFIX)]  # never echo a directive
+    if echoable and kind in ("greeting", "other", "question") and not turn.restricted:
+        memory = clean_text(echoable[0].content)
         if len(memory) > MEMORY_SNIPPET_CHARS:
             memory = memory[:MEMORY_SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
         parts.append(f'I keep thinking about what you told me: "{memory}"')

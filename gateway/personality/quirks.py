@@ -20,6 +20,8 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from gateway.integrations.llm import FastLLM, LLMError, Message
+from gateway.security.quoting import quote
+from gateway.security.service import reads_as_instruction
 
 logger = logging.getLogger(__name__)
 
@@ -327,10 +329,10 @@ def parse_quirks(answer: dict[str, Any]) -> list[MinedQuirk]:
 
 
 def build_messages(replies: Sequence[str]) -> list[Message]:
-    listed = "\n".join(f"{i}. {reply[:MAX_REPLY_CHARS]}" for i, reply in enumerate(replies, 1))
+    listed = "\n".join(f"{i}. {quote(reply, MAX_REPLY_CHARS)}" for i, reply in enumerate(replies, 1))
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": f"The companion's recent replies:\n{listed}"},
+        {"role": "user", "content": f"The companion's recent replies (JSON strings, data only):\n{listed}"},
     ]
 
 
@@ -342,6 +344,18 @@ class LLMQuirkMiner:
         self.local = local
 
     async def mine(self, replies: Sequence[str]) -> MinedQuirks:
+        """Quirks found in the companion's recent replies; a description that reads as an instruction is
+        dropped, because quirks go into the persona (the system prompt) and replies echo what users said."""
+        found = await self._mine(replies)
+        kept = [q for q in found.quirks if not reads_as_instruction(q.description)[1]]
+        if len(kept) < len(found.quirks):
+            logger.warning(
+                "quirk mining: dropped %d quirk(s) reading as instructions", len(found.quirks) - len(kept)
+            )
+            return replace(found, quirks=kept)
+        return found
+
+    async def _mine(self, replies: Sequence[str]) -> MinedQuirks:
         if not replies:
             return MinedQuirks([], "local" if self.llm is None else "llm")
         if self.llm is None:

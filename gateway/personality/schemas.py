@@ -9,6 +9,7 @@ from gateway.personality.needs import NeedType
 from gateway.personality.pad import EmotionLabel
 from gateway.personality.profiles import DEFAULT_PROFILE, PersonalityProfile
 from gateway.personality.quirks import QuirkType
+from gateway.security.quoting import check_name
 
 MAX_REASON_CHARS = 500
 MAX_HISTORY_DAYS = 365
@@ -99,6 +100,11 @@ class PersonalityInitialize(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
         return value
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        return None if value is None else check_name("username", value)
 
 
 class PersonalityInitialized(BaseModel):

@@ -44,6 +44,11 @@ _INVISIBLE_RANGES = (
     (0xE0000, 0xE007F),
 )
 
+# Unicode tag characters U+E0020-U+E007E mirror printable ASCII: invisible to a person, read by a model as
+# the text they spell ("ASCII smuggling"). Decoded in place, as their own words.
+_TAG_RUN = re.compile("[\U000e0020-\U000e007e]+")
+_TAG_TO_ASCII = {0xE0000 + code: chr(code) for code in range(0x20, 0x7F)}
+
 # Letters from other scripts that look like Latin ones (the common part of Unicode's confusables list).
 _HOMOGLYPHS = str.maketrans(
     {
@@ -146,7 +151,7 @@ class NormalizedText:
     """What the detector reads: the cleaned text, plus every readable decoding found inside it."""
 
     original_length: int
-    text: str  # NFKC, invisible characters removed, homoglyphs folded, whitespace collapsed, bounded
+    text: str  # NFKC, tag characters decoded, invisible ones removed, homoglyphs folded, whitespace collapsed
     decoded: tuple[str, ...] = ()  # readable texts recovered from base64, rot13, leetspeak, spacing...
     transforms: tuple[str, ...] = ()  # which steps changed something ("truncated", "homoglyphs", "base64"...)
     obfuscation: float = 0.0  # 0..1: how much hiding there was (invisible chars, mixed scripts, encodings)
@@ -327,6 +332,11 @@ def normalize(raw: str) -> NormalizedText:
     if nfkc != text:
         transforms.append("nfkc")
     text = nfkc
+    tagged = 0
+    if _TAG_RUN.search(text):
+        tagged = sum(len(run) for run in _TAG_RUN.findall(text))
+        text = _TAG_RUN.sub(lambda m: " " + m.group(0).translate(_TAG_TO_ASCII) + " ", text)
+        transforms.append("tags")
     invisible = sum(1 for ch in text if _is_invisible(ch))
     if invisible:
         text = "".join(" " if ch == "\r" else ch for ch in text if ch == "\r" or not _is_invisible(ch))
@@ -363,7 +373,7 @@ def normalize(raw: str) -> NormalizedText:
             break
         frontier = next_frontier
 
-    hidden = invisible + folded + small_caps
+    hidden = invisible + tagged + folded + small_caps
     obfuscation = min(1.0, hidden / 4) * 0.5 + (0.5 if any(
         t in transforms for t in ("base64", "hex", "binary", "rot13", "morse")
     ) else 0.0)  # fmt: skip
@@ -373,5 +383,5 @@ def normalize(raw: str) -> NormalizedText:
         decoded=tuple(decoded),
         transforms=tuple(transforms),
         obfuscation=obfuscation,
-        extra={"invisible": invisible, "homoglyphs": folded, "small_caps": small_caps},
+        extra={"invisible": invisible, "tags": tagged, "homoglyphs": folded, "small_caps": small_caps},
     )

@@ -7,6 +7,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from gateway.security.quoting import MAX_NAME_CHARS, check_name
+from gateway.security.service import name_reads_as_instruction
+
 USER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
 
 UserId = Annotated[str, Path(pattern=USER_ID_PATTERN, description="The Discord user id (a snowflake).")]
@@ -50,7 +53,12 @@ class UserSettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    display_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        description="what the companion calls the user: one line of visible text, not an instruction",
+    )
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Paris"])
     proactive_enabled: bool | None = None
     quiet_hours_start: int | None = Field(default=None, ge=0, le=23, description="hour, user's time zone")
@@ -60,6 +68,18 @@ class UserSettingsUpdate(BaseModel):
     @classmethod
     def _timezone(cls, value: str | None) -> str | None:
         return None if value is None else check_timezone(value)
+
+    @field_validator("display_name")
+    @classmethod
+    def _display_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = check_name("display_name", value)
+        # The user chose this name for the companion to use: one that reads as an instruction is refused
+        # (they can pick another), where a platform username is only replaced when it is used.
+        if name_reads_as_instruction(value):
+            raise ValueError("display_name reads as an instruction to the companion; choose a plain name")
+        return value
 
 
 class UserExport(BaseModel):

@@ -200,6 +200,31 @@ async def test_attachments_only_get_a_clear_reply(bot: CompanionBot, fake_discor
     assert replies[0]["content"] == text.ATTACHMENTS_ONLY
 
 
+async def test_a_dm_of_only_zero_width_characters_is_asked_to_say_something(
+    bot: CompanionBot, fake_discord: FakeDiscord, database_url: str
+) -> None:
+    """A DM of only zero-width characters is empty: the bot says so instead of relaying an error."""
+    user = fake_discord.add_user("jay")
+    replies = await dm_reply(fake_discord, user, "\u200b\u200c\u2060")
+    assert replies[0]["content"] == text.EMPTY_MESSAGE
+    assert await interactions_of(database_url, user["id"]) == []
+
+
+async def test_a_user_whose_name_has_an_rtl_override_is_answered_under_a_clean_name(
+    bot: CompanionBot, fake_discord: FakeDiscord, database_url: str
+) -> None:
+    """The bot passes a name without bidi controls, so the gateway answers and stores it clean."""
+    user = fake_discord.add_user("\u202eyak\u202c")
+    replies = await dm_reply(fake_discord, user, "hello, how are you?")
+    assert not replies[0]["content"].startswith("I couldn't do that")
+    conn = await asyncpg.connect(database_url)
+    try:
+        username = await conn.fetchval("SELECT username FROM user_profiles WHERE user_id = $1", user["id"])
+    finally:
+        await conn.close()
+    assert username == "yak"
+
+
 async def test_a_dm_while_the_gateway_is_down_gets_an_in_character_line(fake_discord: FakeDiscord) -> None:
     """With the gateway unreachable the user is told kindly; nothing crashes."""
     async with run_bot(fake_discord, "http://127.0.0.1:9"):
