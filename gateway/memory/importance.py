@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.integrations.llm import FastLLM, LLMError, Message
+from gateway.redis import user_key
 from gateway.security.quoting import quote
 
 logger = logging.getLogger(__name__)
@@ -81,9 +82,12 @@ class ImportanceScorer:
         self._cache_timeout = cache_timeout_seconds
 
     async def score(
-        self, content: str, speaker: str = "user", context: Sequence[str] = ()
+        self, content: str, speaker: str = "user", context: Sequence[str] = (), *, user_id: str | None = None
     ) -> ImportanceScore:
         """The importance of ``content`` said by ``speaker``; never raises for an LLM or Redis failure.
+
+        ``user_id``: whose text it is; the cached score then lives under the user's own Redis keys, so
+        deleting the user deletes it (a shared key would keep a digest of their words for days).
 
         ``context`` (the recent conversation, oldest first) informs the LLM but not the cache key: the
         plan caches by content, and a memory's importance rarely hinges on what came just before.
@@ -94,7 +98,7 @@ class ImportanceScorer:
         if self.llm is None:
             return ImportanceScore(heuristic_importance(text, speaker), "heuristic")
 
-        key = cache_key(text, speaker)
+        key = cache_key(text, speaker, user_id)
         cached = await self._cache_get(key)
         if cached is not None:
             return ImportanceScore(cached, "llm")
@@ -145,8 +149,10 @@ class ImportanceScorer:
             logger.debug("importance cache write failed: %r", exc)
 
 
-def cache_key(content: str, speaker: str) -> str:
+def cache_key(content: str, speaker: str, user_id: str | None = None) -> str:
     digest = hashlib.sha256(f"{speaker}\x00{content}".encode()).hexdigest()
+    if user_id is not None:
+        return user_key(user_id, CACHE_KEY_PREFIX + digest)
     return CACHE_KEY_PREFIX + digest
 
 
@@ -385,7 +391,7 @@ async def rescore_pending(
     )
     updated = 0
     for row in rows:
-        result = await scorer.score(row["content"], row["speaker"] or "user")
+        result = await scorer.score(row["content"], row["speaker"] or "user", user_id=row["user_id"])
         if result.source != "llm":
             if not llm.available:
                 break

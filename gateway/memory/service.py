@@ -78,7 +78,9 @@ class ConflictNotFoundError(NotFoundError):
 class Scorer(Protocol):
     """Importance scoring (gateway.memory.importance.ImportanceScorer)."""
 
-    async def score(self, content: str, speaker: str = "user", context: Sequence[str] = ()) -> Any: ...
+    async def score(
+        self, content: str, speaker: str = "user", context: Sequence[str] = (), *, user_id: str | None = None
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ class MemoryService:
         """Keep several memories of one user: score, write to Postgres, embed, index (in that order)."""
         if not items:
             return []
-        importances = await self._importances(items)
+        importances = await self._importances(user_id, items)
         now = utcnow()
         rows = [
             NewMemory(
@@ -190,7 +192,7 @@ class MemoryService:
             await self._embed_and_index(rows[start : start + EMBED_BATCH])
         return [row.id for row in rows]
 
-    async def _importances(self, items: Sequence[MemoryInput]) -> list[tuple[float, str]]:
+    async def _importances(self, user_id: str, items: Sequence[MemoryInput]) -> list[tuple[float, str]]:
         semaphore = asyncio.Semaphore(SCORING_CONCURRENCY)
 
         async def one(item: MemoryInput) -> tuple[float, str]:
@@ -198,7 +200,7 @@ class MemoryService:
                 return item.importance, item.importance_source or "default"
             speaker = item.speaker.value if item.speaker else "system"
             async with semaphore:
-                scored = await self.scorer.score(item.content, speaker, item.context)
+                scored = await self.scorer.score(item.content, speaker, item.context, user_id=user_id)
             # The scorer weighs the assistant's own replies lower than the user's (DESIGN §7).
             return min(1.0, max(0.0, float(scored.value))), str(scored.source)
 

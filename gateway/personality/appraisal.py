@@ -34,6 +34,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from gateway.integrations.llm import FastLLM, LLMError, Message
 from gateway.personality.occ import OCCEmotion, combine
+from gateway.redis import user_key
 from gateway.security.quoting import quote
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class Appraisal:
 
 
 class Appraiser(Protocol):
-    async def appraise(self, text: str) -> Appraisal: ...
+    async def appraise(self, text: str, user_id: str | None = None) -> Appraisal: ...
 
 
 # --- Event cues ------------------------------------------------------------------------------------------
@@ -326,7 +327,7 @@ class LocalAppraiser:
     def __init__(self) -> None:
         self._vader = SentimentIntensityAnalyzer()
 
-    async def appraise(self, text: str) -> Appraisal:
+    async def appraise(self, text: str, user_id: str | None = None) -> Appraisal:
         return self.appraise_now(text)
 
     def appraise_now(self, text: str) -> Appraisal:
@@ -473,8 +474,10 @@ def build_messages(text: str) -> list[Message]:
     ]
 
 
-def cache_key(text: str, model: str) -> str:
-    return CACHE_KEY_PREFIX + hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
+def cache_key(text: str, model: str, user_id: str | None = None) -> str:
+    """Under the user's own Redis keys when ``user_id`` is given, so deleting the user deletes it."""
+    key = CACHE_KEY_PREFIX + hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
+    return user_key(user_id, key) if user_id is not None else key
 
 
 class GroqAppraiser:
@@ -495,10 +498,10 @@ class GroqAppraiser:
         self._ttl_seconds = ttl_seconds
         self._cache_timeout = cache_timeout_seconds
 
-    async def appraise(self, text: str) -> Appraisal:
+    async def appraise(self, text: str, user_id: str | None = None) -> Appraisal:
         if self.llm is None:
             return self._fallback(text, "no fast LLM configured")
-        key = cache_key(text.strip()[:MAX_TEXT_CHARS], self.llm.model)
+        key = cache_key(text.strip()[:MAX_TEXT_CHARS], self.llm.model, user_id)
         variables = await self._cache_get(key)
         cached = variables is not None
         if variables is None:

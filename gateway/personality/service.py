@@ -352,7 +352,7 @@ class PersonalityService:
         """
         now = now or utcnow()
         state = await self.current(user_id, now)
-        appraisal = await self.appraiser.appraise(message)
+        appraisal = await self.appraiser.appraise(message, user_id)
         felt = modulate(appraisal.emotions, state.traits)
         delta = pad_delta(felt, appraisal.surprise, appraisal.valence)
         degraded = ("groq",) if appraisal.fallback_reason and self._fast_llm_configured else ()

@@ -17,11 +17,14 @@ from fastapi import FastAPI
 
 from gateway.chat.writer import PENDING_INTERACTIONS_KEY, PENDING_KEY
 from gateway.config import GroqSettings
+from gateway.memory.importance import cache_key as importance_key
+from gateway.personality.appraisal import cache_key as appraisal_key
 from gateway.security.detector import embedding_input
 from gateway.security.normalize import normalize
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.gateway.chat.test_pipeline import PRIMARY, llm_settings, new_user
 from tests.gateway.conftest import admin_auth, asgi_client, gateway_settings, running_app, service_auth
+from tests.gateway.personality.test_appraisal import GOOD as APPRAISAL
 from tests.gateway.users.test_users import PER_USER_TABLES
 
 # Tables the users tests did not list but that hold per-user rows too.
@@ -196,3 +199,33 @@ async def test_a_memory_written_through_the_api_while_its_user_is_deleted_is_a_4
         "detail": "the user was deleted while this request ran",
     }
     assert await rows_left(database_url, user) == {}
+
+
+async def test_a_deletion_leaves_no_cached_llm_judgement_of_the_users_words(
+    database_url: str,
+    redis_url: str,
+    embedding_service_url: str,
+    openai_fake: FakeOpenAIServer,
+    redis_client: aioredis.Redis,
+) -> None:
+    """With Groq configured, the importance and the appraisal of the user's message are cached; they are
+    cached under the user's own keys, so the DELETE removes them, and no shared key keeps a digest of it."""
+    groq_answer = json.dumps({"importance": 0.7, **APPRAISAL})
+    openai_fake.reply_for_model("fast", groq_answer)
+    settings = gateway_settings(
+        database_url,
+        redis_url,
+        embedding_service_url,
+        groq=GroqSettings(api_key="k" * 20, base_url=openai_fake.base_url, model="fast", _env_file=None),  # type: ignore[call-arg]
+    )
+    user, text = new_user(), f"We adopted a puppy called {uuid.uuid4().hex[:8]} today!"
+    async with running_app(settings) as application, asgi_client(application, service_auth()) as http:
+        sent = await http.post(f"/api/chat/{user}/messages", json={"message": text, "username": "dee"})
+        assert sent.status_code == 200, sent.text
+        await application.state.context.chat.writer.drain()
+        cached = [importance_key(text, "user", user), appraisal_key(text, "fast", user)]
+        assert [await redis_client.exists(key) for key in cached] == [1, 1], "nothing was cached"
+        deleted = await http.delete(f"/api/users/{user}")
+    assert deleted.status_code == 200, deleted.text
+    shared = [importance_key(text, "user"), appraisal_key(text, "fast")]
+    assert [await redis_client.exists(key) for key in [*cached, *shared]] == [0, 0, 0, 0]
