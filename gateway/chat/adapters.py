@@ -54,8 +54,8 @@ class PersonalityAdapter:
             before=_mood(change.before, change.label_before.value), after=_state_mood(change.state)
         )
 
-    async def persona(self, user_id: str, now: datetime) -> str:
-        return await self.service.persona(user_id, now)
+    async def persona(self, user_id: str, now: datetime, *, private: bool = True) -> str:
+        return await self.service.persona(user_id, now, private=private)
 
     async def satisfy_needs(self, user_id: str, message: str, now: datetime) -> None:
         await self.service.satisfy_needs(user_id, message, now)

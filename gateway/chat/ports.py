@@ -45,8 +45,9 @@ class PersonalityPort(Protocol):
         self, user_id: str, delta: dict[str, float], reason: str, now: datetime
     ) -> MoodChange: ...
 
-    async def persona(self, user_id: str, now: datetime) -> str:
-        """The companion's current self as persona text (traits, mood, quirks, urgent needs)."""
+    async def persona(self, user_id: str, now: datetime, *, private: bool = True) -> str:
+        """The companion's current self as persona text (traits, mood, quirks, urgent needs); ``private=False``
+        for a server channel leaves out quirks that quote words."""
         ...
 
     async def satisfy_needs(self, user_id: str, message: str, now: datetime) -> None: ...

@@ -167,7 +167,7 @@ class ChatService:
             user_id=user_id,
             username=profile.get("display_name") or request.username,
             message=request.message,
-            persona=await self.personality.persona(user_id, now),
+            persona=await self.personality.persona(user_id, now, private=request.is_dm),
             memories=recalled,
             history=[
                 turn
@@ -219,7 +219,7 @@ class ChatService:
             interaction_id = stored
         if isinstance(needs, BaseException) and not isinstance(needs, DATABASE_UNAVAILABLE):
             raise needs
-        await self._cache_self(user_id, turn.persona, change.after)
+        await self._cache_self(user_id, turn.persona, change.after, private=request.is_dm)
         return ChatResponse(
             response=reply.text,
             interaction_id=interaction_id,
@@ -263,19 +263,23 @@ class ChatService:
         await self.pending_interactions.push(record)
         self._replay_due = 0.0
 
-    async def _cache_self(self, user_id: str, persona: str, mood: Mood) -> None:
+    async def _cache_self(self, user_id: str, persona: str, mood: Mood, *, private: bool) -> None:
         """The last persona and mood, kept in Redis so a turn without Postgres still sounds like this
-        companion (``_handle_without_database``). Best effort."""
+        companion (``_handle_without_database``); ``private``: rendered for a DM. Best effort."""
         try:
             await self.redis.set(
                 user_key(user_id, "self"),
-                json.dumps({"persona": persona, "mood": {**mood.as_dict(), "label": mood.label}}),
+                json.dumps(
+                    {"persona": persona, "private": private, "mood": {**mood.as_dict(), "label": mood.label}}
+                ),
                 ex=SELF_CACHE_SECONDS,
             )
         except (RedisError, OSError) as exc:
             logger.debug("persona cache unavailable: %s", exc)
 
-    async def _cached_self(self, user_id: str) -> tuple[str, Mood]:
+    async def _cached_self(self, user_id: str, *, private: bool) -> tuple[str, Mood]:
+        """The cached persona and mood; a persona rendered for a DM never serves a server-channel turn (it
+        may quote words said in private): that turn gets the default persona with the cached mood."""
         try:
             raw = await self.redis.get(user_key(user_id, "self"))
         except (RedisError, OSError):
@@ -283,7 +287,10 @@ class ChatService:
         if raw:
             data = json.loads(raw)
             mood = data["mood"]
-            return data["persona"], Mood(mood["pleasure"], mood["arousal"], mood["dominance"], mood["label"])
+            cached_mood = Mood(mood["pleasure"], mood["arousal"], mood["dominance"], mood["label"])
+            if private or not data.get("private", True):
+                return data["persona"], cached_mood
+            return self.personality.offline_persona(user_id), cached_mood
         return self.personality.offline_persona(user_id), Mood(0.0, 0.0, 0.0, "neutral")
 
     async def _handle_without_database(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
@@ -292,7 +299,7 @@ class ChatService:
         started = time.perf_counter()
         now = self.clock()
         degraded = ["postgres"]
-        persona, mood = await self._cached_self(user_id)
+        persona, mood = await self._cached_self(user_id, private=request.is_dm)
         screening = await self.security.screen_offline(user_id, request.message, mood.label)
         if not screening.allowed:
             text = screening.reply or "I'd rather not go there."

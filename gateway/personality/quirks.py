@@ -369,3 +369,12 @@ class LLMQuirkMiner:
             reason = f"invalid quirks: {exc}"
         logger.info("quirk mining: using the local miner (%s)", reason)
         return MinedQuirks(self.local.mine_now(replies), "local", reason)
+
+
+_QUOTED = re.compile(r"[\"\u201c\u201d\u00ab\u00bb\u2018\u2019`]|(?:^|\s)'|'(?:\s|$)")
+
+
+def quotes_words(description: str) -> bool:
+    """Whether a quirk's description quotes words (``often says "oh, lovely"``): words that were said in some
+    conversation, so they stay out of replies in public channels."""
+    return _QUOTED.search(description) is not None

@@ -33,6 +33,7 @@ from gateway.personality.quirks import (
     LocalQuirkMiner,
     QuirkMiner,
     QuirkRecord,
+    quotes_words,
 )
 from gateway.personality.repository import (
     LOCK_NAMESPACE_NEEDS,
@@ -530,8 +531,12 @@ class PersonalityService:
 
     # --- persona ---------------------------------------------------------------------------------------
 
-    async def persona(self, user_id: str, now: datetime | None = None) -> str:
-        """The companion's current self as persona text (traits, mood, active quirks, urgent needs)."""
+    async def persona(self, user_id: str, now: datetime | None = None, *, private: bool = True) -> str:
+        """The companion's current self as persona text (traits, mood, active quirks, urgent needs).
+
+        ``private=False`` (a reply in a server channel): quirks that quote words are left out. Quirks are
+        mined from every reply, DMs included, so a quoted phrase may repeat what was said in private.
+        """
         now = now or utcnow()
         # Three independent reads, on three pooled connections at once.
         state, quirks, needs = await asyncio.gather(
@@ -544,6 +549,10 @@ class PersonalityService:
             state.pad,
             state.label,
             state.baseline,
-            [PersonaQuirk(q["description"], q["strength"]) for q in quirks],
+            [
+                PersonaQuirk(q["description"], q["strength"])
+                for q in quirks
+                if private or not quotes_words(q["description"])
+            ],
             [PersonaNeed(n.need_type, n.level, n.trigger_threshold) for n in urgent],
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from gateway.config import ChatLLMSettings, Settings
+from gateway.personality.repository import PersonalityRepository
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.gateway.conftest import asgi_client, gateway_settings, running_app, service_auth
 
@@ -209,3 +211,32 @@ async def test_a_dm_prompt_may_use_the_secret(
     await say(llm_chat, user, "any thoughts about my job?")
     prompt = "\n".join(m["content"] for m in openai_fake.chat_requests[-1].json["messages"])
     assert "Acme Corp" in prompt
+
+
+async def test_a_quirk_quoting_words_stays_out_of_a_channel_prompt(
+    llm_chat: httpx.AsyncClient, llm_app: FastAPI, openai_fake: FakeOpenAIServer
+) -> None:
+    """Quirks are mined from every reply, DMs included: one that quotes words (here a phrase from a DM) is in
+    the persona of a DM reply, never of a channel reply; a quirk without quoted words is in both."""
+    openai_fake.reply_for_model(MODEL, "Hello!")
+    user = new_user()
+    await say(llm_chat, user, "hi there")
+    async with llm_app.state.context.pool.acquire() as conn:
+        repo = PersonalityRepository(conn)
+        now = datetime.now(UTC)
+        await repo.insert_quirk(
+            user, "speech_pattern", 'often says "poor Acme Corp"', 0.9, True, "local", now
+        )
+        await repo.insert_quirk(user, "behavior", "asks a follow-up question", 0.8, True, "local", now)
+
+    def system_prompt() -> str:
+        content: str = openai_fake.chat_requests[-1].json["messages"][0]["content"]
+        return content
+
+    await say(llm_chat, user, "hey, what's new?", **in_channel())
+    public = system_prompt()
+    await say(llm_chat, user, "hey, what's new?")
+    private = system_prompt()
+    assert "asks a follow-up question" in public and "asks a follow-up question" in private
+    assert "Acme" in private
+    assert "Acme" not in public, public
