@@ -17,8 +17,10 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -54,6 +56,7 @@ def _no_hold(record: dict[str, Any]) -> AbstractAsyncContextManager[object]:
 def _encode(user_id: str, item: MemoryInput) -> dict[str, Any]:
     return {
         "user_id": user_id,
+        "id": str(item.id) if item.id else None,
         "content": item.content,
         "memory_type": item.memory_type.value,
         "speaker": item.speaker.value if item.speaker else None,
@@ -74,6 +77,8 @@ def _decode(data: dict[str, Any]) -> tuple[str, MemoryInput]:
     created = data.get("created_at")
     return data["user_id"], MemoryInput(
         content=data["content"],
+        # A record queued before ids were chosen up front has none: it can only be stored once anyway.
+        id=UUID(data["id"]) if data.get("id") else None,
         memory_type=MemoryType(data["memory_type"]),
         speaker=Speaker(data["speaker"]) if data.get("speaker") else None,
         importance=data.get("importance"),
@@ -183,7 +188,10 @@ class MemoryWriter:
     def submit(self, user_id: str, items: Sequence[MemoryInput]) -> None:
         if not items:
             return
-        task = asyncio.create_task(self._write(user_id, list(items)), name=f"memory-write-{user_id}")
+        # Ids chosen now travel with a queued retry: a write that failed after its rows were stored (the
+        # embedding or the index failed) is replayed without storing them twice.
+        items = [item if item.id else replace(item, id=uuid4()) for item in items]
+        task = asyncio.create_task(self._write(user_id, items), name=f"memory-write-{user_id}")
         self._tasks.add(task)
         self._by_user.setdefault(user_id, set()).add(task)
         task.add_done_callback(lambda done: self._forget(user_id, done))

@@ -79,6 +79,7 @@ class MemoryRepository:
                                   conversation_id, source_memory_ids, confidence, origin_channel_id,
                                   origin_guild_id)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            ON CONFLICT (id) DO NOTHING
             """,
             [
                 (

@@ -86,6 +86,9 @@ class Scorer(Protocol):
 @dataclass(frozen=True)
 class MemoryInput:
     content: str
+    # Chosen by the caller when a write may be retried (the chat's write-behind queue): storing the same id
+    # twice keeps one memory, so a retry after a partial failure never duplicates it.
+    id: UUID | None = None
     memory_type: MemoryType = MemoryType.EPISODIC
     speaker: Speaker | None = Speaker.USER
     importance: float | None = None
@@ -160,7 +163,7 @@ class MemoryService:
         now = utcnow()
         rows = [
             NewMemory(
-                id=uuid4(),
+                id=item.id or uuid4(),
                 user_id=user_id,
                 memory_type=item.memory_type.value,
                 content=self.content_filter(item.content) if self.content_filter else item.content,
