@@ -37,6 +37,7 @@ async def test_delivered_answer_is_parsed_and_the_request_is_authenticated() -> 
         "text": "hi",
         "reason": "social",
         "channel_id": "9",
+        "channel_text": None,  # no channel-safe text: the bot may deliver this one to the DMs only
     }
 
 
