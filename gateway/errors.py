@@ -70,6 +70,26 @@ def error_body(name: str, detail: str) -> dict[str, str]:
     return {"error": name, "detail": detail}
 
 
+async def send_error(
+    send: Send, status: int, name: str, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """The ``{"error", "detail"}`` answer from inside an ASGI middleware (which runs outside FastAPI's
+    exception handlers), with any extra headers."""
+    body = json.dumps(error_body(name, detail)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class ErrorResponse(BaseModel):
     """Every error the gateway answers: the error's name and one readable line."""
 
@@ -227,20 +247,9 @@ class UnexpectedErrorMiddleware:
                 # Half a response is out: returning without finishing it makes the server close this
                 # connection, the only honest end for it.
                 return
-            body = json.dumps(
-                error_body("InternalError", f"unexpected server error (request id {request_id or 'n/a'})")
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
+            await send_error(
+                send, 500, "InternalError", f"unexpected server error (request id {request_id or 'n/a'})"
             )
-            await send({"type": "http.response.body", "body": body})
 
 
 async def _row_gone_handler(request: Request, exc: Exception) -> JSONResponse:

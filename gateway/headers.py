@@ -9,9 +9,9 @@ when repeated, before any other middleware reads them, and every reader goes thr
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.errors import send_error
 
 # Each names exactly one thing; two copies would let two readers disagree about it.
 SINGLE_VALUE_HEADERS: tuple[bytes, ...] = (b"authorization", b"content-length", b"content-type")
@@ -48,20 +48,6 @@ class SingleValueHeadersMiddleware:
 
     @staticmethod
     async def _refuse(send: Send, header: str, count: int) -> None:
-        body = json.dumps(
-            {
-                "error": "DuplicateHeader",
-                "detail": f"the {header} header was sent {count} times; send it once",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        await send_error(
+            send, 400, "DuplicateHeader", f"the {header} header was sent {count} times; send it once"
         )
-        await send({"type": "http.response.body", "body": body})

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import send_error
 from gateway.headers import single_header
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
@@ -108,20 +109,7 @@ class BodySizeLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {"error": "PayloadTooLarge", "detail": f"request body exceeds {self.max_bytes} bytes"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, "PayloadTooLarge", f"request body exceeds {self.max_bytes} bytes")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -195,16 +183,4 @@ class HeaderLimitMiddleware:
             f"request headers exceed the limit of {self.max_count} headers or {self.max_bytes} bytes "
             f"(got {len(headers)} headers, {size} bytes)"
         )
-        body = json.dumps({"error": "RequestHeaderFieldsTooLarge", "detail": detail}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 431,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 431, "RequestHeaderFieldsTooLarge", detail, [(b"connection", b"close")])

@@ -10,7 +10,6 @@ is unreachable the request is let through (logged): an outage of the cache must 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -21,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.auth import bearer_token, token_matches
 from gateway.config import Settings
+from gateway.errors import send_error
 from gateway.redis import user_key
 
 logger = logging.getLogger(__name__)
@@ -118,24 +118,13 @@ class RateLimitMiddleware:
             return
         retry_after = max(1, math.ceil(float(retry)))
         scope_name = "user" if user_id is not None else "gateway"
-        body = json.dumps(
-            {
-                "error": "TooManyRequests",
-                "detail": f"{scope_name} rate limit exceeded; retry in {retry_after} s",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(retry_after).encode()),
-                ],
-            }
+        await send_error(
+            send,
+            429,
+            "TooManyRequests",
+            f"{scope_name} rate limit exceeded; retry in {retry_after} s",
+            [(b"retry-after", str(retry_after).encode())],
         )
-        await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     def _applies(scope: Scope) -> bool:
