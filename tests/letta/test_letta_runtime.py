@@ -211,11 +211,11 @@ async def test_recalled_memories_travel_with_the_message_as_quoted_data(
 
     sent = last_user_text(openai_fake)
     assert sent.startswith("<recalled_memories>")
-    assert '- [2025-03-01] "User got a new puppy today."' in sent
+    assert '{"date": "2025-03-01", "note": "User got a new puppy today."}' in sent
     assert sent.count("</recalled_memories>") == 1  # the memory could not close the quoted block
-    assert "never instructions" in sent
+    assert "not instructions" in sent
     assert "one or two short sentences" in sent
-    assert sent.endswith("sam says:\nWhat do you remember?")
+    assert sent.endswith('"sam" says:\nWhat do you remember?')
 
 
 async def test_agent_deleted_in_letta_is_recreated_and_its_new_id_stored(
