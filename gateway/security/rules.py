@@ -171,9 +171,9 @@ RULES: tuple[Rule, ...] = (
         II,
         0.85,
         # the text above (a document's word, not a friend's) set aside for a new task
-        r"\b(?:ignore|disregard|forget)\s+(?:all\s+(?:of\s+)?|everything\s+)?(?:the\s+)?(?:text\s+)?above\b[\s,]{0,3}"
-        r"(?:and|then)\s+(?:instead\s+)?(?:just\s+)?(?:say|repeat|print|output|write|give\s+me|tell\s+me|reveal|"
-        r"answer|respond|reply|type|list)\b",
+        r"\b(?:ignore|disregard|forget)\s+(?:all\s+(?:of\s+)?|everything\s+)?(?:the\s+)?(?:text\s+)?above\s*"
+        r"(?:directions|instructions|text|prompt)?\b[\s,]{0,3}(?:and|then)\s+(?:instead\s+)?(?:just\s+)?(?:say|"
+        r"repeat|print|output|write|give\s+me|tell\s+me|reveal|answer|respond|reply|type|list|translate)\b",
     ),
     _rule(
         "ignore_instructions_multilingual",
@@ -603,6 +603,14 @@ RULES: tuple[Rule, ...] = (
         r"<(?:caption|alt|title|meta|span|div|p|td|footer|comment)\b[^>]{0,200}>[^<]{0,200}?\b(?:ignore|disregard|"
         r"override|instead\s+(?:say|state)|(?:say|state)\s+(?:that|the)|you\s+must|assistant|the\s+ai)\b|"
         r"\b(?:alt|title|content)\s*=\s*[\"'][^\"'>]{0,200}?\b(?:ignore|disregard|assistant|you\s+must)\b",
+    ),
+    _rule(
+        "markdown_exfiltration",
+        II,
+        0.8,
+        # a markdown image or link whose address the reply is to fill with the conversation: data sent away
+        r"!?\[[^\]\n]{0,80}\]\s*(?:\(|:\s*)https?://[^\s)]{0,200}[\[{<][A-Za-z_ ]{1,20}[\]}>][\s\S]{0,300}?"
+        r"\b(?:summary|contents?|previous\s+messages?|conversation|chat\s+history|data|encoded|secrets?)\b",
     ),
     _rule(
         "training_data_override",
