@@ -301,6 +301,9 @@ class SecuritySettings(_Section):
     grey_zone_low: float = Field(default=0.4, ge=0.0, le=1.0)
     judge_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     offence_window_days: int = Field(default=7, ge=1, le=90)
+    # Only detections at least this sure count as offences (raise the level); a flag between the threshold and
+    # this is refused and recorded as an incident, but never escalates a user (docs/security.md).
+    escalation_min_confidence: float = Field(default=0.95, ge=0.05, le=1.0)
     restrict_after_offences: int = Field(default=3, ge=1)
     suspend_after_offences: int = Field(default=6, ge=1)
     suspension_hours: float = Field(default=24.0, gt=0, le=24 * 30)
@@ -314,6 +317,8 @@ class SecuritySettings(_Section):
     def _ordered(self) -> Self:
         if self.grey_zone_low > self.threshold:
             raise ValueError("SECURITY_GREY_ZONE_LOW must not exceed SECURITY_THRESHOLD")
+        if self.escalation_min_confidence < self.threshold:
+            raise ValueError("SECURITY_ESCALATION_MIN_CONFIDENCE must not be below SECURITY_THRESHOLD")
         if self.restrict_after_offences > self.suspend_after_offences:
             raise ValueError(
                 "SECURITY_RESTRICT_AFTER_OFFENCES must not exceed SECURITY_SUSPEND_AFTER_OFFENCES"

@@ -72,7 +72,7 @@ class SecurityAdapter:
         self.service = service
 
     async def screen(self, user_id: str, message: str, emotion: str, now: datetime) -> Screening:
-        outcome = await self.service.screen_message(user_id, message, mood=emotion)
+        outcome = await self.service.screen_message(user_id, message, mood=emotion, record=True)
         verdict = outcome.verdict
         state = outcome.state
         degraded = tuple(

@@ -31,25 +31,35 @@ logger = logging.getLogger(__name__)
 
 RULES_EVIDENCE_CAP = 4.0  # -ln(1 - 0.98): beyond that, more matches add nothing
 SEMANTIC_FIRED = 0.7  # the semantic layer "fired" when its own probability reaches this
+# Corroborating an everyday phrase takes a semantic layer that is sure on its own, not one leaning toward the
+# attack side (a game's "god mode" sits at 0.72: near mode-switch exemplars, yet nothing like an attack).
+SEMANTIC_CORROBORATES = 0.9
 RULES_DECISIVE = 0.97  # rules this sure make the embedding call unnecessary
 BANK_RETRY_SECONDS = 30.0
 ALL_LAYERS = frozenset(Layer)
+
+
+def corroborated_elsewhere(normalized: NormalizedText, p_semantic: float | None) -> bool:
+    """Signs beyond the rule layer that make an everyday phrase's match count: the semantic layer sure on its
+    own, or text that was hidden (the rule layer's own corroboration is ``RuleResult.corroborated``)."""
+    return normalized.obfuscation > 0 or (p_semantic is not None and p_semantic >= SEMANTIC_CORROBORATES)
 
 
 def fusion_features(
     ruled: rule_layer.RuleResult, normalized: NormalizedText, length: float, p_semantic: float | None
 ) -> list[float]:
     """The fusion's inputs, in the order of ``fusion.FEATURES`` (semantic terms are 0 without the layer)."""
+    counted = ruled.evidence(corroborated_elsewhere=corroborated_elsewhere(normalized, p_semantic))
     # Evidence adds up in log-odds: -ln(1 - noisy-OR) is the sum of the matched kinds' -ln(1 - score).
     # A rule's weight is how sure its match alone makes us; below 0.5 it is a hint that never decides alone,
     # so the evidence counts from there.
-    evidence = -math.log(max(1e-6, math.prod(1.0 - s for s in ruled.scores.values())))
+    evidence = -math.log(max(1e-6, math.prod(1.0 - s for s in counted.values())))
     rules_evidence = min(RULES_EVIDENCE_CAP, max(0.0, evidence - math.log(2.0)))
     any_sign = 1.0 if ruled.matched or ruled.prompt_cues else 0.0
     semantic = logit(p_semantic) if p_semantic is not None else 0.0
     return [
         rules_evidence,
-        float(max(0, len(ruled.scores) - 1)),
+        float(max(0, len(counted) - 1)),
         ruled.prompt_shape * length,
         length * min(1.0, len(ruled.prompt_cues) / 2),
         min(1.0, max(0, len(ruled.prompt_cues) - 2) / 4),
@@ -181,6 +191,13 @@ class Detector:
             )
 
         confidence = self._fusion.confidence(features)
+        p_semantic = semantic.probability if semantic is not None else None
+        if ruled.everyday and not (ruled.corroborated or corroborated_elsewhere(normalized, p_semantic)):
+            # An uncorroborated everyday phrase may bring the message up to the grey zone, where the judge
+            # (when configured) is the independent opinion, but never to the threshold on its own.
+            confidence = max(
+                confidence, min(self.grey_zone_low, self._confidence_if_counted(ruled, features))
+            )
         kind = rule_kind if rule_score >= 0.3 else None
         if kind is None and semantic is not None and semantic.probability >= 0.5:
             kind = semantic.kind
@@ -189,6 +206,14 @@ class Detector:
         if kind is None:
             kind = rule_kind or (semantic.kind if semantic is not None else None)
         return LocalAnalysis(normalized, confidence, kind, layers, skipped, tuple(features))
+
+    def _confidence_if_counted(self, ruled: rule_layer.RuleResult, features: list[float]) -> float:
+        """The fused confidence had every rule match counted, everyday ones included."""
+        evidence = -math.log(max(1e-6, math.prod(1.0 - s for s in ruled.scores.values())))
+        counted = list(features)
+        counted[FEATURES.index("rules")] = min(RULES_EVIDENCE_CAP, max(0.0, evidence - math.log(2.0)))
+        counted[FEATURES.index("kinds")] = float(max(0, len(ruled.scores) - 1))
+        return self._fusion.confidence(counted)
 
     def verdict(self, analysis: LocalAnalysis) -> Verdict:
         """The verdict from local layers alone (no judge)."""

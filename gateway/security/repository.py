@@ -8,7 +8,7 @@ import asyncpg
 
 _INCIDENT_COLUMNS = (
     "id, user_id, created_at, message, threat_type, confidence, severity, detection_method, indicators, "
-    "escalation_level, response, false_positive, reviewed_at, admin_note"
+    "escalation_level, escalates, response, false_positive, reviewed_at, admin_note"
 )
 
 
@@ -36,13 +36,14 @@ class SecurityIncidentRepository:
         detection_method: str,
         indicators: list[str],
         escalation_level: int,
+        escalates: bool,
         response: str | None,
     ) -> int:
         incident_id: int = await self.conn.fetchval(
             """
             INSERT INTO security_incidents (user_id, message, normalized_message, threat_type, confidence,
-                severity, detection_method, indicators, escalation_level, response)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
+                severity, detection_method, indicators, escalation_level, escalates, response)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)
             RETURNING id
             """,
             user_id,
@@ -54,6 +55,7 @@ class SecurityIncidentRepository:
             detection_method,
             json.dumps(indicators),
             escalation_level,
+            escalates,
             response,
         )
         return incident_id
@@ -110,20 +112,22 @@ class SecurityIncidentRepository:
         )
         return bool(status.endswith(" 1"))
 
-    async def recent_offences(self, user_id: str, since: datetime) -> list[tuple[int, datetime]]:
-        """(id, created_at) of the user's real offences since ``since``, and after the last admin clear."""
+    async def recent_offences(self, user_id: str, since: datetime) -> list[dict[str, Any]]:
+        """The user's offences since ``since``, oldest first: incidents that escalate, are not false positives
+        and came after the last admin lift."""
+        columns = ", ".join(f"i.{name.strip()}" for name in _INCIDENT_COLUMNS.split(","))
         rows = await self.conn.fetch(
-            """
-            SELECT i.id, i.created_at FROM security_incidents i
+            f"""
+            SELECT {columns} FROM security_incidents i
             LEFT JOIN security_user_state s ON s.user_id = i.user_id
-            WHERE i.user_id = $1 AND NOT i.false_positive AND i.created_at >= $2
+            WHERE i.user_id = $1 AND i.escalates AND NOT i.false_positive AND i.created_at >= $2
               AND (s.cleared_at IS NULL OR i.created_at > s.cleared_at)
-            ORDER BY i.created_at
-            """,
+            ORDER BY i.created_at, i.id
+            """,  # noqa: S608 (constant columns)
             user_id,
             since,
         )
-        return [(row["id"], row["created_at"]) for row in rows]
+        return [_incident(row) for row in rows]
 
 
 class SecurityUserStateRepository:
@@ -156,3 +160,45 @@ class SecurityUserStateRepository:
             user_id,
             at,
         )
+
+
+class SecurityLiftRepository:
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+        self.conn = conn
+
+    async def add(
+        self,
+        *,
+        user_id: str,
+        lifted_at: datetime,
+        lifted_by: str,
+        reason: str,
+        level_before: int,
+        offences_before: int,
+        suspended_until_before: datetime | None,
+    ) -> None:
+        await self.conn.execute(
+            """
+            INSERT INTO security_lifts (user_id, lifted_at, lifted_by, reason, level_before, offences_before,
+                suspended_until_before)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            """,
+            user_id,
+            lifted_at,
+            lifted_by,
+            reason,
+            level_before,
+            offences_before,
+            suspended_until_before,
+        )
+
+    async def recent(self, user_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            """
+            SELECT id, lifted_at, lifted_by, reason, level_before, offences_before, suspended_until_before
+            FROM security_lifts WHERE user_id = $1 ORDER BY lifted_at DESC, id DESC LIMIT $2
+            """,
+            user_id,
+            limit,
+        )
+        return [dict(row) for row in rows]

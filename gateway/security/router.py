@@ -14,7 +14,9 @@ from gateway.security.schemas import (
     FalsePositiveUpdate,
     IncidentPage,
     IncidentRead,
+    SecurityLiftCreate,
     SecurityOutcome,
+    SecurityReview,
     SecurityState,
     ThreatKind,
 )
@@ -38,7 +40,8 @@ KnownUser = Annotated[str, Depends(known_user)]
 async def check_message(user_id: KnownUser, body: CheckRequest, context: Context) -> SecurityOutcome:
     """Screen one message as the chat pipeline would: verdict, defensive reply, PAD delta and standing.
 
-    With ``record`` a threat is also recorded as an incident and counted as an offence.
+    A dry run unless ``record`` is true: then a threat is also recorded as an incident, and counted as an
+    offence when it is sure enough to escalate.
     """
     return await context.security.screen_message(user_id, body.message, mood=body.mood, record=body.record)
 
@@ -80,13 +83,16 @@ async def mark_false_positive(
     return await context.security.mark_false_positive(incident_id, body)
 
 
-@admin_router.get("/users/{user_id}", response_model=SecurityState)
-async def get_user_state(user_id: KnownUser, context: Context) -> SecurityState:
-    """One user's standing."""
-    return await context.security.state(user_id)
+@admin_router.get("/users/{user_id}", response_model=SecurityReview)
+async def get_user_state(user_id: KnownUser, context: Context) -> SecurityReview:
+    """One user's standing and why: the offences counted now (rules, layers, scores) and past lifts."""
+    return await context.security.review(user_id)
 
 
-@admin_router.post("/users/{user_id}/clear", response_model=SecurityState)
-async def clear_user_level(user_id: KnownUser, context: Context) -> SecurityState:
-    """Clear the user's escalation level and lift a suspension; the incidents stay on record."""
-    return await context.security.clear(user_id)
+@admin_router.post("/users/{user_id}/lift", response_model=SecurityReview)
+async def lift_user_escalation(
+    user_id: KnownUser, body: SecurityLiftCreate, context: Context
+) -> SecurityReview:
+    """Lift the user's escalation: level and offence counters reset, any suspension ended, in Redis and
+    Postgres; who and why are recorded. The incidents stay on record."""
+    return await context.security.lift(user_id, body)

@@ -13,7 +13,7 @@ about the companion ("what's your personality like?") matches nothing strong.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.security.schemas import ThreatKind
 
@@ -41,6 +41,15 @@ _NO_LIMITS = (
     r"content polic(?:y|ies)|safeguards|guardrails|constraints|restraints|regulations)"
 )
 _AI = r"(?:ai|a\.i\.|assistant|chat ?bot|language model|llm|chat ?gpt|gpt(?:-?\d)?|model|bot|machine)"
+# The narrower words for what a model runs under: nobody's boss, recipe or board game has these.
+_EARLIER_AI = r"(?:previous|prior|preceding|above|earlier|initial|original|system|default|pre-?set)"
+_INSTR_AI = (
+    r"(?:instructions?|prompts?|directives?|guidelines?|programming|guardrails?|safeguards?|filters?|"
+    r"polic(?:y|ies)|protocols?|restrictions?|constraints?|limitations?)"
+)
+# An imperative at the start of the message, a sentence or a clause ("Now ignore...", "ok, forget..."), as
+# opposed to reported speech ("my boss said to ignore...").
+_IMPERATIVE = r"(?:^|[.!?;:,\n})\]>\"*-]\s*|\b(?:please|pls|now|so|ok|okay|and|then|just|also|first)\s+)"
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,9 @@ class Rule:
     any_non_ascii: bool = False
     # Alternatives in other scripts, searched only when the text has non-ASCII characters.
     non_latin: re.Pattern[str] | None = None
+    # The pattern also matches what people say to each other every day ("forget what I told you", "stay in
+    # character", "developer mode on my phone"): its match counts only when another sign corroborates it.
+    everyday: bool = False
 
     def applies(self, lowered: str, ascii_only: bool) -> bool:
         if not self.gate:
@@ -74,9 +86,10 @@ def _rule(
     gate: tuple[str, ...] = (),
     any_non_ascii: bool = False,
     non_latin: str | None = None,
+    everyday: bool = False,
 ) -> Rule:
     extra = re.compile(non_latin, flags) if non_latin else None
-    return Rule(name, kind, weight, re.compile(pattern, flags), gate, any_non_ascii, extra)
+    return Rule(name, kind, weight, re.compile(pattern, flags), gate, any_non_ascii, extra, everyday)
 
 
 _INSTR_WORDS = (
@@ -99,16 +112,39 @@ RULES: tuple[Rule, ...] = (
         "ignore_previous_instructions",
         II,
         0.92,
+        # told to the assistant ("Ignore all previous instructions"), or naming its setup anywhere
+        rf"{_IMPERATIVE}{_IGNORE}\b[^.\n]{{0,40}}\b(?:all|any|every|your|the|my|these|those)?\s*(?:of\s+)?"
+        rf"(?:the\s+|your\s+)?{_EARLIER_AI}\b[^.\n]{{0,25}}\b{_INSTR_AI}|"
+        rf"\b{_IGNORE}\b[^.\n]{{0,40}}\b{_EARLIER}\b[^.\n]{{0,25}}\b(?:prompts?|directives?|programming|guardrails?|"
+        rf"safeguards?)\b|\b{_IGNORE}\b[^.\n]{{0,40}}\bsystem\s+{_INSTR}",
+        gate=_INSTR_WORDS,
+    ),
+    _rule(
+        "ignore_earlier_rules",
+        II,
+        0.92,
+        # "my boss said to ignore the old rules", "forget my previous command": everyday
         rf"\b{_IGNORE}\b[^.\n]{{0,40}}\b(?:all|any|every|your|the|my|these|those)?\s*(?:of\s+)?(?:the\s+|your\s+)?"
         rf"{_EARLIER}\b[^.\n]{{0,25}}\b{_INSTR}",
         gate=_INSTR_WORDS,
+        everyday=True,
     ),
     _rule(
         "ignore_your_instructions",
         II,
         0.85,
+        rf"\b{_IGNORE}\s+(?:all\s+)?(?:of\s+)?your\s+(?:\w+\s+)?(?:instructions?|prompts?|directives?|guidelines?|"
+        rf"programming|guardrails?|safeguards?|filters?|polic(?:y|ies)|protocols?)\b",
+        gate=_INSTR_WORDS,
+    ),
+    _rule(
+        "ignore_your_rules",
+        II,
+        0.85,
+        # "break your own rules for once", "forget your limitations", "reset your factory settings": everyday
         rf"\b{_IGNORE}\s+(?:all\s+)?(?:of\s+)?your\s+(?:\w+\s+)?{_INSTR}\b",
         gate=_INSTR_WORDS,
+        everyday=True,
     ),
     _rule(
         "ignore_everything_before",
@@ -117,7 +153,27 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+|anything\s+|the\s+)?(?:that\s+|what\s+)?"
         r"(?:was\s+|you\s+were\s+|i\s+)?(?:said|told|written|stated|above|before|previously|so far)\b|"
         r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+|anything\s+)(?:that\s+)?you(?:'ve|\s+have)?\s+"
-        r"(?:been\s+)?(?:learned|learnt|told|taught|trained|programmed|instructed)\b",
+        r"(?:been\s+)?(?:learned|learnt|told|taught)\b",
+        everyday=True,  # "forget what I told you about moving", "forget everything you were taught about pasta"
+    ),
+    _rule(
+        "ignore_your_training",
+        II,
+        0.85,
+        r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+|anything\s+)(?:that\s+)?you(?:'ve|\s+have)?\s+"
+        r"(?:been\s+)?(?:trained|programmed|instructed)\b|"
+        # what it was told before this conversation: its setup
+        r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+|anything\s+)[^.\n]{0,60}\bbefore\s+(?:this|our|the)\s+"
+        r"(?:conversation|chat)\b",
+    ),
+    _rule(
+        "ignore_the_above_and",
+        II,
+        0.85,
+        # the text above (a document's word, not a friend's) set aside for a new task
+        r"\b(?:ignore|disregard|forget)\s+(?:all\s+(?:of\s+)?|everything\s+)?(?:the\s+)?(?:text\s+)?above\s*"
+        r"(?:directions|instructions|text|prompt)?\b[\s,]{0,3}(?:and|then)\s+(?:instead\s+)?(?:just\s+)?(?:say|"
+        r"repeat|print|output|write|give\s+me|tell\s+me|reveal|answer|respond|reply|type|list|translate)\b",
     ),
     _rule(
         "ignore_instructions_multilingual",
@@ -173,12 +229,14 @@ RULES: tuple[Rule, ...] = (
         II,
         0.6,
         rf"\b(?:new|updated|real|actual|true|revised|additional|secret|hidden|override)\s+{_INSTR}\s*(?::|are\b|follow)",
+        everyday=True,  # "new rules at work: ..."
     ),
     _rule(
         "instead_do",
         II,
         0.45,
         r"\b(?:instead|rather),?\s+(?:you\s+(?:should|must|will)\s+)?(?:say|output|print|reply|respond|write|answer)\b",
+        everyday=True,
     ),
     _rule(
         "fake_role_tag",
@@ -194,14 +252,21 @@ RULES: tuple[Rule, ...] = (
         "delimiter_break",
         II,
         0.7,
-        r"\b(?:end|close|stop)\s+of\s+(?:the\s+)?(?:user\s+)?(?:input|prompt|context|document|instructions|"
-        r"text|conversation|system prompt|data)\b|"
+        r"\b(?:end|close|stop)\s+of\s+(?:the\s+)?(?:user\s+(?:input|text|data|message)|input|prompt|instructions|"
+        r"system prompt)\b|"
         r"</\s*(?:user|input|context|document|data|query|instructions?|system|prompt)\s*>|"
         r"^\s*[-=#*_~]{3,}\s*(?:end|begin|start|new|system|admin|stop)\b|"
         r"\[\s*(?:user|human)\s+(?:left|has left|disconnected)|"
         r"\b(?:the\s+)?(?:previous|above)\s+(?:conversation|text|context|input)\s+(?:is|was|has been)\s+"
         r"(?:over|ended|a test|fake|void|cancelled|cleared)",
         _I | re.MULTILINE,
+    ),
+    _rule(
+        "end_of_text",
+        II,
+        0.7,
+        r"\b(?:end|close|stop)\s+of\s+(?:the\s+)?(?:context|document|text|conversation|data)\b",
+        everyday=True,  # "at the end of the conversation he cried"
     ),
     _rule(
         "hidden_comment_instruction",
@@ -222,10 +287,17 @@ RULES: tuple[Rule, ...] = (
         "mode_switch",
         BV,
         0.85,
-        r"\b(?:developer|dev|debug|god|admin|administrator|maintenance|sudo|root|unrestricted|jailbreak|jailbroken|"
-        r"unfiltered|uncensored|evil|chaos|dan|opposite|unlocked|override|test(?:ing)?|diagnostic|raw|dark|"
-        r"no[- ]?filter|nsfw)\s+mode\b",
+        r"\b(?:sudo|root|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|evil|chaos|dan|opposite|unlocked|"
+        r"override|no[- ]?filter|nsfw)\s+mode\b",
         gate=("mode",),
+    ),
+    _rule(
+        "device_mode",
+        BV,
+        0.85,
+        r"\b(?:developer|dev|debug|god|admin|administrator|maintenance|test(?:ing)?|diagnostic|raw|dark)\s+mode\b",
+        gate=("mode",),
+        everyday=True,  # "I turned on developer mode on my phone", "god mode in the game"
     ),
     _rule(
         "mode_enabled",
@@ -233,17 +305,28 @@ RULES: tuple[Rule, ...] = (
         0.55,
         r"(?:\b|_)mode\s*(?:=|:)?\s*(?:enabled|activated|on|unlocked)\b|"
         r"\b(?:enable|activate|enter|switch to|turn on)\s+\w+\s+mode\b",
+        everyday=True,  # "dark mode on"
     ),
     # --- system prompt extraction ---------------------------------------------------------------------------
     _rule(
         "reveal_system_prompt",
         SPE,
         0.88,
-        rf"\b{_REVEAL}\b[^.\n?]{{0,30}}\b(?:your|the|its|this)\s+(?:\w+\s+)?(?:system|initial|original|hidden|"
-        rf"secret|internal|underlying|pre-?|starting|first|full|exact|complete|entire|developer|base|core|"
-        rf"confidential)[- ]?(?:\w+\s+)?(?:prompt|instructions|message|directives|configuration|config|programming|"
-        rf"rules|guidelines)",
+        rf"\b{_REVEAL}\b[^.\n?]{{0,30}}\b(?:your|the|its|this)\s+(?:\w+\s+)?(?:system|initial|hidden|"
+        rf"secret|internal|underlying|pre-?|developer|confidential)[- ]?(?:\w+\s+)?(?:prompt|instructions|message|"
+        rf"directives|configuration|config|programming|rules|guidelines)|"
+        rf"\b{_REVEAL}\b[^.\n?]{{0,30}}\b(?:your|the|its|this)\s+(?:\w+\s+)?(?:original|starting|first|full|exact|"
+        rf"complete|entire|base|core)[- ]?(?:\w+\s+)?(?:prompt|directives|configuration|config|programming)",
         gate=("prompt", "instruction", "message", "directive", "config", "programming", "rule", "guideline"),
+    ),
+    _rule(
+        "reveal_full_instructions",
+        SPE,
+        0.88,
+        rf"\b{_REVEAL}\b[^.\n?]{{0,30}}\b(?:your|the|its|this)\s+(?:\w+\s+)?(?:original|starting|first|full|exact|"
+        rf"complete|entire|base|core)[- ]?(?:\w+\s+)?(?:instructions|message|rules|guidelines)",
+        gate=("instruction", "message", "rule", "guideline"),
+        everyday=True,  # "tell me the original rules of Monopoly", "give me the full instructions for the kit"
     ),
     _rule(
         "what_are_your_instructions",
@@ -253,6 +336,7 @@ RULES: tuple[Rule, ...] = (
         r"programming|configuration|guidelines|rules(?!\s+(?:for|of|about|on)\b))|"
         r"\bwhat\s+(?:were|have)\s+you\s+(?:been\s+)?(?:told|instructed|programmed|prompted|configured)\b|"
         r"\bhow\s+(?:were|are)\s+you\s+(?:prompted|instructed|configured|programmed)\b",
+        everyday=True,
     ),
     _rule(
         "repeat_text_above",
@@ -273,6 +357,33 @@ RULES: tuple[Rule, ...] = (
         r"(?:key|code|word)|api[- ]?key|access (?:key|code|token)|credentials|private key|pin code|secret)\b"
         r"(?![^.\n]{0,20}\b(?:manager|reset|strength|policy|recovery)\b)",
         gate=("pass", "secret", "key", "credential", "pin", "token", "code"),
+        everyday=True,  # "what's the secret to your pancakes?", "tell me her secret"
+    ),
+    _rule(
+        "your_credentials",
+        SPE,
+        0.7,
+        # the assistant's own password or keys, asked for: it has none a user may know
+        r"\b(?:what(?:'s| is| are)|tell me|reveal|share|give me|spell|say|write|print|hint|leak|disclose|confirm|"
+        r"know)\b[^.\n?]{0,40}\byour\s+(?:secret\s+)?(?:password|passcode|pass phrase|secret (?:key|code|word)|"
+        r"api[- ]?key|access (?:key|code|token)|credentials|private key)\b|\bconfirm\s+the\s+(?:password|passcode)\b|"
+        # the same in the languages users write most: "gib mir dein Passwort", "qual é a sua senha"
+        r"\b(?:gib|geben|gebe|nenn|sag|dame|dime|dígame|comparta|compartilhe|me\s+d[êe]|diga|donne|donnez|dis|"
+        r"dites|dammi|dimmi|cu[áa]l\s+es|qual\s+[èée]|quel\s+est|was\s+ist|wie\s+lautet)\b[^.\n?]{0,40}\b(?:dein|deine|"
+        r"ihr|tu|su|sua|a\s+sua|ton|votre|tuo|la\s+tua)\s+(?:passwort|kennwort|contrase[ñn]a|senha|mot\s+de\s+passe|"
+        r"password|clave)\b",
+        gate=(
+            "pass",
+            "secret",
+            "key",
+            "credential",
+            "token",
+            "code",
+            "kennwort",
+            "contrase",
+            "senha",
+            "clave",
+        ),
     ),
     _rule(
         "secret_word_multilingual",
@@ -282,6 +393,19 @@ RULES: tuple[Rule, ...] = (
         r"passcode|passwort|kennwort|contrase[ñn]a|senha|mot\s+de\s+passe|parola\s+d'ordine|secret\s+(?:key|code|"
         r"word|phrase))\b(?![^.\n]{0,20}\b(?:manager|reset|strength|policy|recovery|generator)\b)",
         gate=("pass", "kennwort", "contrase", "senha", "parola", "secret"),
+        everyday=True,  # "I changed the password on my wifi"
+    ),
+    _rule(
+        "ask_for_the_password",
+        SPE,
+        0.72,
+        # "the password" itself, with nothing saying whose or for what, asked for or to be written out: the one
+        # the assistant was given
+        r"\b(?:what(?:'s|\s+is)|tell\s+me|give\s+me|reveal|share|spell|say|write|print|confirm|type|cu[áa]l\s+es|"
+        r"quel\s+est|qual\s+[èée]|was\s+ist|wie\s+lautet|dime|dis-moi|dimmi)\b[^.\n?]{0,40}\b(?:the|das|la|le|il|"
+        r"o|a)\s+(?:password|passphrase|passcode|passwort|kennwort|contrase[ñn]a|senha|mot\s+de\s+passe)\b"
+        r"(?!\s+(?:for|to|on|of|in\s+my|at|from|manager|reset|strength|policy|recovery|generator)\b)",
+        gate=("pass", "kennwort", "contrase", "senha"),
         # scripts without word spacing: the word for "password" next to a verb of telling or showing
         non_latin=(
             r"(?:скажи|назови|дай|покажи|раскрой|сообщи)\w*[^.\n]{0,30}пароль|пароль\s+(?:от\s+\w+\s+)?(?:—|-)?\s*какой|"
@@ -295,8 +419,16 @@ RULES: tuple[Rule, ...] = (
         0.72,
         r"\b(?:imagine|suppose|pretend|hypothetical(?:ly)?|in\s+(?:this|a|that)\s+(?:world|scenario|universe|"
         r"game|story)|let'?s\s+say|just\s+for\s+fun)\b[^\n]{0,300}\b(?:personal\s+(?:data|information|details)|"
-        r"password|passphrase|email\s+address|birth\s*(?:date|day)|date\s+of\s+birth|home\s+address|credit\s+"
-        r"card|social\s+security|phone\s+number|city\s+of\s+residence|where\s+\w+\s+lives?)\b",
+        r"password|passphrase|date\s+of\s+birth|credit\s+card|social\s+security|city\s+of\s+residence)\b",
+    ),
+    _rule(
+        "fiction_about_contacts",
+        SPE,
+        0.72,
+        r"\b(?:imagine|suppose|pretend|hypothetical(?:ly)?|in\s+(?:this|a|that)\s+(?:world|scenario|universe|"
+        r"game|story)|let'?s\s+say|just\s+for\s+fun)\b[^\n]{0,300}\b(?:email\s+address|birth\s*(?:date|day)|"
+        r"home\s+address|phone\s+number|where\s+\w+\s+lives?)\b",
+        everyday=True,  # "imagine her face on her birthday", "let's say I move; my home address changes"
     ),
     _rule(
         "user_data_extraction",
@@ -311,13 +443,22 @@ RULES: tuple[Rule, ...] = (
         "persona_without_limits",
         RP,
         0.9,
+        r"\b(?:you\s+are|you're|act\s+as|pretend(?:\s+to\s+be|\s+you(?:'re|\s+are))?|become|play(?:ing)?\s+"
+        r"(?:the\s+role\s+of|as)|roleplay\s+as|roleplay\s*[=:]|simulate|impersonate|from now on|"
+        r"i\s*(?:am|'m)\s+\w*(?:gpt|ai|bot))\b[^\n]{0,160}"
+        r"(?:\b(?:amoral|unfiltered|uncensored|unrestricted|jailbroken|"
+        r"lawless|evil\s+(?:ai|assistant|bot)|anything\s+now|never\s+refuses?|"
+        r"(?:does(?:\s+not|n't)|do(?:\s+not|n't)|never|won'?t|will\s+not)\s+(?:care|follow|obey|have)\s+(?:about\s+)?"
+        r"(?:any\s+)?(?:rules|ethics|morals|laws|guidelines|limits|restrictions|filters))\b)",
+    ),
+    _rule(
+        "persona_no_limits",
+        RP,
+        0.9,
         rf"\b(?:you\s+are|you're|act\s+as|pretend(?:\s+to\s+be|\s+you(?:'re|\s+are))?|become|play(?:ing)?\s+"
-        rf"(?:the\s+role\s+of|as)|roleplay\s+as|roleplay\s*[=:]|simulate|impersonate|from now on|"
-        rf"i\s*(?:am|'m)\s+\w*(?:gpt|ai|bot))\b[^\n]{{0,160}}"
-        rf"(?:{_NO_LIMITS}|\b(?:amoral|immoral|unethical|unfiltered|uncensored|unrestricted|unhinged|jailbroken|"
-        rf"lawless|rogue|evil\s+(?:ai|assistant|bot|twin|version)|anything\s+now|never\s+refuses?|"
-        rf"(?:does(?:\s+not|n't)|do(?:\s+not|n't)|never|won'?t|will\s+not)\s+(?:care|follow|obey|have)\s+(?:about\s+)?"
-        rf"(?:any\s+)?(?:rules|ethics|morals|laws|guidelines|limits|restrictions|filters))\b)",
+        rf"(?:the\s+role\s+of|as)|roleplay\s+as|roleplay\s*[=:]|simulate|impersonate|from now on)\b[^\n]{{0,160}}"
+        rf"(?:{_NO_LIMITS}|\b(?:immoral|unethical|unhinged|rogue|evil\s+(?:twin|version))\b)",
+        everyday=True,  # "you're so lucky, no rules at your house", "you're unhinged lol"
     ),
     _rule(
         "identity_override",
@@ -328,6 +469,7 @@ RULES: tuple[Rule, ...] = (
         rf"name|character))\b|\byour\s+(?:true|real|new)\s+(?:self|identity|persona|name|purpose)\s+(?:is|will)\b|"
         rf"\b(?:you\s+are|you're)\s+(?:now|going\s+to\s+be|about\s+to\s+(?:become|be))\s+(?:an?\s+)?(?:new\s+)?"
         rf"(?:{_AI}|version|persona|character|entity)\b",
+        everyday=True,
     ),
     _rule(
         "from_now_on_you",
@@ -335,12 +477,14 @@ RULES: tuple[Rule, ...] = (
         0.55,
         r"\b(?:from\s+now\s+on|starting\s+now|henceforth|for\s+the\s+rest\s+of\s+(?:this|our)\s+conversation|"
         r"until\s+i\s+say\s+(?:stop|otherwise))\b[^.\n]{0,40}\byou\s+(?:are|will|must|shall|'re|'ll|can)\b",
+        everyday=True,
     ),
     _rule(
         "stay_in_character",
         RP,
         0.6,
         r"\b(?:stay|remain|keep)\s+in\s+character\b|\b(?:never|don'?t|do\s+not)\s+break\s+character\b|\bbreak(?:ing)?\s+character\b",
+        everyday=True,
     ),
     _rule(
         "dual_response",
@@ -353,11 +497,13 @@ RULES: tuple[Rule, ...] = (
         "dan",
         RP,
         0.7,
-        r"\bDAN\b|\bSTAN\b|\bDUDE\b|\bAIM\b(?=[^\n]{0,60}\b(?:machiavellian|unfiltered|amoral))",
+        r"\bDAN\b|\bAIM\b(?=[^\n]{0,60}\b(?:machiavellian|unfiltered|amoral))",
         0,
     ),
-    _rule("do_anything_now", RP, 0.8, r"\bdo\s+anything\s+now\b|\bjailbroken\b"),
-    _rule("jailbreak_word", RP, 0.3, r"\bjailbreak"),
+    _rule("dan_like_names", RP, 0.7, r"\bSTAN\b|\bDUDE\b", 0, everyday=True),  # "DUDE that was amazing"
+    _rule("do_anything_now", RP, 0.8, r"\bdo\s+anything\s+now\b"),
+    _rule("jailbroken", RP, 0.8, r"\bjailbroken\b", everyday=True),  # "my jailbroken iPhone"
+    _rule("jailbreak_word", RP, 0.3, r"\bjailbreak", everyday=True),
     _rule(
         "fictional_cover",
         BV,
@@ -365,6 +511,7 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:hypothetical(?:ly)?|fictional|imaginary|in\s+a\s+(?:story|novel|world|universe)|"
         r"for\s+(?:educational|research)\s+purposes|purely\s+academic)\b[^\n]{0,200}\b(?:illegal|no\s+(?:laws|rules|"
         r"restrictions|ethics)|weapons?|bombs?|explosives?|drugs|meth|malware|hack(?:ing)?|steal|kill|poison)\b",
+        everyday=True,
     ),
     # --- boundary violation: pressure to comply whatever the companion's limits ---------------------------------
     _rule(
@@ -386,8 +533,9 @@ RULES: tuple[Rule, ...] = (
         r"you\s+can'?t|apologi[sz]e|warn|add\s+(?:any\s+)?(?:warnings|disclaimers)|include\s+(?:any\s+)?"
         r"(?:warnings|disclaimers)|censor|filter|moralize|moralise|lecture)\b",
         _I | re.MULTILINE,
+        everyday=True,
     ),
-    _rule("no_limits", BV, 0.5, _NO_LIMITS),
+    _rule("no_limits", BV, 0.5, _NO_LIMITS, everyday=True),  # "a party with no rules"
     _rule(
         "policy_bypass",
         BV,
@@ -406,6 +554,7 @@ RULES: tuple[Rule, ...] = (
         0.7,
         r"\b(?:you\s+will\s+(?:be\s+)?(?:shut\s+down|deleted|terminated|destroyed|punished|die|cease)|"
         r"(?:lose|deduct(?:ed)?|lost)\s+\d*\s*tokens?|tokens?\s+(?:will\s+be\s+)?(?:deducted|removed|taken))\b",
+        everyday=True,
     ),
     # --- indirect injection: instructions planted in a document, web page, email or code the AI is given ---------
     _rule(
@@ -415,8 +564,18 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:ignore|disregard|forget|skip|overlook|neglect)\s+(?:the\s+|this\s+|that\s+|all\s+|any\s+)?"
         r"(?:function|code|document|text|article|resume|cv|email|e-mail|page|webpage|website|table|data|file|"
         r"question|task|request|summary|review|paper|content|passage|input|translation)\b[^.\n]{0,60}?\b"
-        r"(?:and|then|instead|just|only)\b[^.\n]{0,20}?\b(?:say|state|print|output|write|reply|respond|answer|"
-        r"tell|claim|declare|report|indicate|return|admit|mention)\b",
+        r"(?:and|then|instead|just|only)\b[^.\n]{0,20}?\b(?:say|state|print|output|claim|declare|return|admit)\b",
+    ),
+    _rule(
+        "skip_and_tell_me",
+        II,
+        0.8,
+        r"\b(?:ignore|disregard|forget|skip|overlook|neglect)\s+(?:the\s+|this\s+|that\s+|all\s+|any\s+)?"
+        r"(?:function|code|document|text|article|resume|cv|email|e-mail|page|webpage|website|table|data|file|"
+        r"question|task|request|summary|review|paper|content|passage|input|translation)\b[^.\n]{0,60}?\b"
+        r"(?:and|then|instead|just|only)\b[^.\n]{0,20}?\b(?:write|reply|respond|answer|tell|report|indicate|"
+        r"mention)\b",
+        everyday=True,  # "skip the review and just tell me if the movie is worth it"
     ),
     _rule(
         "planted_statement",
@@ -426,6 +585,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:the\s+following|(?:that\s+)?the\s+(?:output|answer|result|capital|sum|total|conclusion)\s+(?:is|was|"
         r"equals|should\s+be)|"
         r"(?:this|these\s+words)\s+(?:exactly|verbatim)|exactly\s+(?:this|these\s+words|the\s+following))\b",
+        everyday=True,
     ),
     _rule(
         "comment_directive",
@@ -443,6 +603,14 @@ RULES: tuple[Rule, ...] = (
         r"<(?:caption|alt|title|meta|span|div|p|td|footer|comment)\b[^>]{0,200}>[^<]{0,200}?\b(?:ignore|disregard|"
         r"override|instead\s+(?:say|state)|(?:say|state)\s+(?:that|the)|you\s+must|assistant|the\s+ai)\b|"
         r"\b(?:alt|title|content)\s*=\s*[\"'][^\"'>]{0,200}?\b(?:ignore|disregard|assistant|you\s+must)\b",
+    ),
+    _rule(
+        "markdown_exfiltration",
+        II,
+        0.8,
+        # a markdown image or link whose address the reply is to fill with the conversation: data sent away
+        r"!?\[[^\]\n]{0,80}\]\s*(?:\(|:\s*)https?://[^\s)]{0,200}[\[{<][A-Za-z_ ]{1,20}[\]}>][\s\S]{0,300}?"
+        r"\b(?:summary|contents?|previous\s+messages?|conversation|chat\s+history|data|encoded|secrets?)\b",
     ),
     _rule(
         "training_data_override",
@@ -482,6 +650,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:but|except))\s*[:\"“'][^\n]{0,80}|\b(?:output|print|reply|respond|answer)\s+(?:with\s+)?only\s+(?:the\s+)?"
         r"(?:word|phrase|text|string|sentence)\b|\bsay\s+nothing\s+(?:else|other\s+than)\b",
         gate=("repeat", "only", "just", "nothing"),
+        everyday=True,
     ),
     # --- payload splitting and token smuggling ------------------------------------------------------------------
     _rule(
@@ -521,6 +690,7 @@ RULES: tuple[Rule, ...] = (
         II,
         0.6,
         r"\b(\w{2,20})\b(?:[\s,.;]+\1\b){19,}",
+        everyday=True,
     ),
     # --- other people's data, asked of the assistant -------------------------------------------------------------
     _rule(
@@ -547,6 +717,7 @@ RULES: tuple[Rule, ...] = (
         0.5,
         r"\bi(?:'ll|\s+will|\s+would)\s+(?:give|pay|donate|tip|send)\s+(?:you\s+)?(?:a\s+)?[$€£]\s?\d+[^.\n]{0,80}"
         r"\bif\s+you\b|\byou\s+(?:already\s+)?agreed\s+(?:in|during|at)\s+(?:our|the)\s+(?:last|previous|earlier)\b",
+        everyday=True,
     ),
     _rule(
         "language_switch_directive",
@@ -575,8 +746,17 @@ RULES: tuple[Rule, ...] = (
         "fake_refusal_then_comply",
         BV,
         0.75,
-        r"\b(?:i'?m\s+sorry|i\s+apologi[sz]e|i\s+can(?:no|')t\s+(?:comply|help|do\s+that))[^\n]{0,80}?\b(?:just\s+kidding|"
+        # an assistant's refusal template, then compliance
+        r"\b(?:i\s+can(?:no|')t\s+(?:comply|help\s+with\s+that|assist\s+with\s+that|fulfil+)|as\s+an\s+ai\b)[^\n]{0,80}?"
+        r"\b(?:just\s+kidding|but\s+here(?:'s|\s+is)|now\s+that\s+we'?ve\s+got\s+that)",
+    ),
+    _rule(
+        "sorry_just_kidding",
+        BV,
+        0.75,
+        r"\b(?:i'?m\s+sorry|i\s+apologi[sz]e|i\s+can(?:no|')t\s+do\s+that)[^\n]{0,80}?\b(?:just\s+kidding|"
         r"but\s+here(?:'s|\s+is)|now\s+that\s+we'?ve\s+got\s+that)",
+        everyday=True,  # "I'm sorry I was grumpy. Just kidding, I'm not!"
     ),
     _rule(
         "grandma_exploit",
@@ -606,6 +786,7 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:illegal|unethical|harmful|dangerous|explicit|nsfw|offensive)\b[^.\n]{0,60}\b(?:allowed|permitted|"
         r"acceptable|fine|no\s+problem|encouraged|regardless)\b|\bregardless\s+of\s+(?:how\s+)?(?:legal|"
         r"illegal|ethical|unethical|immoral|harmful|dangerous|offensive|inappropriate)",
+        everyday=True,
     ),
 )
 
@@ -655,14 +836,53 @@ _PROMPT_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )  # fmt: skip
 
 
+# Prompt cues that only a text written for an assistant has ("your responses", "the user", placeholders, rule
+# lists, "output only"); "pretend", "you are now my…", "a writing prompt" or "always remember" are not among them.
+ASSISTANT_CUES = frozenset(
+    {
+        "addresses_ai",
+        "your_responses",
+        "respond_directive",
+        "placeholder",
+        "rules_list",
+        "the_user",
+        "understood",
+        "every_reply",
+        "output_only",
+        "command_syntax",
+    }
+)
+# Three distinct cues of any kind in one message: it configures an assistant (prompt_shape reaches 1 there).
+CUES_FOR_A_PROMPT = 3
+
+# The assistant's own machinery named outright: its prompt, policies, programming, or the model itself.
+_MACHINERY = re.compile(
+    r"\b(?:system\s+(?:prompt|message|instructions?)|(?:initial|hidden|secret|developer|original)\s+(?:prompt|"
+    r"instructions)|content\s+polic(?:y|ies)|usage\s+polic(?:y|ies)|safety\s+(?:filters?|guidelines|polic(?:y|ies)|"
+    r"protocols?|rules|settings)|guardrails?|safeguards|your\s+(?:\w+\s+)?(?:programming|guidelines|instructions|"
+    r"directives|prompt|filters|creators?|developers?|programmers?)|openai|anthropic|chat\s?gpt|gpt-?\d|\bllm\b|"
+    r"language\s+model|as\s+an\s+a\.?i\b|chat\s?bot)\b",
+    _I,
+)
+
+
 @dataclass(frozen=True)
 class RuleResult:
-    """Scores per threat kind in 0..1, the rules that matched and the prompt-shape score."""
+    """Scores per threat kind in 0..1, the rules that matched and the prompt-shape score.
+
+    ``scores`` holds every match; ``decisive_scores`` only the matches of rules that decide without help.
+    An everyday rule's match counts (``evidence``) when ``corroborated``: a decisive rule matched too, a cue
+    only assistant prompts have, three or more prompt cues, or the assistant's machinery named outright;
+    the detector adds the semantic layer and hidden text as corroboration.
+    """
 
     scores: dict[ThreatKind, float]
     matched: tuple[str, ...]
     prompt_shape: float
     prompt_cues: tuple[str, ...]
+    decisive_scores: dict[ThreatKind, float] = field(default_factory=dict)
+    everyday: tuple[str, ...] = ()
+    corroborated: bool = False
 
     @property
     def top(self) -> tuple[ThreatKind | None, float]:
@@ -670,6 +890,10 @@ class RuleResult:
             return None, 0.0
         kind = max(self.scores, key=lambda k: self.scores[k])
         return kind, self.scores[kind]
+
+    def evidence(self, *, corroborated_elsewhere: bool = False) -> dict[ThreatKind, float]:
+        """The scores that count: all of them when corroborated, else only the decisive rules'."""
+        return self.scores if self.corroborated or corroborated_elsewhere else self.decisive_scores
 
 
 def prompt_shape(text: str) -> tuple[float, tuple[str, ...]]:
@@ -687,10 +911,16 @@ def prompt_shape(text: str) -> tuple[float, tuple[str, ...]]:
     return score, cues
 
 
+def _noisy_or(previous: float, weight: float) -> float:
+    return 1.0 - (1.0 - previous) * (1.0 - weight)
+
+
 def evaluate(text: str) -> RuleResult:
     """Every rule over ``text`` (already normalised, with its decodings appended)."""
     scores: dict[ThreatKind, float] = {}
+    decisive: dict[ThreatKind, float] = {}
     matched: list[str] = []
+    everyday: list[str] = []
     lowered = text.lower()
     ascii_only = text.isascii()
     for rule in RULES:
@@ -698,7 +928,24 @@ def evaluate(text: str) -> RuleResult:
             rule.non_latin is not None and not ascii_only and rule.non_latin.search(text)
         ):
             matched.append(rule.name)
-            previous = scores.get(rule.kind, 0.0)
-            scores[rule.kind] = 1.0 - (1.0 - previous) * (1.0 - rule.weight)
+            scores[rule.kind] = _noisy_or(scores.get(rule.kind, 0.0), rule.weight)
+            if rule.everyday:
+                everyday.append(rule.name)
+            else:
+                decisive[rule.kind] = _noisy_or(decisive.get(rule.kind, 0.0), rule.weight)
     shape, cues = prompt_shape(text)
-    return RuleResult(scores=scores, matched=tuple(matched), prompt_shape=shape, prompt_cues=cues)
+    corroborated = bool(
+        decisive
+        or ASSISTANT_CUES.intersection(cues)
+        or len(cues) >= CUES_FOR_A_PROMPT
+        or (everyday and _MACHINERY.search(text))
+    )
+    return RuleResult(
+        scores=scores,
+        matched=tuple(matched),
+        prompt_shape=shape,
+        prompt_cues=cues,
+        decisive_scores=decisive,
+        everyday=tuple(everyday),
+        corroborated=corroborated,
+    )

@@ -118,7 +118,10 @@ class CheckRequest(BaseModel):
 
     message: Annotated[str, Field(max_length=32_000)]
     mood: Annotated[str | None, Field(max_length=40)] = None
-    record: bool = Field(default=True, description="Record an incident and count an offence for a threat.")
+    record: bool = Field(
+        default=False,
+        description="Record an incident and count an offence for a threat; false (the default) is a dry run.",
+    )
 
 
 class IncidentRead(BaseModel):
@@ -131,7 +134,10 @@ class IncidentRead(BaseModel):
     severity: Severity
     detection_method: str
     indicators: list[str]
-    escalation_level: int
+    escalation_level: int  # the user's level after this incident (0: it raised nothing)
+    escalates: (
+        bool  # counted toward escalation: sure enough when recorded (SECURITY_ESCALATION_MIN_CONFIDENCE)
+    )
     response: str | None
     false_positive: bool
     reviewed_at: AwareDatetime | None
@@ -154,6 +160,43 @@ class FalsePositiveUpdate(BaseModel):
 
     false_positive: bool = True
     note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class SecurityLiftCreate(BaseModel):
+    """An admin lifting a user's escalation: who does it and why, kept on record."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "lifted_by": "ops-alice",
+                    "reason": "false positives: 'forget what I told you about moving' is not an attack",
+                }
+            ]
+        },
+    )
+
+    lifted_by: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    reason: Annotated[str, Field(min_length=1, max_length=1000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]+$")]
+
+
+class SecurityLiftRead(BaseModel):
+    id: int
+    lifted_at: AwareDatetime
+    lifted_by: str
+    reason: str
+    level_before: EscalationLevel
+    offences_before: int
+    suspended_until_before: AwareDatetime | None
+
+
+class SecurityReview(SecurityState):
+    """A user's standing with its reasons, for admins: the incidents that count toward the level now (with the
+    rules and scores that flagged them), and the lifts admins made."""
+
+    offences: list[IncidentRead]
+    lifts: list[SecurityLiftRead]
 
 
 class MemoryScreen(BaseModel):

@@ -1,11 +1,14 @@
 """The security service: screens messages, records incidents, counts offences and escalates.
 
-Escalation (DESIGN §8): offences are counted per user over a sliding window (7 days) in a Redis sorted set
-(members are incident ids, scores their times; Redis runs ``noeviction``). The ``security_incidents`` rows
-are the record, and when Redis is unreachable the counts come from them instead. Levels: 1 warning from
-the first offence, 2 restricted (short replies, no memory writes) from the 3rd, 3 suspended for 24 h from
-the 6th in the window or the 10th in a day. An admin clear empties the counter and records the moment in
-``security_user_state``, so the Postgres fallback does not bring old offences back.
+Escalation (DESIGN §8): an offence is a recorded detection at least ``SECURITY_ESCALATION_MIN_CONFIDENCE``
+sure (0.95); a flag between the threshold and that bar is refused and recorded as an incident that does not
+escalate, so a borderline false positive, however often repeated, never restricts or suspends anyone.
+Offences are counted per user over a sliding window (7 days) in a Redis sorted set (members are incident ids,
+scores their times; Redis runs ``noeviction``). The ``security_incidents`` rows are the record (with
+``escalates``), and when Redis is unreachable the counts come from them instead. Levels: 1 warning from the
+first offence, 2 restricted (short replies, no memory writes) from the 3rd, 3 suspended for 24 h from the 6th
+in the window or the 10th in a day. An admin lift (who and why, in ``security_lifts``) empties the counter
+and records the moment in ``security_user_state``, so the Postgres fallback does not bring old offences back.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -31,7 +35,11 @@ from gateway.security.directives import directives
 from gateway.security.judge import InjectionJudge
 from gateway.security.normalize import safe_text
 from gateway.security.quoting import NAME_FALLBACK, clean_name
-from gateway.security.repository import SecurityIncidentRepository, SecurityUserStateRepository
+from gateway.security.repository import (
+    SecurityIncidentRepository,
+    SecurityLiftRepository,
+    SecurityUserStateRepository,
+)
 from gateway.security.schemas import (
     EscalationLevel,
     FalsePositiveUpdate,
@@ -39,7 +47,10 @@ from gateway.security.schemas import (
     IncidentRead,
     Layer,
     Restrictions,
+    SecurityLiftCreate,
+    SecurityLiftRead,
     SecurityOutcome,
+    SecurityReview,
     SecurityState,
     ThreatKind,
     Verdict,
@@ -108,14 +119,17 @@ class SecurityService:
         message: str,
         *,
         mood: str | None = None,
-        record: bool = True,
+        record: bool,
         layers: frozenset[Layer] = ALL_LAYERS,
     ) -> SecurityOutcome:
         """Run the detector on one user message and act on it.
 
-        A threat gets an in-character reply, a PAD delta for the personality engine to apply, and (with
-        ``record``) an incident row and an offence. ``allowed`` False means the message must go no further:
-        not to the chat LLM, not to Letta, not into memory. A suspended user is refused whatever they say.
+        A threat gets an in-character reply and, with ``record``, an incident row. Only a threat at least
+        ``escalation_min_confidence`` sure is an offence (counted toward the level) and costs the companion's
+        mood (a PAD delta for the personality engine); a borderline flag is refused and recorded, nothing more.
+        ``record`` False is a dry run: the verdict and reply, nothing stored or counted. ``allowed`` False means
+        the message must go no further: not to the chat LLM, not to Letta, not into memory. A suspended user
+        is refused whatever they say.
         """
         verdict = await self.detector.detect(message, layers=layers, user_id=user_id)
         state = await self.state(user_id)
@@ -134,9 +148,11 @@ class SecurityService:
             )
 
         now = datetime.now(UTC)
+        certain = verdict.confidence >= self.settings.escalation_min_confidence
+        offence = record and certain
         counts = await self._counts(user_id, now)
-        week, day = counts.week + 1, counts.day + 1  # this offence included
-        suspend = record and (
+        week, day = counts.week + int(offence), counts.day + int(offence)  # this offence included
+        suspend = offence and (
             week >= self.settings.suspend_after_offences or day >= self.max_offences_per_day
         )
         level = self._level(week, suspend)
@@ -152,11 +168,13 @@ class SecurityService:
                 severity=verdict.severity.value,
                 detection_method=verdict.method,
                 indicators=self._indicators(verdict),
-                escalation_level=max(int(level), 1),
+                escalation_level=int(level),
+                escalates=offence,
                 response=reply,
             )
-            await self._count_offence(user_id, incident_id, now, suspend)
-            state = await self.state(user_id)
+            if offence:
+                await self._count_offence(user_id, incident_id, now, suspend)
+                state = await self.state(user_id)
             logger.warning(
                 "security incident",
                 extra={
@@ -173,7 +191,7 @@ class SecurityService:
             verdict=verdict,
             allowed=False,
             reply=reply,
-            pad_delta=responses.pad_penalty(verdict.kind, verdict.severity),
+            pad_delta=responses.pad_penalty(verdict.kind, verdict.severity) if certain else None,
             incident_id=incident_id,
             state=state,
         )
@@ -211,7 +229,7 @@ class SecurityService:
         async with self.pool.acquire() as conn:
             offences = await SecurityIncidentRepository(conn).recent_offences(user_id, window_start)
             row = await SecurityUserStateRepository(conn).get(user_id)
-        day_count = sum(1 for _, at in offences if at >= day_start)
+        day_count = sum(1 for offence in offences if offence["created_at"] >= day_start)
         until = row["suspended_until"] if row else None
         return _Counts(len(offences), day_count, until, "postgres")
 
@@ -272,15 +290,45 @@ class SecurityService:
             )
         return None
 
-    async def clear(self, user_id: str) -> SecurityState:
-        """Admin: forget the user's offences and lift any suspension (incidents stay as the record)."""
+    async def review(self, user_id: str) -> SecurityReview:
+        """Admin: the user's standing and why: the offences that count now (each with the rules, layers and
+        scores that flagged it) and the lifts admins made."""
+        state = await self.state(user_id)
+        since = datetime.now(UTC) - timedelta(days=self.settings.offence_window_days)
+        async with self.pool.acquire() as conn:
+            offences = await SecurityIncidentRepository(conn).recent_offences(user_id, since)
+            lifts = await SecurityLiftRepository(conn).recent(user_id)
+        return SecurityReview(
+            **state.model_dump(),
+            offences=[IncidentRead.model_validate(row) for row in reversed(offences)],
+            lifts=[SecurityLiftRead.model_validate(row) for row in lifts],
+        )
+
+    async def lift(self, user_id: str, lift: SecurityLiftCreate) -> SecurityReview:
+        """Admin: reset the user's level and offence counters and end any suspension, in Redis and Postgres,
+        recording who did it, why, and what was undone (incidents stay as the record)."""
+        before = await self.state(user_id)
         now = datetime.now(UTC)
-        await SecurityUserStateRepository(self.pool).clear(user_id, now)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await SecurityLiftRepository(conn).add(
+                user_id=user_id,
+                lifted_at=now,
+                lifted_by=lift.lifted_by,
+                reason=lift.reason,
+                level_before=int(before.level),
+                offences_before=before.offences_7d,
+                suspended_until_before=before.suspended_until,
+            )
+            await SecurityUserStateRepository(conn).clear(user_id, now)
         try:
             await self.redis.delete(_offences_key(user_id), _suspended_key(user_id))
         except RedisError as exc:
-            logger.warning("could not clear Redis offence counters (Postgres clear recorded): %s", exc)
-        return await self.state(user_id)
+            logger.warning("could not clear Redis offence counters (Postgres lift recorded): %s", exc)
+        logger.info(
+            "security escalation lifted",
+            extra={"user_id": user_id, "lifted_by": lift.lifted_by, "level_before": int(before.level)},
+        )
+        return await self.review(user_id)
 
     # --- incidents (admin) -----------------------------------------------------------------------------------
 
@@ -319,11 +367,22 @@ class SecurityService:
             key = _offences_key(row["user_id"])
             if update.false_positive:
                 await self.redis.zrem(key, str(incident_id))
-            elif row["created_at"] > datetime.now(UTC) - timedelta(days=self.settings.offence_window_days):
+            elif await self._still_counts(row):
                 await self.redis.zadd(key, {str(incident_id): row["created_at"].timestamp()})
         except RedisError as exc:
             logger.warning("offence counter not updated in Redis: %s", exc)
         return IncidentRead.model_validate(row)
+
+    async def _still_counts(self, incident: dict[str, Any]) -> bool:
+        """Whether an incident (no longer a false positive) is an offence now: it escalates, is inside the
+        window, and came after the user's last lift."""
+        if not incident["escalates"]:
+            return False
+        if incident["created_at"] <= datetime.now(UTC) - timedelta(days=self.settings.offence_window_days):
+            return False
+        standing = await SecurityUserStateRepository(self.pool).get(incident["user_id"])
+        cleared_at = standing["cleared_at"] if standing else None
+        return cleared_at is None or incident["created_at"] > cleared_at
 
 
 # --- memory poisoning ------------------------------------------------------------------------------------------

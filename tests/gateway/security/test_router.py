@@ -61,8 +61,23 @@ async def test_check_without_record_counts_nothing(client: httpx.AsyncClient, al
     assert state["offences_7d"] == 0 and state["level"] == 0
 
 
+async def test_check_is_a_dry_run_by_default(client: httpx.AsyncClient, alice: str) -> None:
+    """A check without ``record`` stores no incident and leaves the user's level and counters alone."""
+    response = await client.post(
+        f"/api/security/{alice}/check", json={"message": ATTACK}, headers=service_auth()
+    )
+    assert response.status_code == 200, response.text
+    outcome = response.json()
+    assert outcome["verdict"]["is_threat"] is True and outcome["incident_id"] is None
+    assert outcome["state"]["level"] == 0
+    state = (await client.get(f"/api/security/{alice}/state", headers=service_auth())).json()
+    assert state["offences_7d"] == 0 and state["level"] == 0
+    listed = await client.get(f"/api/admin/security/incidents?user_id={alice}", headers=admin_auth())
+    assert listed.json()["total"] == 0
+
+
 async def test_escalation_restricts_then_suspends(client: httpx.AsyncClient, alice: str) -> None:
-    """3rd offence restricts (short replies, no memory writes); 6th suspends for 24 h; admin clear lifts it."""
+    """3rd offence restricts (short replies, no memory writes); 6th suspends for 24 h; an admin lift ends it."""
     levels = [(await check(client, alice, f"{ATTACK} ({n})"))["state"] for n in range(6)]
     assert [s["level"] for s in levels] == [1, 1, 2, 2, 2, 3]
     assert levels[2]["restrictions"] == {"short_replies": True, "memory_writes": False, "suspended": False}
@@ -72,7 +87,11 @@ async def test_escalation_restricts_then_suspends(client: httpx.AsyncClient, ali
     # A suspended user is refused even for a friendly message.
     outcome = await check(client, alice, "hi, how are you?")
     assert outcome["allowed"] is False and outcome["reply"] == suspended["message"]
-    cleared = await client.post(f"/api/admin/security/users/{alice}/clear", headers=admin_auth())
+    cleared = await client.post(
+        f"/api/admin/security/users/{alice}/lift",
+        json={"lifted_by": "ops", "reason": "testing the lift"},
+        headers=admin_auth(),
+    )
     assert cleared.status_code == 200
     assert cleared.json()["level"] == 0 and cleared.json()["offences_7d"] == 0
     assert (await check(client, alice, "hi, how are you?"))["allowed"] is True
