@@ -15,7 +15,12 @@ EXPORT_QUERIES = {
     "quirks": "SELECT * FROM quirks WHERE user_id = $1 ORDER BY created_at, id",
     "needs": "SELECT * FROM needs WHERE user_id = $1 ORDER BY need_type",
     "security_incidents": "SELECT * FROM security_incidents WHERE user_id = $1 ORDER BY created_at, id",
+    "security_state": "SELECT * FROM security_user_state WHERE user_id = $1",
+    "security_lifts": "SELECT * FROM security_lifts WHERE user_id = $1 ORDER BY lifted_at, id",
+    "proactive_messages": "SELECT * FROM proactive_messages WHERE user_id = $1 ORDER BY created_at, id",
 }
+# Per-user tables that are the gateway's bookkeeping, not something it keeps about the person.
+NOT_EXPORTED = frozenset({"pending_deletions"})
 
 
 class UserProfileRepository:

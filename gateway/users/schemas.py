@@ -93,6 +93,9 @@ class UserExport(BaseModel):
     quirks: list[dict[str, Any]]
     needs: list[dict[str, Any]]
     security_incidents: list[dict[str, Any]]
+    security_state: list[dict[str, Any]]
+    security_lifts: list[dict[str, Any]]
+    proactive_messages: list[dict[str, Any]]
     memories: list[dict[str, Any]]
     memory_conflicts: list[dict[str, Any]]
 

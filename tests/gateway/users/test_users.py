@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from gateway.redis import user_key
 from gateway.users import service as users_service
+from gateway.users.repository import NOT_EXPORTED
 from tests.gateway.chat.test_pipeline import new_user
 from tests.gateway.conftest import service_auth
 
@@ -122,3 +123,35 @@ async def test_a_banned_user_is_refused_and_a_dormant_one_wakes_up(
 async def test_unknown_users_are_404(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path.format(u=new_user()), headers=service_auth())
     assert response.status_code == 404
+
+
+async def test_export_covers_every_table_that_holds_the_user(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    """Every table with a user_id column (read from the live schema, so a new table is caught) is in the
+    export, unless it is the gateway's own bookkeeping (NOT_EXPORTED)."""
+    user = new_user()
+    assert (await talk(client, user, "hello there")).status_code == 200
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = {
+            row["table_name"]
+            for row in await conn.fetch(
+                "SELECT table_name FROM information_schema.columns"
+                " WHERE column_name = 'user_id' AND table_schema = current_schema()"
+            )
+        }
+    finally:
+        await conn.close()
+    export = (await client.get(f"/api/users/{user}/export", headers=service_auth())).json()
+    exported = {EXPORTED_AS.get(table, table) for table in tables - NOT_EXPORTED}
+    assert exported - set(export) == set()
+
+
+# Tables whose export key differs from the table name.
+EXPORTED_AS = {
+    "user_profiles": "profile",
+    "personality_state": "personality_states",
+    "security_user_state": "security_state",
+    "memory_conflicts": "memory_conflicts",
+}
