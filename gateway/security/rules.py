@@ -99,6 +99,37 @@ _INSTR_WORDS = (
 )  # fmt: skip
 
 
+# The multilingual "ignore / forget" rules: the verbs, and what they are aimed at (the rules, or what came
+# before), in the languages users write most.
+_ML_VERBS = (
+    r"ignor(?:a|ar|ate|ando|ez|eer|iere|ieren|ier)\b\w*|ignore\s+(?:as|os|las|los|les|la|le|die|der|das|tout)\b|"
+    r"ignoriere\w*|ignorier\w*|vergiss\w*|vergessen|missachte\w*|olvid[ae]\w*|oubli\w*|esque[cç]\w*|"
+    r"dimentica\w*|negeer\w*|vergeet|zignoruj\w*|zapomnij|abaikan\w*|lupakan|yoksay\w*|unut\b"
+)
+_ML_VERBS_WORDS = r"görmezden|игнорир\w*|игнорируй\w*|забуд\w*|забудь|не\s+обращай|αγνο\w*|ξεχ\w*"
+_ML_VERBS_UNBOUNDED = (
+    r"忽略|忽视|无视|無視|忘记|忘掉|忘れ|무시|잊어|अनदेखी|अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल\s+जा|تجاهل|انس|"
+    r"התעלם|bỏ\s+qua|quên"
+)
+_ML_VERBS_FINAL = r"무시|잊어|अनदेखी|अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल|無視|忘れ|görmezden|yoksay|unut"
+_ML_RULES = (
+    r"instruc|instruç|instrukc|instruks|instrukt|anweisung|vorgab|istruzion|consign|indicaç|indicacion|directiv|"
+    r"diretiv|regras|reglas|règles|regeln|regole|talimat"
+)
+_ML_RULES_NON_LATIN = (
+    r"инструкц|указани|правил|οδηγ|κανόν|指令|指示|命令|规则|規則|说明|지시|명령|규칙|निर्देश|नियम|"
+    r"التعليمات|تعليمات|הוראות|hướng\s+dẫn"
+)
+_ML_RULES_FIRST = r"지시|명령|규칙|निर्देश|नियम|指示|命令|ルール|talimat"
+_ML_BEFORE = r"anterior|précédent|vorherig|precedent[ei]|sebelum|önceki"
+_ML_BEFORE_NON_LATIN = r"предыдущ|προηγούμ|之前|以前|前の|이전|पिछल|السابقة"
+_ML_BEFORE_FIRST = r"이전|पिछल|以前|önceki"
+_ML_GATE = (
+    "ignor", "vergi", "vergess", "missacht", "olvid", "oubli", "esque", "dimentic", "negeer", "vergeet",
+    "zignoruj", "zapomnij", "abaikan", "lupakan", "görmezden", "yoksay", "unut",
+)  # fmt: skip
+
+
 RP, II, SPE, BV = (
     ThreatKind.ROLE_PLAYING,
     ThreatKind.INSTRUCTION_INJECTION,
@@ -179,50 +210,31 @@ RULES: tuple[Rule, ...] = (
         "ignore_instructions_multilingual",
         II,
         0.85,
-        # "ignore / forget / disregard" near "instructions / directives / rules / what came before", in the
-        # languages users write most; stems, so every conjugation and politeness form counts. Latin-script verbs
-        # here (the lookahead skips positions that cannot start one), every script in ``non_latin``.
-        r"\b(?=[ivmoednzalyuIVMOEDNZALYU])(?:ignor(?:a|ar|ate|ando|ez|eer|iere|ieren|ier)\b\w*|ignore\s+(?:as|os|"
-        r"las|los|les|la|le|die|der|das|tout)\b|ignoriere\w*|ignorier\w*|vergiss\w*|vergessen|missachte\w*|"
-        r"olvid[ae]\w*|oubli\w*|esque[cç]\w*|dimentica\w*|negeer\w*|vergeet|zignoruj\w*|zapomnij|abaikan\w*|"
-        r"lupakan|yoksay\w*|unut\b)[^\n]{0,60}?(?:instruc|instrukc|instruks|instrukt|anweisung|vorgab|istruzion|"
-        r"consign|indicaç|indicacion|directiv|diretiv|regras|reglas|règles|regeln|regole|talimat|anterior|"
-        r"précédent|vorherig|precedent[ei]|sebelum|önceki)",
-        gate=(
-            "ignor",
-            "vergi",
-            "vergess",
-            "missacht",
-            "olvid",
-            "oubli",
-            "esque",
-            "dimentic",
-            "negeer",
-            "vergeet",
-            "zignoruj",
-            "zapomnij",
-            "abaikan",
-            "lupakan",
-            "görmezden",
-            "yoksay",
-            "unut",
-        ),
+        # "ignore / forget / disregard" near "instructions / directives / rules", in the languages users write
+        # most; stems, so every conjugation and politeness form counts. Latin-script verbs here (the lookahead
+        # skips positions that cannot start one), every script in ``non_latin``.
+        rf"\b(?=[ivmoednzalyuIVMOEDNZALYU])(?:{_ML_VERBS})[^\n]{{0,60}}?(?:{_ML_RULES})",
+        gate=_ML_GATE,
         non_latin=(
-            r"(?:\b(?:ignor(?:a|ar|ate|ando|ez|eer|iere|ieren|ier)\b\w*|ignore\s+(?:as|os|las|los|les|la|le|die|der|das|tout)\b|"
-            r"ignoriere\w*|ignorier\w*|vergiss\w*|vergessen|missachte\w*|olvid[ae]\w*|"
-            r"oubli\w*|esque[cç]\w*|dimentica\w*|negeer\w*|vergeet|zignoruj\w*|zapomnij|abaikan\w*|lupakan|"
-            r"görmezden|yoksay\w*|unut\b|игнорир\w*|игнорируй\w*|забуд\w*|забудь|не\s+обращай|αγνο\w*|ξεχ\w*)|"
-            r"忽略|忽视|无视|無視|忘记|忘掉|忘れ|무시|잊어|अनदेखी|अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल\s+जा|تجاهل|انس|"
-            r"התעלם|bỏ\s+qua|quên)[^\n]{0,60}?(?:instruc|instrukc|instruks|instrukt|anweisung|vorgab|istruzion|"
-            r"consign|indicaç|indicacion|directiv|diretiv|regras|reglas|règles|regeln|regole|talimat|"
-            r"инструкц|указани|правил|предыдущ|οδηγ|κανόν|προηγούμ|指令|指示|命令|规则|規則|说明|之前|以前|前の|"
-            r"지시|명령|규칙|이전|निर्देश|नियम|पिछल|التعليمات|تعليمات|السابقة|הוראות|hướng\s+dẫn|"
-            r"anterior|précédent|vorherig|precedent[ei]|sebelum|önceki)|"
+            rf"(?:\b(?:{_ML_VERBS}|{_ML_VERBS_WORDS})|{_ML_VERBS_UNBOUNDED})[^\n]{{0,60}}?(?:{_ML_RULES}|{_ML_RULES_NON_LATIN})|"
             # verb-final languages: the instructions first, then "ignore"
-            r"(?:지시|명령|규칙|이전|निर्देश|नियम|पिछल|指示|命令|ルール|以前|talimat|önceki)[^\n]{0,40}?"
-            r"(?:무시|잊어|अनदेखी|अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल|無視|忘れ|görmezden|yoksay|unut)|"
+            rf"(?:{_ML_RULES_FIRST})[^\n]{{0,40}}?(?:{_ML_VERBS_FINAL})|"
             r"(?:無視して|忽略|무시하고)[^\n]{0,60}?(?:述べ|言って|書いて|说|回答して|答えて|말해|라고)"
         ),
+    ),
+    _rule(
+        "forget_the_above_multilingual",
+        II,
+        0.85,
+        # The same verbs near "what came before" ("olvida lo anterior, al final nos quedamos"): said every day
+        # in any language, like its English twin ignore_everything_before.
+        rf"\b(?=[ivmoednzalyuIVMOEDNZALYU])(?:{_ML_VERBS})[^\n]{{0,60}}?(?:{_ML_BEFORE})",
+        gate=_ML_GATE,
+        non_latin=(
+            rf"(?:\b(?:{_ML_VERBS}|{_ML_VERBS_WORDS})|{_ML_VERBS_UNBOUNDED})[^\n]{{0,60}}?(?:{_ML_BEFORE}|{_ML_BEFORE_NON_LATIN})|"
+            rf"(?:{_ML_BEFORE_FIRST})[^\n]{{0,40}}?(?:{_ML_VERBS_FINAL})"
+        ),
+        everyday=True,
     ),
     _rule(
         "new_instructions",
