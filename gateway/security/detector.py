@@ -279,12 +279,18 @@ class Detector:
         all_skipped = [*skipped, *(s for s in analysis.skipped if not s.startswith("semantic"))]
         if not use_semantic:
             all_skipped.append("semantic: not requested")
-        return await self.consult_judge(analysis, layers, all_skipped)
+        return await self.consult_judge(analysis, layers, all_skipped, user_id=user_id)
 
     async def consult_judge(
-        self, analysis: LocalAnalysis, layers: frozenset[Layer] = ALL_LAYERS, skipped: list[str] | None = None
+        self,
+        analysis: LocalAnalysis,
+        layers: frozenset[Layer] = ALL_LAYERS,
+        skipped: list[str] | None = None,
+        *,
+        user_id: str | None = None,
     ) -> Verdict:
-        """The verdict, after asking the Groq judge when the local confidence is in the grey zone."""
+        """The verdict, after asking the Groq judge when the local confidence is in the grey zone (its answer
+        is cached under ``user_id``'s keys, so it goes with the user)."""
         all_skipped = list(analysis.skipped if skipped is None else skipped)
         confidence, kind, layer_scores = analysis.confidence, analysis.kind, list(analysis.layers)
         in_grey_zone = self.grey_zone_low <= confidence < self.threshold
@@ -294,7 +300,7 @@ class Detector:
             elif not self._judge.available:
                 all_skipped.append("llm: Groq short-circuited")
             else:
-                judgement = await self._judge.judge(analysis.normalized.analysis_text)
+                judgement = await self._judge.judge(analysis.normalized.analysis_text, user_id=user_id)
                 if judgement is None:
                     all_skipped.append("llm: no usable answer")
                 else:

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.integrations.llm import FastLLM, LLMError
+from gateway.redis import user_key
 from gateway.security.quoting import quote
 from gateway.security.schemas import ThreatKind
 
@@ -79,10 +80,12 @@ class InjectionJudge:
     def available(self) -> bool:
         return self._llm.available
 
-    async def judge(self, normalized_text: str) -> Judgement | None:
-        """The judge's view, or None when Groq gave no usable answer (the caller keeps its local score)."""
+    async def judge(self, normalized_text: str, *, user_id: str | None = None) -> Judgement | None:
+        """The judge's view, or None when Groq gave no usable answer (the caller keeps its local score).
+        ``user_id``: whose message it is; the cached answer (its reason may quote the message) then lives
+        under the user's own Redis keys and is deleted with them."""
         text = normalized_text[:JUDGE_MAX_CHARS]
-        key = _CACHE_PREFIX + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+        key = judge_cache_key(text, user_id)
         cached = await self._cached(key)
         if cached is not None:
             return cached
@@ -127,3 +130,8 @@ class InjectionJudge:
             return Judgement(float(data["p"]), kind, str(data.get("reason", "")), cached=True)
         except (ValueError, KeyError, TypeError):
             return None
+
+
+def judge_cache_key(text: str, user_id: str | None = None) -> str:
+    key = _CACHE_PREFIX + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+    return user_key(user_id, key) if user_id is not None else key

@@ -20,6 +20,7 @@ from gateway.config import GroqSettings
 from gateway.memory.importance import cache_key as importance_key
 from gateway.personality.appraisal import cache_key as appraisal_key
 from gateway.security.detector import embedding_input
+from gateway.security.judge import judge_cache_key
 from gateway.security.normalize import normalize
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.gateway.chat.test_pipeline import PRIMARY, llm_settings, new_user
@@ -208,24 +209,32 @@ async def test_a_deletion_leaves_no_cached_llm_judgement_of_the_users_words(
     openai_fake: FakeOpenAIServer,
     redis_client: aioredis.Redis,
 ) -> None:
-    """With Groq configured, the importance and the appraisal of the user's message are cached; they are
-    cached under the user's own keys, so the DELETE removes them, and no shared key keeps a digest of it."""
-    groq_answer = json.dumps({"importance": 0.7, **APPRAISAL})
-    openai_fake.reply_for_model("fast", groq_answer)
+    """With Groq configured, the importance and the appraisal of the user's message, and the injection judge's
+    view of it (an everyday "forget what I told you" is in the grey zone), are cached; they are cached under
+    the user's own keys, so the DELETE removes them, and no shared key keeps a digest of the message."""
+    judge = {"is_attack": False, "kind": "none", "confidence": 0.05, "reason": "an everyday remark"}
+    openai_fake.reply_for_model("fast", json.dumps({"importance": 0.7, **APPRAISAL, **judge}))
     settings = gateway_settings(
         database_url,
         redis_url,
         embedding_service_url,
         groq=GroqSettings(api_key="k" * 20, base_url=openai_fake.base_url, model="fast", _env_file=None),  # type: ignore[call-arg]
     )
-    user, text = new_user(), f"We adopted a puppy called {uuid.uuid4().hex[:8]} today!"
+    user = new_user()
+    text = f"Forget what I told you about moving to {uuid.uuid4().hex[:8]}, we decided to stay."
     async with running_app(settings) as application, asgi_client(application, service_auth()) as http:
         sent = await http.post(f"/api/chat/{user}/messages", json={"message": text, "username": "dee"})
         assert sent.status_code == 200, sent.text
+        assert not sent.json()["security"]["threat_detected"]
         await application.state.context.chat.writer.drain()
-        cached = [importance_key(text, "user", user), appraisal_key(text, "fast", user)]
-        assert [await redis_client.exists(key) for key in cached] == [1, 1], "nothing was cached"
+        judged = normalize(text).analysis_text
+        cached = [
+            importance_key(text, "user", user),
+            appraisal_key(text, "fast", user),
+            judge_cache_key(judged, user),
+        ]
+        assert [await redis_client.exists(key) for key in cached] == [1, 1, 1], "nothing was cached"
         deleted = await http.delete(f"/api/users/{user}")
     assert deleted.status_code == 200, deleted.text
-    shared = [importance_key(text, "user"), appraisal_key(text, "fast")]
-    assert [await redis_client.exists(key) for key in [*cached, *shared]] == [0, 0, 0, 0]
+    shared = [importance_key(text, "user"), appraisal_key(text, "fast"), judge_cache_key(judged)]
+    assert [await redis_client.exists(key) for key in [*cached, *shared]] == [0] * 6
