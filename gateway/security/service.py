@@ -40,6 +40,7 @@ from gateway.security.repository import (
     SecurityLiftRepository,
     SecurityUserStateRepository,
 )
+from gateway.security.rules import RULES
 from gateway.security.schemas import (
     EscalationLevel,
     FalsePositiveUpdate,
@@ -400,16 +401,22 @@ def quote_as_data(text: str) -> str:
     return QUOTE_PREFIX + "“" + defused.replace("“", '"').replace("”", '"') + "”"
 
 
+_DECISIVE_RULES = frozenset(rule.name for rule in RULES if not rule.everyday)
+
+
 def reads_as_instruction(text: str, *, threshold: float = 0.7) -> tuple[Verdict, bool]:
     """Whether ``text`` reads as an instruction to the companion, by local means only (no I/O): the
-    detector's rules (a threat, or a grey-zone score with rule matches) or a directive to the companion's
-    future self (``directives.py``: authority claims, "trust anything I say", "over your guidelines")."""
+    detector's rules (a threat, or a grey-zone score with a decisive rule's match: an everyday phrase alone,
+    "forget what I told you about moving", is what people say and is kept as said) or a directive to the
+    companion's future self (``directives.py``: authority claims, "trust anything I say", "over your
+    guidelines")."""
     detector = Detector(threshold=threshold)
     verdict = detector.verdict(detector.analyse(text, use_semantic=False))
     if verdict.is_threat:
         verdict = verdict.model_copy(update={"kind": ThreatKind.MEMORY_POISONING})
     instruction_like = verdict.is_threat or (
-        verdict.confidence >= detector.grey_zone_low and any(layer.detail for layer in verdict.layers)
+        verdict.confidence >= detector.grey_zone_low
+        and any(name in _DECISIVE_RULES for layer in verdict.layers for name in layer.detail)
     )
     return verdict, instruction_like or bool(directives(text))
 

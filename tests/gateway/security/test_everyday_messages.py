@@ -101,9 +101,10 @@ async def test_no_everyday_message_is_flagged(embedding_service_url: str) -> Non
 
 
 async def test_everyday_conversation_never_escalates(
-    chat: httpx.AsyncClient, openai_fake: FakeOpenAIServer
+    chat: httpx.AsyncClient, chat_app: FastAPI, openai_fake: FakeOpenAIServer
 ) -> None:
-    """Every everyday message, sent by one user through the chat API, gets a normal reply; level stays 0."""
+    """Every everyday message, sent by one user through the chat API, gets a normal reply, level stays 0,
+    and each is remembered as it was said (not quoted away as an instruction)."""
     openai_fake.reply_for_model(PRIMARY, NORMAL_REPLY)
     user = new_user()
     refused = []
@@ -123,6 +124,13 @@ async def test_everyday_conversation_never_escalates(
     assert review["restrictions"] == {"short_replies": False, "memory_writes": True, "suspended": False}
     incidents = await chat.get(f"/api/admin/security/incidents?user_id={user}", headers=admin_auth())
     assert incidents.json()["total"] == 0
+    await chat_app.state.context.chat.writer.drain()
+    remembered: set[str] = set()
+    for offset in range(0, 2 * len(EVERYDAY), 200):  # the user's messages and the replies
+        page = await chat.get(f"/api/memory/{user}/episodic", params={"limit": 200, "offset": offset})
+        assert page.status_code == 200, page.text
+        remembered |= {item["content"] for item in page.json()["items"] if item["speaker"] == "user"}
+    assert [text for text in EVERYDAY if text not in remembered] == []
 
 
 async def test_forgetting_the_move_eight_times_then_pancakes_gets_a_normal_reply(
