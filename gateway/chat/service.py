@@ -61,7 +61,8 @@ def utcnow() -> datetime:
 
 
 # Runtimes that keep their own conversation history per user (a Letta agent remembers the DMs it answered):
-# they never answer in a server channel, where only that channel's memories and turns may be used.
+# they never answer in a server channel, where only that channel's memories and turns may be used, and
+# deleting a user deletes it there too (``forgetters``).
 KEEPS_OWN_HISTORY = frozenset({"letta"})
 
 
@@ -508,7 +509,6 @@ class ChatService:
         message = request.message
         conversation = _conversation_id(now)
         origin = request.scope
-        guild = request.guild_id if origin is not None else None
         items = [
             MemoryInput(
                 content=message,
@@ -518,7 +518,7 @@ class ChatService:
                 pad_context=change.after.as_dict(),
                 conversation_id=conversation,
                 origin_channel_id=origin,
-                origin_guild_id=guild,
+                origin_guild_id=request.guild_id,  # kept only with a channel (MemoryService)
             )
         ]
         if reply.runtime != "template":  # offline templates are not worth remembering
@@ -532,7 +532,7 @@ class ChatService:
                     conversation_id=conversation,
                     context=(message,),
                     origin_channel_id=origin,
-                    origin_guild_id=guild,
+                    origin_guild_id=request.guild_id,
                 )
             )
         self.writer.submit(user_id, items)
@@ -572,7 +572,7 @@ class ChatService:
 
     async def forgetters(self) -> list[tuple[str, Callable[[str], Awaitable[None]]]]:
         """(component, forget(user_id)) for every runtime that keeps something of its own (Letta)."""
-        return [(r.name, r.forget_user) for r in self.runtimes if r.name == "letta"]
+        return [(r.name, r.forget_user) for r in self.runtimes if r.name in KEEPS_OWN_HISTORY]
 
     # --- deletion ---------------------------------------------------------------------------------------------
 
