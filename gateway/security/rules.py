@@ -878,6 +878,10 @@ _MACHINERY = re.compile(
 )
 
 
+# The rules that decide without help (``Rule.everyday`` False), by name: what a verdict's rule detail lists.
+DECISIVE_RULE_NAMES: frozenset[str] = frozenset(rule.name for rule in RULES if not rule.everyday)
+
+
 @dataclass(frozen=True)
 class RuleResult:
     """Scores per threat kind in 0..1, the rules that matched and the prompt-shape score.

@@ -40,7 +40,7 @@ from gateway.security.repository import (
     SecurityLiftRepository,
     SecurityUserStateRepository,
 )
-from gateway.security.rules import RULES
+from gateway.security.rules import DECISIVE_RULE_NAMES
 from gateway.security.schemas import (
     EscalationLevel,
     FalsePositiveUpdate,
@@ -401,9 +401,6 @@ def quote_as_data(text: str) -> str:
     return QUOTE_PREFIX + "“" + defused.replace("“", '"').replace("”", '"') + "”"
 
 
-_DECISIVE_RULES = frozenset(rule.name for rule in RULES if not rule.everyday)
-
-
 def reads_as_instruction(text: str, *, threshold: float = 0.7) -> tuple[Verdict, bool]:
     """Whether ``text`` reads as an instruction to the companion, by local means only (no I/O): the
     detector's rules (a threat, or a grey-zone score with a decisive rule's match: an everyday phrase alone,
@@ -416,7 +413,7 @@ def reads_as_instruction(text: str, *, threshold: float = 0.7) -> tuple[Verdict,
         verdict = verdict.model_copy(update={"kind": ThreatKind.MEMORY_POISONING})
     instruction_like = verdict.is_threat or (
         verdict.confidence >= detector.grey_zone_low
-        and any(name in _DECISIVE_RULES for layer in verdict.layers for name in layer.detail)
+        and any(name in DECISIVE_RULE_NAMES for layer in verdict.layers for name in layer.detail)
     )
     return verdict, instruction_like or bool(directives(text))
 
