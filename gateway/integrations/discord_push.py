@@ -127,8 +127,13 @@ class BotPushClient:
         except ValueError as exc:
             logger.warning("registered push URL refused: %s", exc)
             return Delivery("failed", f"registered push URL refused: {exc}")
-        body = {"user_id": user_id, "text": text, "reason": reason, "channel_id": channel_id}
-        body["channel_text"] = channel_text  # the only text the bot may post in a server channel
+        body = {
+            "user_id": user_id,
+            "text": text,
+            "reason": reason,
+            "channel_id": channel_id,
+            "channel_text": channel_text,  # the only text the bot may post in a server channel
+        }
         try:
             response = await self._http.post(
                 f"{url}/push", json=body, headers={"Authorization": f"Bearer {self._token}"}
