@@ -1,10 +1,14 @@
-"""Serve an ASGI app on a real loopback port from a background thread (for our services and the fakes)."""
+"""Run our services for tests: an ASGI app on a real loopback port from a background thread (our services and
+the fakes), or a service's ``python -m`` entry point as its own process (``run_main``)."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -89,3 +93,17 @@ class ThreadedServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def run_main(module: str, env: dict[str, str], cwd: str | Path) -> subprocess.CompletedProcess[str]:
+    """``python -m module`` with exactly ``env``, from ``cwd`` (a directory without a .env); the finished
+    process with its text output."""
+    return subprocess.run(
+        [sys.executable, "-m", module],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

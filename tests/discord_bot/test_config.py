@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from discord_bot.config import BotSettings
+from tests.servers import run_main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,15 +84,7 @@ def test_bot_process_names_the_weak_variable_in_one_line(tmp_path: Path) -> None
         "GATEWAY_SERVICE_TOKEN": STRONG["gateway_service_token"],
         "BOT_PUSH_TOKEN": "changeme",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "discord_bot"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_main("discord_bot", env, tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "config error: BOT_PUSH_TOKEN: is a placeholder; production needs a strong secret "

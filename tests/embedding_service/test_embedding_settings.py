@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from embedding_service.config import ConfigError, Settings
+from tests.servers import run_main
 
 
 def load(**values: object) -> Settings:
@@ -105,15 +104,7 @@ def test_main_exits_2_with_one_line(tmp_path: Path) -> None:
     """`python -m embedding_service` with a bad provider exits 2 printing one line naming the variable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EMBEDDING_", "GEMINI_", "REDIS_"))}
     env["EMBEDDING_PROVIDER"] = "bogus"
-    result = subprocess.run(
-        [sys.executable, "-m", "embedding_service"],
-        cwd=tmp_path,  # no .env there
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_main("embedding_service", env, tmp_path)  # no .env there
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gateway.config import ConfigError, Environment, Settings
+from tests.servers import run_main
 
 REPO = Path(__file__).resolve().parents[2]
 DB_PASSWORD = secrets.token_hex(32)
@@ -160,15 +159,7 @@ def test_gateway_process_refuses_a_weak_secret_in_one_line(tmp_path: os.PathLike
         "ADMIN_API_KEY": STRONG_ADMIN,
         "BOT_PUSH_TOKEN": "changeme",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_main("gateway", env, tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "config error: BOT_PUSH_TOKEN: is a placeholder; production needs a strong secret "
@@ -216,15 +207,7 @@ def test_env_file_is_read(env: pytest.MonkeyPatch, tmp_path: os.PathLike[str]) -
 def test_gateway_process_exits_with_one_line(tmp_path: os.PathLike[str]) -> None:
     """`python -m gateway` with a bad setting prints one line naming the variable and exits 2."""
     env = {"PATH": os.environ["PATH"], "DATABASE_URL": "mysql://nope", "HOME": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_main("gateway", env, tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "config error: DATABASE_URL: must start with postgresql:// "
