@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 
+import aiohttp
 import discord
 from pydantic import ValidationError
 
@@ -29,6 +30,16 @@ def main() -> int:
     except discord.LoginFailure:
         print("DISCORD_TOKEN was refused by Discord (see docs/discord.md)", file=sys.stderr)
         return 2
+    except aiohttp.ClientConnectorError as exc:
+        # No route to Discord (DNS, firewall, outage): one line instead of a traceback. Exit 1, so the
+        # container's restart policy tries again later; the bot cannot work without Discord.
+        reason = exc.os_error.strerror or str(exc.os_error)
+        print(
+            f"cannot reach Discord at {exc.host}:{exc.port} ({reason}): the bot needs outbound HTTPS to "
+            "discord.com; it exits and its restart policy tries again",
+            file=sys.stderr,
+        )
+        return 1
     except discord.PrivilegedIntentsRequired:
         print(
             "Discord refused the Message Content intent: enable it for the bot in the developer portal "

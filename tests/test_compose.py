@@ -1,7 +1,7 @@
 """The compose deployment, checked statically: docker-compose.yml, the Dockerfiles, Caddyfile, .env.example.
 
-Compose cannot run where this project is developed (no Docker engine), so these tests hold the deployment
-files to what the code actually reads, listens on and serves. The variables the code reads are collected by
+These tests hold the deployment files to what the code actually reads, listens on and serves, without Docker;
+`make compose-check` (scripts/compose_check.sh, in CI after `make test`) boots the deployment for real. The variables the code reads are collected by
 introspecting the settings classes (and the local-stack scripts), never from a hand-written list: a new
 setting that is not documented in .env.example, or not wired into compose, fails here.
 
@@ -88,7 +88,15 @@ RUNTIME_VARIABLES = {"FORWARDED_ALLOW_IPS"}  # uvicorn: which proxies' X-Forward
 NO_HEALTHCHECK_POSSIBLE: set[str] = set()
 # Dependencies the gateway has a degraded mode for (DESIGN §11): it must start without them.
 GATEWAY_OPTIONAL_DEPENDENCIES = {"embedding_service", "qdrant", "letta"}
-EXPECTED_VOLUMES = {"postgres_data", "qdrant_data", "redis_data", "letta_data", "caddy_data", "caddy_config"}
+EXPECTED_VOLUMES = {
+    "postgres_data",
+    "qdrant_data",
+    "redis_data",
+    "letta_data",
+    "caddy_data",
+    "caddy_config",
+    "bot_cache",
+}
 
 
 # --- loading the files --------------------------------------------------------------------------------
@@ -557,6 +565,70 @@ def test_letta_reads_letta_pg_uri_for_its_own_database() -> None:
     assert services()["letta"]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
+def _run_letta_start(tmp_path: Path, environment: dict[str, str], *command: str) -> str:
+    """Run the compose file's Letta start script (as the container would, `$$` unescaped) with COMMAND."""
+    letta = services()["letta"]
+    (config,) = letta["configs"]
+    assert letta["command"][:2] == ["bash", config["target"]]
+    script = tmp_path / "letta-start.sh"
+    script.write_text(interpolate(load_compose()["configs"][config["source"]]["content"], {}))
+    result = subprocess.run(
+        ["bash", str(script), *command],
+        env={"PATH": "/usr/bin:/bin", **environment},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert result.stderr == ""  # everything went through the filter to stdout
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("dotenv", "expected_key"),
+    [
+        ({"CHUTES_API_KEY": "chutes-key"}, "chutes-key"),
+        (
+            {"CHUTES_API_KEY": "chutes-key", "LLM_BASE_URL": "http://vllm:8000", "LLM_API_KEY": "own-key"},
+            "own-key",
+        ),
+        ({"CHUTES_API_KEY": "chutes-key", "LLM_BASE_URL": "http://ollama:11434", "LLM_API_KEY": ""}, ""),
+    ],
+)
+def test_letta_sends_the_chat_llm_key_the_gateway_uses(
+    tmp_path: Path, dotenv: dict[str, str], expected_key: str
+) -> None:
+    """Letta's OPENAI_API_KEY follows the gateway's choice: LLM_API_KEY with LLM_BASE_URL, else Chutes'."""
+    full = {**filled_dotenv(), **dotenv}
+    environment = container_environment("letta", full)
+    chosen = {
+        name.lower(): full[name] for name in ("CHUTES_API_KEY", "LLM_BASE_URL", "LLM_API_KEY") if name in full
+    }
+    assert gateway.config.ChatLLMSettings(**chosen).api_key == expected_key  # the gateway's rule, same .env
+    printed = _run_letta_start(tmp_path, environment, "env")
+    lines = printed.splitlines()
+    assert f"OPENAI_API_KEY={expected_key}" in lines
+    assert not any(line.startswith(("LLM_API_KEY=", "CHUTES_API_KEY=")) for line in lines)
+
+
+def test_letta_output_never_shows_a_database_password(tmp_path: Path) -> None:
+    """Whatever Letta prints (its startup echo, migrations, engine creation) reaches the logs without a password."""
+    dotenv = filled_dotenv()
+    environment, password = container_environment("letta", dotenv), dotenv["LETTA_DB_PASSWORD"]
+    printed = _run_letta_start(
+        tmp_path,
+        environment,
+        "sh",
+        "-c",
+        'echo "Creating engine $LETTA_PG_URI"; echo "External Postgres via LETTA_PG_URI: $LETTA_PG_URI" >&2; '
+        "echo 'redis://:pw-1@redis:6379/0 and https://example.com/a:b@c kept'",
+    )
+    assert password not in printed and "pw-1" not in printed
+    assert "Creating engine postgresql://letta:***@postgres:5432/letta" in printed
+    assert "External Postgres via LETTA_PG_URI: postgresql://letta:***@postgres:5432/letta" in printed
+    assert "redis://:***@redis:6379/0" in printed
+
+
 def test_letta_healthcheck_uses_its_health_route_with_python() -> None:
     """Letta is probed on /v1/health/ with python (the image has no curl)."""
     command = healthcheck_command("letta")
@@ -598,7 +670,7 @@ def test_postgres_database_and_role_match_the_gateway_url() -> None:
 
 
 def test_volumes_are_declared_and_named_as_planned() -> None:
-    """Every named volume a service mounts is declared, and the declared ones are the planned six."""
+    """Every named volume a service mounts is declared, and the declared ones are the planned seven."""
     declared = set(load_compose()["volumes"])
     assert declared == EXPECTED_VOLUMES
     for name, svc in services().items():
@@ -667,9 +739,9 @@ def test_settings_defaulting_to_loopback_are_overridden_in_compose(service: str)
             assert environment.get(variable) is not None, f"{service}: set {variable} in docker-compose.yml"
 
 
-@pytest.mark.parametrize("service", ["discord_bot", "embedding_service"])
+@pytest.mark.parametrize("service", ["discord_bot", "embedding_service", "gateway"])
 def test_service_without_env_file_receives_every_setting_it_reads(service: str) -> None:
-    """A service given an explicit environment (no env_file) lists every variable its settings read."""
+    """Every service we build gets an explicit environment (no env_file) listing every variable it reads."""
     svc = services()[service]
     assert "env_file" not in svc
     assert set(service_variables(service)) <= set(svc["environment"])
@@ -684,6 +756,17 @@ def test_compose_sets_only_variables_the_service_reads(service: str) -> None:
         - RUNTIME_VARIABLES
     )
     assert unknown == set()
+
+
+def test_no_container_receives_the_whole_env_file() -> None:
+    """No service reads .env whole: the gateway never sees the Discord token or Letta's database password."""
+    assert not any("env_file" in svc for svc in services().values())
+    dotenv = filled_dotenv()
+    gateway_env = container_environment("gateway", dotenv)
+    for name in ("DISCORD_TOKEN", "LETTA_DB_PASSWORD", "POSTGRES_PASSWORD", "REDIS_PASSWORD"):
+        assert name not in gateway_env
+    assert dotenv["LETTA_DB_PASSWORD"] not in "".join(gateway_env.values())
+    assert "DISCORD_TOKEN" not in container_environment("letta", dotenv)
 
 
 def test_compose_environment_runs_in_production() -> None:
@@ -744,6 +827,28 @@ def test_dockerfile_copies_every_repo_package_its_code_imports(service: str) -> 
     module = cmd_module(service)
     copied = {Path(source).parts[0] for source in copy_sources(service)}
     assert ({module} | repo_imports(module)) <= copied
+
+
+def test_bot_chart_cache_is_built_in_the_image_and_writable_in_the_container() -> None:
+    """matplotlib finds its font cache ready in a writable directory: no rebuild, no temporary directory,
+    although the bot's root filesystem is read-only."""
+    instructions = dockerfile("discord_bot")
+    env = dict(
+        part.split("=", 1)
+        for ins in instructions
+        if ins.keyword == "ENV"
+        for part in instruction_args(ins.args)
+        if "=" in part
+    )
+    cache = env["MPLCONFIGDIR"]
+    built = [
+        ins.args for ins in instructions if ins.keyword == "RUN" and "matplotlib.font_manager" in ins.args
+    ]
+    assert built and "chown -R companion" in built[0], "build the cache in the image, owned by its user"
+    bot = services()["discord_bot"]
+    assert bot["read_only"] is True
+    targets = [str(volume).split(":")[1] for volume in bot["volumes"]]
+    assert any(cache == target or cache.startswith(target + "/") for target in targets), (cache, targets)
 
 
 @pytest.mark.parametrize("service", ["discord_bot", "embedding_service", "gateway"])
@@ -1081,6 +1186,8 @@ def test_real_caddy_serves_only_api_and_health(caddy_in_front_of_a_stub: str) ->
             response = client.get(path)
             assert (response.status_code, response.text) == (200, f"gateway saw {path}"), path
             assert response.headers["X-Frame-Options"] == "DENY"
+            # Nothing names the proxy or the server behind it (the stub sends its own Server header).
+            assert "server" not in response.headers and "via" not in response.headers, path
         for path in refused:
             response = client.get(path)
             assert response.status_code == 404, path
