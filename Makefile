@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXTRAS := gateway,embedding,bot,local,dev
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint format lock clean up down status migrate
+.PHONY: install run test test-fast lint format lock clean up down status migrate compose-check
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
+
+# The compose deployment booted for real and used as a self-hoster does (root, Docker; docs/deployment.md).
+compose-check: $(STAMP)
+	PYTHON=$(abspath $(BIN))/python bash scripts/compose_check.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

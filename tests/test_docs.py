@@ -74,3 +74,67 @@ def test_every_request_body_has_an_example_and_every_route_a_description(openapi
             if not ("examples" in schema or "example" in schema or any("examples" in f for f in fields)):
                 problems.append(f"{method.upper()} {path}: request body without an example")
     assert not problems, "\n".join(problems)
+
+
+# --- the deployment guide is what the compose check runs ------------------------------------------------
+
+COMPOSE_CHECK = REPO / "scripts" / "compose_check.sh"
+# Run by ../shared/compose-check/compose_check.sh, the harness scripts/compose_check.sh starts with: it writes
+# .env exactly so (cp, the secrets loop) and builds and starts the stack (`up -d --build`, one image at a time).
+RUN_BY_THE_HARNESS = (
+    "git clone <this repository> companion && cd companion",
+    "cp .env.example .env && chmod 600 .env",
+    "for name in POSTGRES_PASSWORD",
+    'sed -i "s/^$name=$/$name=$(openssl rand -hex 32)/" .env',
+    "done",
+    "docker compose up -d --build",
+)
+
+
+def _compose_check_code() -> str:
+    """The compose check's command lines: not its comments, nor the names of its checks."""
+    lines = (line.strip() for line in COMPOSE_CHECK.read_text().splitlines())
+    return "\n".join(line for line in lines if not line.startswith(("#", "check ", "log ")))
+
+
+def _shell_commands(markdown: str) -> list[list[str]]:
+    """Each ```sh block of a page, as its command lines without comments (one list per block)."""
+    blocks = re.findall(r"```sh\n(.*?)```", markdown, re.S)
+    return [
+        [line for raw in block.splitlines() if (line := re.sub(r"(^|\s+)#\s.*$", "", raw).strip())]
+        for block in blocks
+    ]
+
+
+def test_every_deployment_command_runs_in_the_compose_check_in_the_guides_order() -> None:
+    """docs/deployment.md's commands are the ones CI runs against the booted stack (scripts/compose_check.sh),
+    in the order a self-hoster types them; the first ones are the harness's own steps."""
+    script = _compose_check_code()
+    blocks = _shell_commands((REPO / "docs" / "deployment.md").read_text())
+    # Creating Letta's role by hand is only for a postgres_data volume older than the init script: the
+    # check starts from an empty volume, where the init script (tests/test_compose.py) does it.
+    blocks = [block for block in blocks if not any("CREATE ROLE letta" in line for line in block)]
+    commands = [line for block in blocks for line in block]
+    assert len(commands) >= 12
+    position = 0
+    for command in commands:
+        if command.startswith(RUN_BY_THE_HARNESS):
+            continue
+        found = script.find(command, position)
+        assert found >= 0, f"scripts/compose_check.sh does not run (after the previous one): {command}"
+        position = found + len(command)
+
+
+def test_the_compose_part_of_operations_runs_in_the_compose_check() -> None:
+    """docs/operations.md's "once per shell" commands for a compose deployment are run as written."""
+    script = _compose_check_code()
+    section = (REPO / "docs" / "operations.md").read_text().split("### Reaching a compose deployment", 1)[1]
+    (first, *_) = _shell_commands(section)
+    # `make install` made the venv CI already uses (the check runs after `make test`).
+    commands = [command for command in first if command != "make install"]
+    assert any(command.startswith("export DATABASE_URL=") for command in commands)
+    position = 0
+    for command in commands:
+        found = script.find(command, position)
+        assert found >= 0, f"scripts/compose_check.sh does not run: {command}"
+        position = found + len(command)
