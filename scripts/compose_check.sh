@@ -41,25 +41,12 @@ egress_if=$(ip route show default | awk '{print $5; exit}')
 rule_before=no
 iptables -C DOCKER-USER -o "$egress_if" -j DROP 2>/dev/null && rule_before=yes
 
-# --- 1. the shared harness ------------------------------------------------------------------------------
-log "step 1: $SHARED"
-# Its FAKE_LLM diagnostic (`dc logs gateway | grep 'runtime letta failed' | ...`, meant to show why Letta
-# failed) ends the harness under `set -e -o pipefail` when Letta did not fail: run a copy where that one
-# line may find nothing. Every check stays as it is.
-HARNESS=$WORK.harness.sh
-mkdir -p "$WORK"
-sed '/^  dc logs gateway .*runtime letta failed/s/$/ || true/' "$SHARED" >"$HARNESS"
-WORK=$WORK KEEP=1 FAKE_LLM=1 HTTP_PORT=80 HTTPS_PORT=443 bash "$HARNESS" "$REPO" 2>&1 | tee "$WORK.shared.log"
-shared_rc=${PIPESTATUS[0]}
-summary=$(grep -o 'compose check: [0-9]* passed, [0-9]* failed' "$WORK.shared.log" | tail -1)
-PASS=$(grep -c '^  ok ' "$WORK.shared.log"); FAIL=$(grep -c '^  FAIL ' "$WORK.shared.log")
-[ "$shared_rc" = 0 ] || [ -n "$summary" ] || FAIL=$((FAIL + 1))  # it stopped before its checks
-
-COMPOSE_BIN=$(find "$WORK/tools/lib" -path '*/compose/docker-compose' -type f | head -1)
 COMPOSE_ARGS=(-f "$PROJ_DIR/docker-compose.yml" -f "$WORK/compose.harness.yml" -f "$WORK/compose.fakellm.yml")
 # `docker compose ...` in the docs' commands below means this project, as the harness started it.
 docker() {
   if [ "${1:-}" = compose ]; then
+    # The harness installs Compose under $WORK/tools in step 1.
+    COMPOSE_BIN=${COMPOSE_BIN:-$(find "$WORK/tools/lib" -path '*/compose/docker-compose' -type f 2>/dev/null | head -1)}
     shift; "$COMPOSE_BIN" -p "$PROJECT" --project-directory "$PROJ_DIR" "${COMPOSE_ARGS[@]}" "$@"
   else
     command docker "$@"
@@ -77,7 +64,22 @@ teardown() {
   fi
 }
 trap teardown EXIT
-[ -x "$COMPOSE_BIN" ] && [ -d "$PROJ_DIR" ] || { echo "compose check: step 1 left no stack" >&2; exit 1; }
+
+# --- 1. the shared harness ------------------------------------------------------------------------------
+log "step 1: $SHARED"
+# Its FAKE_LLM diagnostic (`dc logs gateway | grep 'runtime letta failed' | ...`, meant to show why Letta
+# failed) ends the harness under `set -e -o pipefail` when Letta did not fail: run a copy where that one
+# line may find nothing. Every check stays as it is.
+HARNESS=$WORK.harness.sh
+mkdir -p "$WORK"
+sed '/^  dc logs gateway .*runtime letta failed/s/$/ || true/' "$SHARED" >"$HARNESS"
+WORK=$WORK KEEP=1 FAKE_LLM=1 HTTP_PORT=80 HTTPS_PORT=443 bash "$HARNESS" "$REPO" 2>&1 | tee "$WORK.shared.log"
+shared_rc=${PIPESTATUS[0]}
+summary=$(grep -o 'compose check: [0-9]* passed, [0-9]* failed' "$WORK.shared.log" | tail -1)
+PASS=$(grep -c '^  ok ' "$WORK.shared.log"); FAIL=$(grep -c '^  FAIL ' "$WORK.shared.log")
+[ "$shared_rc" = 0 ] || [ -n "$summary" ] || FAIL=$((FAIL + 1))  # it stopped before its checks
+
+docker compose ps -q gateway | grep -q . || { echo "compose check: step 1 left no stack" >&2; exit 1; }
 
 wait_healthy() {  # wait_healthy SECONDS SERVICE...
   local deadline=$((SECONDS + $1)) s id; shift
@@ -103,15 +105,23 @@ export CURL_CA_BUNDLE=$WORK/caddy-root.crt
 mkdir -p "$WORK/curl" && printf -- '--silent\n--show-error\n' >"$WORK/curl/.curlrc" && export CURL_HOME=$WORK/curl
 
 # docs/deployment.md, "Deploy": the harness ran its first lines (cp .env.example, the secrets loop,
-# `up -d --build`); the rest, as written:
+# `up -d --build`). The rest runs as the page writes it, in a fresh shell that has nothing but the page's
+# own commands (its `set -a; . ./.env` included) and `docker compose` meaning this project.
+DEPLOY_REST=$("$PYTHON" - "$REPO/docs/deployment.md" <<'EOF'
+import re, sys
+deploy = re.findall(r"```sh\n(.*?)```", open(sys.argv[1]).read(), re.S)[0]
+print(deploy.split("docker compose up -d --build\n", 1)[1], end="")
+EOF
+)
+DEPLOY_OUT=$(env -i PATH="$PATH" HOME="$WORK" CURL_CA_BUNDLE="$CURL_CA_BUNDLE" CURL_HOME="$CURL_HOME" \
+  bash -c "cd '$PROJ_DIR'; $(declare -p COMPOSE_BIN PROJECT PROJ_DIR COMPOSE_ARGS); $(declare -f docker)
+$DEPLOY_REST" 2>&1)
+# Nine services with the fake LLM; the bot keeps restarting without Discord.
+check "docker compose ps (docs): every service up" test "$(grep -cE ' (Up|running)' <<<"$DEPLOY_OUT")" -ge 8
+check "curl https://\$COMPANION_DOMAIN/health (docs): ok" grep -q '^{"status":"ok"' <<<"$DEPLOY_OUT"
+check "curl admin stats with \$ADMIN_API_KEY (docs)" grep -q '"users_total":' <<<"$DEPLOY_OUT"
+grep -q '"users_total":' <<<"$DEPLOY_OUT" || tail -5 <<<"$DEPLOY_OUT"
 set -a; . ./.env; set +a
-PS=$(docker compose ps)
-# Nine with the fake LLM; the bot keeps restarting without Discord.
-check "docker compose ps (docs): every service up" test "$(grep -cE ' (Up|running)' <<<"$PS")" -ge 8
-HEALTH=$(curl https://$COMPANION_DOMAIN/health)
-check "curl https://\$COMPANION_DOMAIN/health (docs)" test "$(jget 'd["status"]' <<<"$HEALTH" 2>/dev/null)" = ok
-STATS=$(curl -H "Authorization: Bearer $ADMIN_API_KEY" https://$COMPANION_DOMAIN/api/admin/stats)
-check "curl admin stats with \$ADMIN_API_KEY (docs)" test -n "$(jget 'd["users_total"]' <<<"$STATS" 2>/dev/null)"
 READY=$(docker compose exec caddy wget -qO- http://gateway:8000/health/ready)
 check "/health/ready (docs) reports every dependency README lists" \
   test "$(jget 'sorted(d["dependencies"])' <<<"$READY" 2>/dev/null)" = \
