@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import asyncpg
@@ -375,6 +376,25 @@ async def test_memories_search_recent_and_forget(bot: CompanionBot, fake_discord
     assert is_ephemeral(bogus_reply)
 
 
+async def test_forgetting_a_memory_twice_says_it_is_already_gone(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """/memories forget of a memory already forgotten (or never there) says so, not "we haven't met"."""
+    user = await started_user(fake_discord, "rory")
+    await asyncio.sleep(0.5)  # memory writes happen after each reply
+    choices_for = await fake_discord.autocomplete(user, "memories forget", "memory", "Biscuit")
+    [choice, *_] = await wait_for(lambda: choices_for.autocomplete_choices, what="autocomplete choices")
+    first = await fake_discord.invoke(user, "memories forget", memory=choice["value"])
+    [forgotten] = await responded(fake_discord, first)
+    assert forgotten["content"].startswith("Forgotten")
+    again = await fake_discord.invoke(user, "memories forget", memory=choice["value"])
+    [reply] = await responded(fake_discord, again)
+    assert reply["content"] == text.MEMORY_NOT_FOUND and is_ephemeral(reply)
+    unknown = await fake_discord.invoke(user, "memories forget", memory=str(uuid.uuid4()))
+    [unknown_reply] = await responded(fake_discord, unknown)
+    assert unknown_reply["content"] == text.MEMORY_NOT_FOUND
+
+
 async def test_memories_in_a_server_list_only_that_channels_memories(
     bot: CompanionBot, fake_discord: FakeDiscord
 ) -> None:
@@ -450,6 +470,20 @@ async def test_admin_stats_incidents_and_reset_user(fake_discord: FakeDiscord, g
         await fake_discord.click(admin, prompt, "confirm:yes")
         await wait_for(lambda: prompt["content"].startswith("Reset"), what="the reset")
         assert "postgres" in prompt["content"]
+
+
+async def test_admin_reset_of_a_user_never_met_says_there_is_nothing_to_delete(
+    fake_discord: FakeDiscord, gateway_url: str
+) -> None:
+    """An admin resetting someone the companion never met is told so, not "we haven't properly met yet"."""
+    admin = fake_discord.add_user("sysop")
+    stranger = fake_discord.add_user("nobody")
+    async with run_bot(fake_discord, gateway_url, discord_admin_ids=admin["id"]):
+        reset = await fake_discord.invoke(admin, "admin reset-user", user=stranger)
+        [prompt] = await responded(fake_discord, reset)
+        await fake_discord.click(admin, prompt, "confirm:yes")
+        await wait_for(lambda: "Delete everything" not in prompt["content"], what="the outcome")
+        assert prompt["content"] == text.OTHER_USER_NOT_FOUND
 
 
 # --- proactive delivery ---------------------------------------------------------------------------------
