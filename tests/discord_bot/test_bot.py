@@ -316,6 +316,21 @@ async def test_companion_status_proactive_and_quiet_hours(
     assert is_ephemeral(embed_message)
 
 
+async def test_quiet_hours_from_and_to_the_same_hour_turn_them_off(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """/companion quiet-hours from:5 to:5 says there are no quiet hours (as the gateway reads it), and so
+    does /companion status, instead of promising quiet from 05:00 to 05:00."""
+    user = await started_user(fake_discord, "noor")
+    same = await fake_discord.invoke(user, "companion quiet-hours", **{"from": "5", "to": "5am"})
+    [reply] = await responded(fake_discord, same)
+    assert reply["content"].startswith("No quiet hours") and "05:00" not in reply["content"]
+    status = await fake_discord.invoke(user, "companion status")
+    [embed_message] = await responded(fake_discord, status)
+    fields = {field["name"]: field["value"] for field in embed_message["embeds"][0]["fields"]}
+    assert fields["Proactive messages"].endswith("(no quiet hours)")
+
+
 async def test_companion_export_sends_a_json_file(bot: CompanionBot, fake_discord: FakeDiscord) -> None:
     """/companion export attaches everything as JSON, ephemerally."""
     user = await started_user(fake_discord, "oli")
