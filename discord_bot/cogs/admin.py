@@ -58,6 +58,9 @@ def incident_line(incident: Json) -> str:
     )
 
 
+# Hidden from members without Administrator in a server's command list (server admins can change who sees it
+# under Integrations); the run-time check below is what actually keeps /admin to DISCORD_ADMIN_IDS.
+@app_commands.default_permissions(administrator=True)
 class Admin(commands.GroupCog, group_name="admin", group_description="Companion administration"):
     def __init__(self, bot: CompanionBot) -> None:
         self.bot = bot

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+import discord
 import httpx
 import pytest
 
@@ -466,6 +467,16 @@ async def test_admin_commands_are_refused_to_other_users(
     interaction = await fake_discord.invoke(user, "admin stats")
     [message] = await responded(fake_discord, interaction)
     assert message["content"] == text.ADMIN_ONLY and is_ephemeral(message)
+
+
+async def test_admin_commands_are_hidden_from_members_who_are_not_administrators(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """/admin is synced with default_member_permissions Administrator, so ordinary members never see it in
+    their command list; the other groups stay visible to everyone."""
+    permissions = {c["name"]: c["default_member_permissions"] for c in fake_discord.commands}
+    assert permissions.pop("admin") == str(discord.Permissions(administrator=True).value)
+    assert set(permissions.values()) == {None}
 
 
 async def test_admin_stats_incidents_and_reset_user(fake_discord: FakeDiscord, gateway_url: str) -> None:

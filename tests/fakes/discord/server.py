@@ -691,6 +691,7 @@ class FakeDiscord:
         self.command_syncs.append(scope)
         synced = []
         for command in commands:
+            permissions = command.get("default_member_permissions")
             synced.append(
                 {
                     **command,
@@ -698,7 +699,8 @@ class FakeDiscord:
                     "application_id": self.application_id,
                     "version": self.snowflake(),
                     "type": command.get("type", 1),
-                    "default_member_permissions": command.get("default_member_permissions"),
+                    # A permission bit set travels as a string (discord.py sends an int; Discord answers "8").
+                    "default_member_permissions": None if permissions is None else str(permissions),
                     "dm_permission": True,
                     "nsfw": False,
                     **({"guild_id": scope} if scope != "global" else {}),
