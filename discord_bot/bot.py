@@ -35,6 +35,20 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
+async def tell_privately(interaction: discord.Interaction, message: str) -> None:
+    """An ephemeral answer, whatever the command did first. After a public deferral (``/companion chat``)
+    the first follow-up would replace the public "thinking…" message and stay public (Discord keeps the
+    deferral's visibility), so that message is deleted first and the follow-up is a new, ephemeral one."""
+    if not interaction.response.is_done():
+        await interaction.response.send_message(message, ephemeral=True)
+        return
+    if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+        original = await interaction.original_response()
+        if original.flags.loading and not original.flags.ephemeral:
+            await original.delete()
+    await interaction.followup.send(message, ephemeral=True)
+
+
 class CompanionTree(app_commands.CommandTree["CompanionBot"]):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         await self.client.on_app_command_error(interaction, error)
@@ -122,10 +136,7 @@ class CompanionBot(commands.Bot):
             message = text.GENERIC_FAILURE
             logger.exception("app command failed", exc_info=original)
         try:
-            if interaction.response.is_done():
-                await interaction.followup.send(message, ephemeral=True)
-            else:
-                await interaction.response.send_message(message, ephemeral=True)
+            await tell_privately(interaction, message)
         except discord.HTTPException as exc:
             logger.warning("could not tell the user about the error: %s", exc)
 

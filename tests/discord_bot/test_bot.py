@@ -297,6 +297,23 @@ async def test_companion_chat_defers_then_follows_up(bot: CompanionBot, fake_dis
     assert not is_ephemeral(message)
 
 
+async def test_companion_chat_in_a_server_shows_its_errors_only_to_the_user(
+    fake_discord: FakeDiscord,
+) -> None:
+    """/companion chat in a server thinks publicly, but when it fails the channel sees nothing: the user
+    alone gets the in-character line (ephemeral), and the public "thinking…" message is gone."""
+    user = fake_discord.add_user("ozzy")
+    guild, channel = fake_discord.add_guild("square", members=[user])
+    async with run_bot(fake_discord, "http://127.0.0.1:9"):
+        await fake_discord.dispatch("GUILD_CREATE", fake_discord._guild_create(guild))
+        interaction = await fake_discord.invoke(
+            user, "companion chat", channel=channel, message="tell me a story"
+        )
+        [message] = await responded(fake_discord, interaction)
+        assert message["content"] == text.GATEWAY_DOWN and is_ephemeral(message)
+        assert [m for m in fake_discord.bot_messages(channel["id"]) if not is_ephemeral(m)] == []
+
+
 async def test_companion_status_proactive_and_quiet_hours(
     bot: CompanionBot, fake_discord: FakeDiscord, gateway_url: str
 ) -> None:

@@ -655,13 +655,20 @@ class FakeDiscord:
                 payload, files = await self._body(request)
                 first = self.messages[interaction.message_ids[0]] if interaction.message_ids else None
                 if first is not None and first["flags"] & 128 and not first["content"]:
-                    # The first follow-up after a deferral replaces the "thinking" message (as Discord does).
+                    # The first follow-up after a deferral replaces the "thinking" message (as Discord does),
+                    # which keeps the deferral's visibility: an ephemeral flag on the follow-up is ignored.
                     self._apply_edit(first, payload, files)
-                    first["flags"] = int(payload.get("flags") or 0)
                     return _json(self._public(first))
                 message = self._bot_message(interaction.channel_id, payload, files, interaction=interaction)
                 interaction.message_ids.append(message["id"])
                 return _json(self._public(message))
+            case "DELETE", ["webhooks", _, token, "messages", message_id]:
+                interaction = self.interactions[token]
+                target = self._webhook_target(interaction, message_id)
+                del self.messages[target]
+                if target in interaction.message_ids:
+                    interaction.message_ids.remove(target)
+                return web.Response(status=204)
             case "PATCH", ["webhooks", _, token, "messages", message_id]:
                 return await self._edit_webhook_message(token, message_id, request)
             case "GET", ["webhooks", _, token, "messages", message_id]:
