@@ -14,6 +14,7 @@ from discord.ext import commands
 from discord_bot import text
 from discord_bot.config import BotSettings
 from discord_bot.gateway_client import GatewayClient, GatewayError, user_message
+from discord_bot.views import CONFIRM_TIMEOUT_SECONDS, PAGER_TIMEOUT_SECONDS, Expired
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class CompanionBot(commands.Bot):
         *,
         gateway: GatewayClient | None = None,
         push_port: int | None = None,
+        confirm_timeout: float = CONFIRM_TIMEOUT_SECONDS,
+        pager_timeout: float = PAGER_TIMEOUT_SECONDS,
         **options: Any,
     ) -> None:
         options.setdefault("intents", bot_intents())
@@ -78,6 +81,9 @@ class CompanionBot(commands.Bot):
             admin_key=settings.admin_api_key.get_secret_value(),
         )
         self.push_port = settings.bot_push_port if push_port is None else push_port
+        # How long confirmation and pager buttons work (seconds); then they are disabled on the message.
+        self.confirm_timeout = confirm_timeout
+        self.pager_timeout = pager_timeout
         self.last_channels: OrderedDict[int, int] = OrderedDict()
         self.failed_extensions: list[str] = []
 
@@ -88,6 +94,7 @@ class CompanionBot(commands.Bot):
             except Exception:
                 self.failed_extensions.append(extension)
                 logger.exception("failed to load extension %s", extension)
+        self.add_view(Expired())
         await self.sync_commands()
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:

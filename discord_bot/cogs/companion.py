@@ -197,7 +197,9 @@ class Companion(commands.GroupCog, group_name="companion", group_description="Yo
             note = f" ({', '.join(pending)} will be retried)" if pending else ""
             return f"Done. Everything about you is gone{note}. If you write again, we'll start fresh."
 
-        view = Confirm(user_id, delete, confirm_label="Delete everything")
+        view = Confirm(
+            interaction, delete, confirm_label="Delete everything", timeout=self.bot.confirm_timeout
+        )
         await interaction.response.send_message(
             "This deletes **everything** I know about you — memories, mood, history. It can't be undone. Sure?",
             view=view,

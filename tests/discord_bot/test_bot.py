@@ -14,6 +14,7 @@ import pytest
 
 from discord_bot import text
 from discord_bot.bot import CompanionBot
+from discord_bot.views import CONFIRM_EXPIRED, EXPIRED
 from tests.discord_bot.conftest import PUSH_TOKEN, run_bot, wait_for
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 
@@ -378,6 +379,55 @@ async def test_companion_reset_asks_then_deletes_everything(
 
         response = await http.get(f"/api/users/{user['id']}", headers=service_auth())
     assert response.status_code == 404
+
+
+def buttons(message: Json) -> dict[str, bool]:
+    """custom_id -> whether the button is disabled."""
+    return {
+        b["custom_id"]: b.get("disabled", False) for row in message["components"] for b in row["components"]
+    }
+
+
+async def test_buttons_are_disabled_when_their_time_is_up(
+    fake_discord: FakeDiscord, gateway_url: str
+) -> None:
+    """When the reset confirmation and the pager time out, their buttons turn grey on the message (and the
+    confirmation says nothing was deleted), instead of staying clickable and failing."""
+    timeouts = {"confirm_timeout": 0.5, "pager_timeout": 2.0}
+    async with run_bot(fake_discord, gateway_url, bot_options=timeouts):
+        user = await started_user(fake_discord, "tove")
+        for topic in ("I play the cello", "my sister lives in Lyon", "I want to learn Japanese",
+                      "pizza is my favourite food", "work is stressful lately"):  # fmt: skip
+            await dm_reply(fake_discord, user, topic)
+        await asyncio.sleep(0.5)  # memory writes happen after each reply
+        recent = await fake_discord.invoke(user, "memories recent")
+        [page] = await responded(fake_discord, recent)
+        assert buttons(page) == {"pager:previous": True, "pager:next": False}
+        reset = await fake_discord.invoke(user, "companion reset")
+        [prompt] = await responded(fake_discord, reset)
+        await wait_for(lambda: all(buttons(prompt).values()), what="the confirmation's buttons disabled")
+        assert prompt["content"] == CONFIRM_EXPIRED
+        await wait_for(lambda: all(buttons(page).values()), what="the pager's buttons disabled")
+
+
+async def test_a_click_on_buttons_whose_view_is_gone_says_they_expired(
+    fake_discord: FakeDiscord, gateway_url: str
+) -> None:
+    """Buttons from before a restart still answer: "expired, run the command again" (only to the user),
+    not Discord's "This interaction failed", and nothing is deleted."""
+    async with run_bot(fake_discord, gateway_url):
+        user = await started_user(fake_discord, "uli")
+        reset = await fake_discord.invoke(user, "companion reset")
+        [prompt] = await responded(fake_discord, reset)
+    async with run_bot(fake_discord, gateway_url):
+        click = await fake_discord.click(user, prompt, "confirm:yes")
+        [answer] = await responded(fake_discord, click)
+        assert answer["content"] == EXPIRED and is_ephemeral(answer)
+        async with httpx.AsyncClient(base_url=gateway_url) as http:
+            from tests.gateway.conftest import service_auth
+
+            response = await http.get(f"/api/users/{user['id']}", headers=service_auth())
+        assert response.status_code == 200
 
 
 # --- /memories ------------------------------------------------------------------------------------------

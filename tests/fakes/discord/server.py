@@ -498,6 +498,14 @@ class FakeDiscord:
         return await self._send_interaction(payload, user, channel)
 
     async def click(self, user: Json, message: Json, custom_id: str) -> FakeInteraction:
+        """Press a button on ``message``; Discord sends nothing for a button that is gone or disabled."""
+        buttons = {
+            button.get("custom_id"): button
+            for row in self.messages[message["id"]]["components"]
+            for button in row.get("components", [])
+        }
+        if custom_id not in buttons or buttons[custom_id].get("disabled"):
+            raise AssertionError(f"no enabled button {custom_id!r} on the message to click")
         channel = self.channels[message["channel_id"]]
         data = {"custom_id": custom_id, "component_type": 2}
         payload = self._interaction_payload(3, user, channel, data)
