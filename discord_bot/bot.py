@@ -14,6 +14,7 @@ from discord.ext import commands
 from discord_bot import text
 from discord_bot.config import BotSettings
 from discord_bot.gateway_client import GatewayClient, GatewayError, user_message
+from discord_bot.views import CONFIRM_TIMEOUT_SECONDS, PAGER_TIMEOUT_SECONDS, Expired
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,20 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
+async def tell_privately(interaction: discord.Interaction, message: str) -> None:
+    """An ephemeral answer, whatever the command did first. After a public deferral (``/companion chat``)
+    the first follow-up would replace the public "thinking…" message and stay public (Discord keeps the
+    deferral's visibility), so that message is deleted first and the follow-up is a new, ephemeral one."""
+    if not interaction.response.is_done():
+        await interaction.response.send_message(message, ephemeral=True)
+        return
+    if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+        original = await interaction.original_response()
+        if original.flags.loading and not original.flags.ephemeral:
+            await original.delete()
+    await interaction.followup.send(message, ephemeral=True)
+
+
 class CompanionTree(app_commands.CommandTree["CompanionBot"]):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         await self.client.on_app_command_error(interaction, error)
@@ -47,6 +62,8 @@ class CompanionBot(commands.Bot):
         *,
         gateway: GatewayClient | None = None,
         push_port: int | None = None,
+        confirm_timeout: float = CONFIRM_TIMEOUT_SECONDS,
+        pager_timeout: float = PAGER_TIMEOUT_SECONDS,
         **options: Any,
     ) -> None:
         options.setdefault("intents", bot_intents())
@@ -64,6 +81,9 @@ class CompanionBot(commands.Bot):
             admin_key=settings.admin_api_key.get_secret_value(),
         )
         self.push_port = settings.bot_push_port if push_port is None else push_port
+        # How long confirmation and pager buttons work (seconds); then they are disabled on the message.
+        self.confirm_timeout = confirm_timeout
+        self.pager_timeout = pager_timeout
         self.last_channels: OrderedDict[int, int] = OrderedDict()
         self.failed_extensions: list[str] = []
 
@@ -74,6 +94,7 @@ class CompanionBot(commands.Bot):
             except Exception:
                 self.failed_extensions.append(extension)
                 logger.exception("failed to load extension %s", extension)
+        self.add_view(Expired())
         await self.sync_commands()
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
@@ -122,10 +143,7 @@ class CompanionBot(commands.Bot):
             message = text.GENERIC_FAILURE
             logger.exception("app command failed", exc_info=original)
         try:
-            if interaction.response.is_done():
-                await interaction.followup.send(message, ephemeral=True)
-            else:
-                await interaction.response.send_message(message, ephemeral=True)
+            await tell_privately(interaction, message)
         except discord.HTTPException as exc:
             logger.warning("could not tell the user about the error: %s", exc)
 

@@ -42,8 +42,12 @@ class GatewayRateLimited(GatewayError):
         self.retry_after = retry_after
 
 
-class UserNotStarted(GatewayError):
-    """404: the companion has never met this user (or the thing asked for is not theirs)."""
+class GatewayNotFound(GatewayError):
+    """404: what was asked for does not exist; ``error`` (the gateway's error name) says what it was."""
+
+
+class UserNotStarted(GatewayNotFound):
+    """404 about the user themselves: the companion has never met them (or has no personality for them)."""
 
 
 class UserBanned(GatewayError):
@@ -54,6 +58,17 @@ class GatewayRejected(GatewayError):
     """Another 4xx: the request itself was refused (validation, conflict, too large, bad token)."""
 
 
+# The gateway's 404s that mean "the companion has never met the user who asked" (every other 404 is about the
+# thing asked for: a memory, another user, an incident).
+NOT_STARTED_ERRORS = frozenset(
+    {"UserNotFoundError", "PersonalityNotInitializedError", "ProactiveUserNotFoundError"}
+)
+NOT_FOUND_LINES = {
+    "MemoryNotFoundError": text.MEMORY_NOT_FOUND,
+    "UserNotFoundError": text.OTHER_USER_NOT_FOUND,  # only for admin calls: about someone else
+}
+
+
 def user_message(exc: GatewayError) -> str:
     """The in-character line for a failure, as the user sees it."""
     if isinstance(exc, GatewayUnavailable):
@@ -62,6 +77,8 @@ def user_message(exc: GatewayError) -> str:
         return text.rate_limited(exc.retry_after)
     if isinstance(exc, UserNotStarted):
         return text.NOT_STARTED
+    if isinstance(exc, GatewayNotFound):
+        return NOT_FOUND_LINES.get(exc.error or "", f"I couldn't find that: {text.truncate(exc.detail, 300)}")
     if isinstance(exc, UserBanned):
         return text.BANNED
     if exc.status == 413:
@@ -117,7 +134,9 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _raise_for(response: httpx.Response) -> None:
+def _raise_for(response: httpx.Response, *, about_caller: bool = True) -> None:
+    """``about_caller``: the route is the calling user's own (a user-not-found 404 means "never met"); admin
+    routes name someone else, so there it is an ordinary not-found."""
     if response.status_code < 400:
         return
     try:
@@ -133,7 +152,9 @@ def _raise_for(response: httpx.Response) -> None:
     if status == 429:
         raise GatewayRateLimited(detail, _retry_after(response))
     if status == 404:
-        raise UserNotStarted(detail, status=status, error=error)
+        if about_caller and error in NOT_STARTED_ERRORS:
+            raise UserNotStarted(detail, status=status, error=error)
+        raise GatewayNotFound(detail, status=status, error=error)
     if status == 403 and error == "UserBannedError":
         raise UserBanned(detail, status=status, error=error)
     if status >= 500:
@@ -201,7 +222,7 @@ class GatewayClient:
             raise GatewayUnavailable(f"gateway timed out: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise GatewayUnavailable(f"gateway unreachable: {type(exc).__name__}") from exc
-        _raise_for(response)
+        _raise_for(response, about_caller=not admin)
         return response
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:

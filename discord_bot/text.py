@@ -146,6 +146,10 @@ GATEWAY_DOWN = (
 NOT_STARTED = (
     "We haven't properly met yet! Send me a DM to say hi, or use `/companion init` to choose my personality."
 )
+MEMORY_NOT_FOUND = (
+    "I couldn't find that memory — it may already be forgotten. `/memories recent` shows what I remember."
+)
+OTHER_USER_NOT_FOUND = "The companion has never met that user: there is nothing to show or delete."
 BANNED = "I'm not able to talk with you any more. (An administrator has blocked this account.)"
 ATTACHMENTS_ONLY = "I can't open attachments yet — could you tell me about it in words? I'd love to hear."
 EMPTY_MESSAGE = "Did you mean to say something? I'm listening."

@@ -1,5 +1,6 @@
 """Buttons: paging through a list, and confirming a destructive action. Only the user who ran the command
-may press them; everyone else is told so ephemerally."""
+may press them; everyone else is told so ephemerally. When a view times out its buttons are disabled on the
+message; a click on buttons whose view is gone (a restart, a failed edit) gets ``EXPIRED`` from ``Expired``."""
 
 from __future__ import annotations
 
@@ -15,12 +16,35 @@ logger = logging.getLogger(__name__)
 
 PageFetcher = Callable[[int], Awaitable[tuple[discord.Embed, int]]]
 NOT_YOURS = "Those buttons belong to someone else's command."
+EXPIRED = "These buttons have expired. Run the command again."
+CONFIRM_EXPIRED = (
+    "This confirmation has expired — nothing was deleted. Run the command again if you still want to."
+)
+CONFIRM_TIMEOUT_SECONDS = 120.0
+PAGER_TIMEOUT_SECONDS = 300.0
 
 
 class OwnedView(discord.ui.View):
-    def __init__(self, owner_id: int, *, timeout: float = 300.0) -> None:
+    """Buttons on the response to ``interaction``, for its user only; disabled on that message at timeout."""
+
+    expired_content: str | None = None  # replaces the message's text at timeout (None: keep it)
+
+    def __init__(self, interaction: discord.Interaction, *, timeout: float) -> None:
         super().__init__(timeout=timeout)
-        self.owner_id = owner_id
+        self.interaction = interaction
+        self.owner_id = interaction.user.id
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        try:
+            if self.expired_content is None:
+                await self.interaction.edit_original_response(view=self)
+            else:
+                await self.interaction.edit_original_response(content=self.expired_content, view=self)
+        except discord.HTTPException as exc:  # deleted, or the 15-minute token is gone: Expired answers
+            logger.warning("could not disable timed-out buttons: %s", exc)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
@@ -46,8 +70,16 @@ class OwnedView(discord.ui.View):
 class Pager(OwnedView):
     """◀ / ▶ over pages that ``fetch`` renders (it returns the embed and the page count)."""
 
-    def __init__(self, owner_id: int, fetch: PageFetcher, pages: int, *, page: int = 0) -> None:
-        super().__init__(owner_id)
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        fetch: PageFetcher,
+        pages: int,
+        *,
+        page: int = 0,
+        timeout: float = PAGER_TIMEOUT_SECONDS,
+    ) -> None:
+        super().__init__(interaction, timeout=timeout)
         self.fetch = fetch
         self.page = page
         self.pages = pages
@@ -75,8 +107,17 @@ class Pager(OwnedView):
 class Confirm(OwnedView):
     """Confirm / Cancel before something irreversible; ``action`` returns the line shown afterwards."""
 
-    def __init__(self, owner_id: int, action: Callable[[], Awaitable[str]], *, confirm_label: str) -> None:
-        super().__init__(owner_id, timeout=120.0)
+    expired_content = CONFIRM_EXPIRED
+
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        action: Callable[[], Awaitable[str]],
+        *,
+        confirm_label: str,
+        timeout: float = CONFIRM_TIMEOUT_SECONDS,
+    ) -> None:
+        super().__init__(interaction, timeout=timeout)
         self.action = action
         self.confirm.label = confirm_label
         self.result: bool | None = None
@@ -97,3 +138,30 @@ class Confirm(OwnedView):
         self.result = False
         self.stop()
         await interaction.response.edit_message(content="Cancelled — nothing was deleted.", view=None)
+
+
+class Expired(discord.ui.View):
+    """Persistent (no timeout, no message): discord.py falls back to it for a click on pager or confirm
+    buttons whose view is gone, so the click is answered instead of showing "This interaction failed"."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    async def _expired(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(EXPIRED, ephemeral=True)
+
+    @discord.ui.button(label="◀", custom_id="pager:previous")
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[Expired]) -> None:
+        await self._expired(interaction)
+
+    @discord.ui.button(label="▶", custom_id="pager:next")
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[Expired]) -> None:
+        await self._expired(interaction)
+
+    @discord.ui.button(label="Confirm", custom_id="confirm:yes")
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Expired]) -> None:
+        await self._expired(interaction)
+
+    @discord.ui.button(label="Cancel", custom_id="confirm:no")
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[Expired]) -> None:
+        await self._expired(interaction)

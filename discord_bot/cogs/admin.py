@@ -58,6 +58,9 @@ def incident_line(incident: Json) -> str:
     )
 
 
+# Hidden from members without Administrator in a server's command list (server admins can change who sees it
+# under Integrations); the run-time check below is what actually keeps /admin to DISCORD_ADMIN_IDS.
+@app_commands.default_permissions(administrator=True)
 class Admin(commands.GroupCog, group_name="admin", group_description="Companion administration"):
     def __init__(self, bot: CompanionBot) -> None:
         self.bot = bot
@@ -94,7 +97,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Companion 
 
         embed, pages = await fetch(0)
         await interaction.response.send_message(
-            embed=embed, view=Pager(interaction.user.id, fetch, pages), ephemeral=True
+            embed=embed, view=Pager(interaction, fetch, pages, timeout=self.bot.pager_timeout), ephemeral=True
         )
 
     @app_commands.command(name="reset-user")
@@ -112,7 +115,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Companion 
 
         await interaction.response.send_message(
             f"Delete everything about {user.mention} (`{target}`)? This cannot be undone.",
-            view=Confirm(interaction.user.id, reset, confirm_label="Reset user"),
+            view=Confirm(interaction, reset, confirm_label="Reset user", timeout=self.bot.confirm_timeout),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )

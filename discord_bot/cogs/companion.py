@@ -28,6 +28,11 @@ def _when(value: str | None) -> str:
     return f"<t:{int(datetime.fromisoformat(value).timestamp())}:R>"
 
 
+def quiet_hours(start: int, end: int) -> str:
+    """As the gateway reads them: from ``start`` to ``end``, wrapping midnight; equal hours mean none."""
+    return "no quiet hours" if start == end else f"quiet {start:02d}:00–{end:02d}:00"
+
+
 def status_embed(
     user: discord.abc.User, profile: Json, session: Json | None, security: Json | None
 ) -> discord.Embed:
@@ -40,7 +45,7 @@ def status_embed(
     proactive = "on" if profile["proactive_enabled"] else "off"
     embed.add_field(
         name="Proactive messages",
-        value=f"{proactive} (quiet {profile['quiet_hours_start']:02d}:00–{profile['quiet_hours_end']:02d}:00)",
+        value=f"{proactive} ({quiet_hours(profile['quiet_hours_start'], profile['quiet_hours_end'])})",
     )
     embed.add_field(name="Last talked", value=_when(profile.get("last_active_at")))
     if session is not None:
@@ -146,7 +151,7 @@ class Companion(commands.GroupCog, group_name="companion", group_description="Yo
         start="Start hour in your time zone (e.g. 22 or 10pm)", end="End hour (e.g. 8 or 8am)"
     )
     async def quiet_hours(self, interaction: discord.Interaction, start: str, end: str) -> None:
-        """Hours (in your time zone) when your companion never writes first."""
+        """Hours (in your time zone) when your companion never writes first; the same hour twice: none."""
         try:
             first, last = text.parse_hour(start), text.parse_hour(end)
         except ValueError as exc:
@@ -155,9 +160,12 @@ class Companion(commands.GroupCog, group_name="companion", group_description="Yo
         profile = await self.bot.gateway.update_user(
             interaction.user.id, quiet_hours_start=first, quiet_hours_end=last
         )
-        await interaction.response.send_message(
-            f"Quiet from {first:02d}:00 to {last:02d}:00 ({profile['timezone']}). Sleep well!", ephemeral=True
+        line = (
+            "No quiet hours, then (from and to are the same hour): I may write at any time of day."
+            if first == last
+            else f"Quiet from {first:02d}:00 to {last:02d}:00 ({profile['timezone']}). Sleep well!"
         )
+        await interaction.response.send_message(line, ephemeral=True)
 
     @app_commands.command(name="export")
     async def export(self, interaction: discord.Interaction) -> None:
@@ -189,7 +197,9 @@ class Companion(commands.GroupCog, group_name="companion", group_description="Yo
             note = f" ({', '.join(pending)} will be retried)" if pending else ""
             return f"Done. Everything about you is gone{note}. If you write again, we'll start fresh."
 
-        view = Confirm(user_id, delete, confirm_label="Delete everything")
+        view = Confirm(
+            interaction, delete, confirm_label="Delete everything", timeout=self.bot.confirm_timeout
+        )
         await interaction.response.send_message(
             "This deletes **everything** I know about you — memories, mood, history. It can't be undone. Sure?",
             view=view,

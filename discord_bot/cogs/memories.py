@@ -115,7 +115,7 @@ class Memories(commands.GroupCog, group_name="memories", group_description="What
             return page_embed(kind, page, clamped, pages, channel_only=scope is not None), pages
 
         embed, pages = await fetch(0)
-        view = Pager(user_id, fetch, pages)
+        view = Pager(interaction, fetch, pages, timeout=self.bot.pager_timeout)
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
     @app_commands.command(name="forget")

@@ -62,7 +62,9 @@ class UserSettingsUpdate(BaseModel):
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Paris"])
     proactive_enabled: bool | None = None
     quiet_hours_start: int | None = Field(default=None, ge=0, le=23, description="hour, user's time zone")
-    quiet_hours_end: int | None = Field(default=None, ge=0, le=23, description="hour, user's time zone")
+    quiet_hours_end: int | None = Field(
+        default=None, ge=0, le=23, description="hour, user's time zone; equal to the start: no quiet hours"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -94,7 +94,10 @@ async def wait_for(condition: Callable[[], Any], *, within: float = 10.0, what: 
 
 
 @asynccontextmanager
-async def run_bot(fake: FakeDiscord, gateway: str, **overrides: Any) -> AsyncIterator[CompanionBot]:
+async def run_bot(
+    fake: FakeDiscord, gateway: str, *, bot_options: dict[str, Any] | None = None, **overrides: Any
+) -> AsyncIterator[CompanionBot]:
+    """The bot with ``overrides`` as settings and ``bot_options`` as CompanionBot's keyword arguments."""
     route_base, default_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     discord.http.Route.BASE = fake.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
@@ -102,7 +105,7 @@ async def run_bot(fake: FakeDiscord, gateway: str, **overrides: Any) -> AsyncIte
     for name in WATCHED_LOGGERS:
         logging.getLogger(name).addHandler(errors)
     settings = bot_settings(fake, gateway, free_port(), **overrides)
-    bot = CompanionBot(settings, guild_ready_timeout=0.05)
+    bot = CompanionBot(settings, guild_ready_timeout=0.05, **(bot_options or {}))
     bot.error_records = errors  # type: ignore[attr-defined]
     task = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()), name="discord-bot")
     try:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import asyncpg
+import discord
 import httpx
 import pytest
 
 from discord_bot import text
 from discord_bot.bot import CompanionBot
+from discord_bot.views import CONFIRM_EXPIRED, EXPIRED
 from tests.discord_bot.conftest import PUSH_TOKEN, run_bot, wait_for
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 
@@ -295,6 +298,23 @@ async def test_companion_chat_defers_then_follows_up(bot: CompanionBot, fake_dis
     assert not is_ephemeral(message)
 
 
+async def test_companion_chat_in_a_server_shows_its_errors_only_to_the_user(
+    fake_discord: FakeDiscord,
+) -> None:
+    """/companion chat in a server thinks publicly, but when it fails the channel sees nothing: the user
+    alone gets the in-character line (ephemeral), and the public "thinking…" message is gone."""
+    user = fake_discord.add_user("ozzy")
+    guild, channel = fake_discord.add_guild("square", members=[user])
+    async with run_bot(fake_discord, "http://127.0.0.1:9"):
+        await fake_discord.dispatch("GUILD_CREATE", fake_discord._guild_create(guild))
+        interaction = await fake_discord.invoke(
+            user, "companion chat", channel=channel, message="tell me a story"
+        )
+        [message] = await responded(fake_discord, interaction)
+        assert message["content"] == text.GATEWAY_DOWN and is_ephemeral(message)
+        assert [m for m in fake_discord.bot_messages(channel["id"]) if not is_ephemeral(m)] == []
+
+
 async def test_companion_status_proactive_and_quiet_hours(
     bot: CompanionBot, fake_discord: FakeDiscord, gateway_url: str
 ) -> None:
@@ -313,6 +333,21 @@ async def test_companion_status_proactive_and_quiet_hours(
     fields = {field["name"]: field["value"] for field in embed_message["embeds"][0]["fields"]}
     assert fields["Proactive messages"].startswith("off (quiet 22:00–07:00)")
     assert is_ephemeral(embed_message)
+
+
+async def test_quiet_hours_from_and_to_the_same_hour_turn_them_off(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """/companion quiet-hours from:5 to:5 says there are no quiet hours (as the gateway reads it), and so
+    does /companion status, instead of promising quiet from 05:00 to 05:00."""
+    user = await started_user(fake_discord, "noor")
+    same = await fake_discord.invoke(user, "companion quiet-hours", **{"from": "5", "to": "5am"})
+    [reply] = await responded(fake_discord, same)
+    assert reply["content"].startswith("No quiet hours") and "05:00" not in reply["content"]
+    status = await fake_discord.invoke(user, "companion status")
+    [embed_message] = await responded(fake_discord, status)
+    fields = {field["name"]: field["value"] for field in embed_message["embeds"][0]["fields"]}
+    assert fields["Proactive messages"].endswith("(no quiet hours)")
 
 
 async def test_companion_export_sends_a_json_file(bot: CompanionBot, fake_discord: FakeDiscord) -> None:
@@ -346,6 +381,55 @@ async def test_companion_reset_asks_then_deletes_everything(
     assert response.status_code == 404
 
 
+def buttons(message: Json) -> dict[str, bool]:
+    """custom_id -> whether the button is disabled."""
+    return {
+        b["custom_id"]: b.get("disabled", False) for row in message["components"] for b in row["components"]
+    }
+
+
+async def test_buttons_are_disabled_when_their_time_is_up(
+    fake_discord: FakeDiscord, gateway_url: str
+) -> None:
+    """When the reset confirmation and the pager time out, their buttons turn grey on the message (and the
+    confirmation says nothing was deleted), instead of staying clickable and failing."""
+    timeouts = {"confirm_timeout": 0.5, "pager_timeout": 2.0}
+    async with run_bot(fake_discord, gateway_url, bot_options=timeouts):
+        user = await started_user(fake_discord, "tove")
+        for topic in ("I play the cello", "my sister lives in Lyon", "I want to learn Japanese",
+                      "pizza is my favourite food", "work is stressful lately"):  # fmt: skip
+            await dm_reply(fake_discord, user, topic)
+        await asyncio.sleep(0.5)  # memory writes happen after each reply
+        recent = await fake_discord.invoke(user, "memories recent")
+        [page] = await responded(fake_discord, recent)
+        assert buttons(page) == {"pager:previous": True, "pager:next": False}
+        reset = await fake_discord.invoke(user, "companion reset")
+        [prompt] = await responded(fake_discord, reset)
+        await wait_for(lambda: all(buttons(prompt).values()), what="the confirmation's buttons disabled")
+        assert prompt["content"] == CONFIRM_EXPIRED
+        await wait_for(lambda: all(buttons(page).values()), what="the pager's buttons disabled")
+
+
+async def test_a_click_on_buttons_whose_view_is_gone_says_they_expired(
+    fake_discord: FakeDiscord, gateway_url: str
+) -> None:
+    """Buttons from before a restart still answer: "expired, run the command again" (only to the user),
+    not Discord's "This interaction failed", and nothing is deleted."""
+    async with run_bot(fake_discord, gateway_url):
+        user = await started_user(fake_discord, "uli")
+        reset = await fake_discord.invoke(user, "companion reset")
+        [prompt] = await responded(fake_discord, reset)
+    async with run_bot(fake_discord, gateway_url):
+        click = await fake_discord.click(user, prompt, "confirm:yes")
+        [answer] = await responded(fake_discord, click)
+        assert answer["content"] == EXPIRED and is_ephemeral(answer)
+        async with httpx.AsyncClient(base_url=gateway_url) as http:
+            from tests.gateway.conftest import service_auth
+
+            response = await http.get(f"/api/users/{user['id']}", headers=service_auth())
+        assert response.status_code == 200
+
+
 # --- /memories ------------------------------------------------------------------------------------------
 
 
@@ -373,6 +457,25 @@ async def test_memories_search_recent_and_forget(bot: CompanionBot, fake_discord
     bogus = await fake_discord.invoke(user, "memories forget", memory="not-an-id")
     [bogus_reply] = await responded(fake_discord, bogus)
     assert is_ephemeral(bogus_reply)
+
+
+async def test_forgetting_a_memory_twice_says_it_is_already_gone(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """/memories forget of a memory already forgotten (or never there) says so, not "we haven't met"."""
+    user = await started_user(fake_discord, "rory")
+    await asyncio.sleep(0.5)  # memory writes happen after each reply
+    choices_for = await fake_discord.autocomplete(user, "memories forget", "memory", "Biscuit")
+    [choice, *_] = await wait_for(lambda: choices_for.autocomplete_choices, what="autocomplete choices")
+    first = await fake_discord.invoke(user, "memories forget", memory=choice["value"])
+    [forgotten] = await responded(fake_discord, first)
+    assert forgotten["content"].startswith("Forgotten")
+    again = await fake_discord.invoke(user, "memories forget", memory=choice["value"])
+    [reply] = await responded(fake_discord, again)
+    assert reply["content"] == text.MEMORY_NOT_FOUND and is_ephemeral(reply)
+    unknown = await fake_discord.invoke(user, "memories forget", memory=str(uuid.uuid4()))
+    [unknown_reply] = await responded(fake_discord, unknown)
+    assert unknown_reply["content"] == text.MEMORY_NOT_FOUND
 
 
 async def test_memories_in_a_server_list_only_that_channels_memories(
@@ -433,6 +536,16 @@ async def test_admin_commands_are_refused_to_other_users(
     assert message["content"] == text.ADMIN_ONLY and is_ephemeral(message)
 
 
+async def test_admin_commands_are_hidden_from_members_who_are_not_administrators(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """/admin is synced with default_member_permissions Administrator, so ordinary members never see it in
+    their command list; the other groups stay visible to everyone."""
+    permissions = {c["name"]: c["default_member_permissions"] for c in fake_discord.commands}
+    assert permissions.pop("admin") == str(discord.Permissions(administrator=True).value)
+    assert set(permissions.values()) == {None}
+
+
 async def test_admin_stats_incidents_and_reset_user(fake_discord: FakeDiscord, gateway_url: str) -> None:
     """An admin sees stats and incidents, and can reset a user after confirming."""
     admin = fake_discord.add_user("root")
@@ -450,6 +563,20 @@ async def test_admin_stats_incidents_and_reset_user(fake_discord: FakeDiscord, g
         await fake_discord.click(admin, prompt, "confirm:yes")
         await wait_for(lambda: prompt["content"].startswith("Reset"), what="the reset")
         assert "postgres" in prompt["content"]
+
+
+async def test_admin_reset_of_a_user_never_met_says_there_is_nothing_to_delete(
+    fake_discord: FakeDiscord, gateway_url: str
+) -> None:
+    """An admin resetting someone the companion never met is told so, not "we haven't properly met yet"."""
+    admin = fake_discord.add_user("sysop")
+    stranger = fake_discord.add_user("nobody")
+    async with run_bot(fake_discord, gateway_url, discord_admin_ids=admin["id"]):
+        reset = await fake_discord.invoke(admin, "admin reset-user", user=stranger)
+        [prompt] = await responded(fake_discord, reset)
+        await fake_discord.click(admin, prompt, "confirm:yes")
+        await wait_for(lambda: "Delete everything" not in prompt["content"], what="the outcome")
+        assert prompt["content"] == text.OTHER_USER_NOT_FOUND
 
 
 # --- proactive delivery ---------------------------------------------------------------------------------

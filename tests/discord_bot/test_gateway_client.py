@@ -9,6 +9,7 @@ from discord_bot import text
 from discord_bot.gateway_client import (
     GatewayClient,
     GatewayError,
+    GatewayNotFound,
     GatewayRateLimited,
     GatewayRejected,
     GatewayUnavailable,
@@ -30,6 +31,8 @@ def client_answering(status: int, body: object, headers: dict[str, str] | None =
     [
         (429, {"error": "TooManyRequests", "detail": "slow"}, {"Retry-After": "7"}, GatewayRateLimited),
         (404, {"error": "UserNotFoundError", "detail": "no"}, None, UserNotStarted),
+        (404, {"error": "MemoryNotFoundError", "detail": "no memory"}, None, GatewayNotFound),
+        (404, {"error": "NotFound", "detail": "Not Found"}, None, GatewayNotFound),
         (403, {"error": "UserBannedError", "detail": "banned"}, None, UserBanned),
         (503, {"error": "ServiceUnavailableError", "detail": "down"}, None, GatewayUnavailable),
         (422, {"detail": [{"msg": "too long"}]}, None, GatewayRejected),
@@ -63,6 +66,9 @@ async def test_unreachable_gateway_is_unavailable() -> None:
 def test_user_messages_for_each_error() -> None:
     """The user sees a friendly line for every kind of failure."""
     assert user_message(UserNotStarted("x", status=404)) == text.NOT_STARTED
+    assert (
+        user_message(GatewayNotFound("x", status=404, error="MemoryNotFoundError")) == text.MEMORY_NOT_FOUND
+    )
     assert user_message(UserBanned("x", status=403)) == text.BANNED
     assert "3 seconds" in user_message(GatewayRateLimited("x", 3))
     assert user_message(GatewayRejected("bad zone", status=422)).endswith("bad zone")

@@ -498,6 +498,14 @@ class FakeDiscord:
         return await self._send_interaction(payload, user, channel)
 
     async def click(self, user: Json, message: Json, custom_id: str) -> FakeInteraction:
+        """Press a button on ``message``; Discord sends nothing for a button that is gone or disabled."""
+        buttons = {
+            button.get("custom_id"): button
+            for row in self.messages[message["id"]]["components"]
+            for button in row.get("components", [])
+        }
+        if custom_id not in buttons or buttons[custom_id].get("disabled"):
+            raise AssertionError(f"no enabled button {custom_id!r} on the message to click")
         channel = self.channels[message["channel_id"]]
         data = {"custom_id": custom_id, "component_type": 2}
         payload = self._interaction_payload(3, user, channel, data)
@@ -655,13 +663,20 @@ class FakeDiscord:
                 payload, files = await self._body(request)
                 first = self.messages[interaction.message_ids[0]] if interaction.message_ids else None
                 if first is not None and first["flags"] & 128 and not first["content"]:
-                    # The first follow-up after a deferral replaces the "thinking" message (as Discord does).
+                    # The first follow-up after a deferral replaces the "thinking" message (as Discord does),
+                    # which keeps the deferral's visibility: an ephemeral flag on the follow-up is ignored.
                     self._apply_edit(first, payload, files)
-                    first["flags"] = int(payload.get("flags") or 0)
                     return _json(self._public(first))
                 message = self._bot_message(interaction.channel_id, payload, files, interaction=interaction)
                 interaction.message_ids.append(message["id"])
                 return _json(self._public(message))
+            case "DELETE", ["webhooks", _, token, "messages", message_id]:
+                interaction = self.interactions[token]
+                target = self._webhook_target(interaction, message_id)
+                del self.messages[target]
+                if target in interaction.message_ids:
+                    interaction.message_ids.remove(target)
+                return web.Response(status=204)
             case "PATCH", ["webhooks", _, token, "messages", message_id]:
                 return await self._edit_webhook_message(token, message_id, request)
             case "GET", ["webhooks", _, token, "messages", message_id]:
@@ -691,6 +706,7 @@ class FakeDiscord:
         self.command_syncs.append(scope)
         synced = []
         for command in commands:
+            permissions = command.get("default_member_permissions")
             synced.append(
                 {
                     **command,
@@ -698,7 +714,8 @@ class FakeDiscord:
                     "application_id": self.application_id,
                     "version": self.snowflake(),
                     "type": command.get("type", 1),
-                    "default_member_permissions": command.get("default_member_permissions"),
+                    # A permission bit set travels as a string (discord.py sends an int; Discord answers "8").
+                    "default_member_permissions": None if permissions is None else str(permissions),
                     "dm_permission": True,
                     "nsfw": False,
                     **({"guild_id": scope} if scope != "global" else {}),
