@@ -12,8 +12,13 @@ import pytest
 
 from discord_bot import text
 from discord_bot.bot import CompanionBot
+from gateway.app import create_app
+from gateway.config import AuthSettings, ChatLLMSettings
 from tests.discord_bot.conftest import PUSH_TOKEN, run_bot, wait_for
 from tests.fakes.discord import FakeDiscord, FakeInteraction
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.gateway.conftest import ADMIN_KEY, SERVICE_TOKEN, gateway_settings
+from tests.servers import ThreadedServer
 
 Json = dict[str, Any]
 
@@ -73,6 +78,36 @@ async def test_dm_round_trip_shows_typing_and_answers(bot: CompanionBot, fake_di
     channel = fake_discord.dm_channel_for(user)
     assert replies[0]["content"]
     assert ("POST", f"/channels/{channel['id']}/typing") in fake_discord.requests
+
+
+async def test_a_reply_with_a_list_and_quotes_reaches_the_dm_byte_for_byte(
+    fake_discord: FakeDiscord,
+    database_url: str,
+    redis_url: str,
+    embedding_service_url: str,
+    openai_fake: FakeOpenAIServer,
+) -> None:
+    """The companion's reply keeps its quotes, brackets, line breaks and list exactly as written."""
+    reply = (
+        'You told me: "Sparky chewed my shoe!" That made me laugh. (Puppies do that.) Try this:\n'
+        "- a chew toy.\n- a firm no."
+    )
+    openai_fake.reply_for_model("companion-primary", reply)
+    chat_llm = ChatLLMSettings(  # type: ignore[call-arg]
+        llm_base_url=openai_fake.base_url, primary_llm_model="companion-primary", _env_file=None
+    )
+    auth = AuthSettings(
+        gateway_service_token=SERVICE_TOKEN,
+        admin_api_key=ADMIN_KEY,
+        bot_push_token=PUSH_TOKEN,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    settings = gateway_settings(database_url, redis_url, embedding_service_url, auth=auth, chat_llm=chat_llm)
+    with ThreadedServer(create_app(settings), name="gateway-with-llm") as gateway:
+        async with run_bot(fake_discord, gateway.base_url):
+            user = fake_discord.add_user("sky")
+            [message] = await dm_reply(fake_discord, user, "My puppy Sparky chewed my shoe!")
+    assert message["content"] == reply
 
 
 async def test_mention_in_a_channel_is_answered_with_the_mention_stripped(
