@@ -316,6 +316,47 @@ async def test_companion_init_then_an_ephemeral_error_for_a_bad_time_zone(
     assert is_ephemeral(conflict) and conflict["content"].startswith("That's already done")
 
 
+async def test_companion_init_introduces_the_personality_by_name(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """The welcome embed names the chosen personality in words, not as an identifier."""
+    user = fake_discord.add_user("lux")
+    init = await fake_discord.invoke(user, "companion init", profile="creative_collaborator")
+    [message] = await responded(fake_discord, init)
+    embed = message["embeds"][0]
+    assert embed["description"] == "I'll be your creative collaborator from now on."
+    assert {field["name"]: field["value"] for field in embed["fields"]}[
+        "Personality"
+    ] == "Creative Collaborator"
+
+
+async def test_a_bad_time_zone_is_explained_in_a_plain_sentence(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """The refusal quotes the gateway's reason without pydantic's "Value error," prefix."""
+    user = fake_discord.add_user("ike")
+    bad = await fake_discord.invoke(user, "companion init", timezone="Mars/Olympus")
+    [error] = await responded(fake_discord, bad)
+    assert error["content"].startswith("I couldn't do that: unknown time zone 'Mars/Olympus'"), error[
+        "content"
+    ]
+    assert "Value error" not in error["content"]
+
+
+async def test_companion_status_before_any_message_says_you_have_not_talked_yet(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """Right after /companion init, status says "not yet" rather than a time you never talked."""
+    user = fake_discord.add_user("ari")
+    init = await fake_discord.invoke(user, "companion init")
+    await responded(fake_discord, init)
+    status = await fake_discord.invoke(user, "companion status")
+    [message] = await responded(fake_discord, status)
+    fields = {field["name"]: field["value"] for field in message["embeds"][0]["fields"]}
+    assert fields["Messages"] == "0"
+    assert fields["Last talked"] == "not yet"
+
+
 async def test_companion_chat_defers_then_follows_up(bot: CompanionBot, fake_discord: FakeDiscord) -> None:
     """/companion chat thinks first (deferred), then the reply replaces the thinking message."""
     user = fake_discord.add_user("max")
