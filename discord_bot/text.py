@@ -3,9 +3,11 @@ says when the gateway cannot answer normally. No discord.py objects here, so all
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 DISCORD_MESSAGE_LIMIT = 2000
@@ -13,74 +15,171 @@ DISCORD_MESSAGE_LIMIT = 2000
 DEFAULT_CHUNK = 1900
 GATEWAY_MESSAGE_LIMIT = 4000
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 _MENTION = re.compile(r"<@!?(\d+)>")
+_FENCE = "```"
+_FENCE_LANGUAGE = re.compile(r"[A-Za-z0-9_+\-.#]+\n")  # Discord's language tag: ```py and a line break
+# Where a chunk may end, best first. A chunk ends after the separator, so its whitespace trails the chunk
+# (Discord trims it when it shows the message).
+_BOUNDARIES = (
+    re.compile(r"\n(?:[ \t]*\n)+"),  # paragraph
+    re.compile(r"\n"),  # line
+    re.compile(r"[.!?…][\"'”’»)\]]*[ \t]+"),  # sentence
+    re.compile(r"\s+"),  # word
+)
+_VISIBLE = re.compile(r"\S")
+_GRAPHEME_GLUE = frozenset("\u200d\ufe0e\ufe0f")
+
+
+@dataclass(frozen=True)
+class _CodeBlock:
+    start: int  # the opening ```
+    content: int  # after ```, its language and line break
+    close: int  # the closing ```
+    end: int  # after the closing ```
+    language: str
 
 
 def split_message(text: str, limit: int = DEFAULT_CHUNK) -> list[str]:
-    """Split ``text`` into chunks of at most ``limit`` characters, at paragraph, then sentence, then word
-    boundaries; a single word longer than the limit is cut hard. Never returns an empty chunk."""
+    """``text`` as Discord messages of at most ``limit`` characters each, none empty or blank.
+
+    Text that fits comes back unchanged as one chunk; text of only whitespace gives no chunks. Longer text
+    is cut at the last paragraph break that fits, else the last line break, else the last sentence end,
+    else the last space; only a word longer than the limit is cut inside. A chunk ends after the break it
+    was cut at, so joining the chunks gives back the text exactly, with two exceptions: a cut inside a
+    ``` code block (made only when no cut outside one fits) closes the block at the end of its chunk and
+    reopens it, with its language, at the start of the next, so each message renders as code; and a run of
+    whitespace that would otherwise make a chunk of its own is dropped (Discord would show nothing of it)."""
     if limit < 1:
         raise ValueError("limit must be positive")
-    text = text.strip()
-    if not text:
+    if not text or text.isspace():
         return []
-    chunks: list[str] = []
-    current = ""
-    for piece in _pieces(text, limit):
-        joiner = _joiner(current, piece)
-        if current and len(current) + len(joiner) + len(piece.strip()) <= limit:
-            current = current + joiner + piece.strip()
-        else:
-            if current:
-                chunks.append(current)
-            current = piece.strip()
-    if current:
-        chunks.append(current)
-    return [chunk for chunk in chunks if chunk]
+    if len(text) <= limit:
+        return [text]
+    return list(_Splitter(text, limit).chunks())
 
 
-def _joiner(current: str, piece: str) -> str:
-    return "\n\n" if piece.startswith("\n\n") else " "
+class _Splitter:
+    # The smallest chunk that reopens and closes a block around one character: "```\n" + "x" + "\n```".
+    _MIN_FENCED = 9
 
+    def __init__(self, text: str, limit: int) -> None:
+        self.text = text
+        self.limit = limit
+        self.blocks = _code_blocks(text) if limit >= self._MIN_FENCED else []
+        self.block_starts = [block.start for block in self.blocks]
 
-def _pieces(text: str, limit: int) -> Iterable[str]:
-    """Sentences (paragraph starts marked with a leading blank line), each at most ``limit`` long."""
-    for index, paragraph in enumerate(re.split(r"\n\s*\n", text)):
-        paragraph = paragraph.strip()
-        if not paragraph:
-            continue
-        for number, sentence in enumerate(_SENTENCE_END.split(paragraph)):
-            sentence = sentence.strip()
-            if not sentence:
+    def chunks(self) -> Iterator[str]:
+        text = self.text
+        pos = 0
+        reopened: _CodeBlock | None = None
+        while pos < len(text):
+            prefix = self._reopening(reopened) if reopened is not None else ""
+            room = self.limit - len(prefix)
+            rest = text[pos:]
+            if len(rest) <= room:
+                if not rest.isspace():
+                    yield prefix + rest
+                return
+            if text[pos : pos + room].isspace():
+                pos = _first_visible(text, pos)
                 continue
-            prefix = "\n\n" if index > 0 and number == 0 else ""
-            for part in _hard_wrap(sentence, limit):
-                yield prefix + part
-                prefix = ""
+            cut, block = self._cut(pos, room)
+            chunk = text[pos:cut]
+            yield prefix + chunk + (_closing(chunk) if block is not None else "")
+            pos, reopened = cut, block
+
+    def _reopening(self, block: _CodeBlock) -> str:
+        fence = f"{_FENCE}{block.language}\n"
+        return fence if len(fence) + 1 + len(_closing("")) <= self.limit else _FENCE + "\n"
+
+    def _cut(self, pos: int, room: int) -> tuple[int, _CodeBlock | None]:
+        """Where the chunk starting at ``pos`` ends, and the code block it ends in (None: outside any)."""
+        text = self.text
+        first_visible = _first_visible(text, pos)
+        inside: tuple[int, _CodeBlock] | None = None
+        for boundary in _BOUNDARIES:
+            outside: int | None = None
+            inside_here: tuple[int, _CodeBlock] | None = None
+            for match in boundary.finditer(text, pos, pos + room):
+                cut = match.end()
+                if cut <= first_visible:
+                    continue
+                block = self._block_at(cut)
+                if block is None:
+                    outside = cut
+                elif self._fits_inside(block, pos, cut, room):
+                    inside_here = (cut, block)
+            if outside is not None:
+                return outside, None
+            inside = inside or inside_here
+        if inside is not None:
+            return inside
+        return self._hard_cut(pos, room, first_visible)
+
+    def _hard_cut(self, pos: int, room: int, first_visible: int) -> tuple[int, _CodeBlock | None]:
+        """Inside a word: the furthest cut that fits, preferring not to split an emoji or accent."""
+        text = self.text
+        for keep_graphemes in (True, False):
+            for cut in range(pos + room, first_visible, -1):
+                if keep_graphemes and _splits_grapheme(text, cut):
+                    continue
+                block = self._block_at(cut)
+                if block is None:
+                    return cut, None
+                if self._fits_inside(block, pos, cut, room):
+                    return cut, block
+        return pos + room, None  # too small a limit to keep a code block whole: cut it like text
+
+    def _block_at(self, cut: int) -> _CodeBlock | None:
+        """The code block a chunk ending at ``cut`` would end inside of."""
+        index = bisect.bisect_left(self.block_starts, cut) - 1
+        if index >= 0 and cut < self.blocks[index].end:
+            return self.blocks[index]
+        return None
+
+    def _fits_inside(self, block: _CodeBlock, pos: int, cut: int, room: int) -> bool:
+        """A cut inside ``block`` needs code on both sides (no empty blocks) and room for the closing fence."""
+        text = self.text
+        code_before = text[max(block.content, pos) : cut]
+        code_after = text[cut : block.close]
+        if cut <= block.content or not code_before.strip() or not code_after.strip():
+            return False
+        return cut - pos + len(_closing(code_before)) <= room
 
 
-def _hard_wrap(sentence: str, limit: int) -> Iterable[str]:
-    if len(sentence) <= limit:
-        yield sentence
-        return
-    line = ""
-    for word in sentence.split(" "):
-        while len(word) > limit:
-            if line:
-                yield line
-                line = ""
-            yield word[:limit]
-            word = word[limit:]
-        if not line:
-            line = word
-        elif len(line) + 1 + len(word) <= limit:
-            line += " " + word
-        else:
-            yield line
-            line = word
-    if line:
-        yield line
+def _first_visible(text: str, pos: int) -> int:
+    match = _VISIBLE.search(text, pos)
+    return match.start() if match else len(text)
+
+
+def _closing(chunk: str) -> str:
+    return _FENCE if chunk.endswith("\n") else "\n" + _FENCE
+
+
+def _splits_grapheme(text: str, cut: int) -> bool:
+    return (
+        text[cut - 1] in _GRAPHEME_GLUE
+        or text[cut] in _GRAPHEME_GLUE
+        or unicodedata.combining(text[cut]) != 0
+    )
+
+
+def _code_blocks(text: str) -> list[_CodeBlock]:
+    """Discord's code blocks: ``` pairs, in order (an unclosed ``` is shown as it is)."""
+    blocks: list[_CodeBlock] = []
+    search_from = 0
+    while (start := text.find(_FENCE, search_from)) >= 0:
+        after = start + len(_FENCE)
+        close = text.find(_FENCE, after)
+        if close < 0:
+            break
+        language = _FENCE_LANGUAGE.match(text, after, close)
+        content = language.end() if language else after
+        blocks.append(
+            _CodeBlock(start, content, close, close + len(_FENCE), language[0][:-1] if language else "")
+        )
+        search_from = close + len(_FENCE)
+    return blocks
 
 
 def strip_mentions(content: str, user_id: int) -> str:

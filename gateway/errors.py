@@ -180,18 +180,23 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# pydantic puts these before the message of a validator's ValueError or assert: noise to anyone reading it.
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
 def validation_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """pydantic's errors without ``input``, ``ctx`` or ``url``: the caller knows what they sent, and echoing
     it made a 4 kB message a 4 kB error. Locations and messages are clipped (a location can be a key the
-    client chose)."""
+    client chose); a validator's message loses pydantic's "Value error, " prefix."""
     problems: list[dict[str, Any]] = []
     for error in errors:
         loc = [
             part if isinstance(part, int) else _clip(str(part), MAX_LOC_PART_CHARS) for part in error["loc"]
         ]
-        problems.append(
-            {"loc": loc, "msg": _clip(str(error["msg"]), MAX_MSG_CHARS), "type": str(error["type"])}
-        )
+        message = str(error["msg"])
+        for prefix in _PYDANTIC_PREFIXES:
+            message = message.removeprefix(prefix)
+        problems.append({"loc": loc, "msg": _clip(message, MAX_MSG_CHARS), "type": str(error["type"])})
     return problems
 
 

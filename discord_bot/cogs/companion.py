@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from discord_bot.bot import CompanionBot
 
 Profile = Literal["curious_companion", "supportive_friend", "intellectual_mentor", "creative_collaborator"]
+
+
+def profile_name(profile: str) -> str:
+    """``creative_collaborator`` → ``Creative Collaborator``."""
+    return profile.replace("_", " ").title()
+
+
 EMBED_COLOUR = discord.Colour.from_rgb(125, 95, 255)
 
 
@@ -47,7 +54,8 @@ def status_embed(
         name="Proactive messages",
         value=f"{proactive} ({quiet_hours(profile['quiet_hours_start'], profile['quiet_hours_end'])})",
     )
-    embed.add_field(name="Last talked", value=_when(profile.get("last_active_at")))
+    last_talked = _when(profile.get("last_active_at")) if profile["total_interactions"] else "not yet"
+    embed.add_field(name="Last talked", value=last_talked)
     if session is not None:
         pad = session["pad"]
         embed.add_field(
@@ -84,10 +92,13 @@ class Companion(commands.GroupCog, group_name="companion", group_description="Yo
             interaction.user.id, profile=profile, timezone=timezone, username=interaction.user.name
         )
         snapshot = data["personality"]
+        name = profile_name(snapshot.get("profile") or profile)
         embed = discord.Embed(
-            title="Nice to meet you!", description=data.get("message", ""), colour=EMBED_COLOUR
+            title="Nice to meet you!",
+            description=f"I'll be your {name.lower()} from now on.",
+            colour=EMBED_COLOUR,
         )
-        embed.add_field(name="Personality", value=profile.replace("_", " "))
+        embed.add_field(name="Personality", value=name)
         embed.add_field(name="Mood", value=snapshot["emotion_label"])
         embed.add_field(name="Time zone", value=timezone)
         embed.set_footer(text="Send me a DM any time — that's where I'm most myself.")

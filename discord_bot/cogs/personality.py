@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import discord
 from discord import app_commands
@@ -58,6 +59,14 @@ def history_points(history: Json) -> list[PadPoint]:
         )
         for item in history["items"]
     ]
+
+
+def user_time_zone(profile: Json) -> tzinfo:
+    """The user's time zone from their gateway profile (the gateway accepts only IANA names)."""
+    try:
+        return ZoneInfo(profile.get("timezone") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
 
 
 def quirks_embed(quirks: list[Json]) -> discord.Embed:
@@ -115,7 +124,8 @@ class Personality(
             await interaction.followup.send(f"No mood changes in the last {days} days.", ephemeral=True)
             return
         title = f"Mood over the last {days} day{'s' if days != 1 else ''}"
-        png = await asyncio.to_thread(render_pad_history, points, title=title)
+        profile = await self.bot.gateway.get_user(interaction.user.id)
+        png = await asyncio.to_thread(render_pad_history, points, title=title, tz=user_time_zone(profile))
         embed = discord.Embed(title=title, colour=EMBED_COLOUR, description=f"{len(points)} mood changes")
         embed.set_image(url="attachment://mood.png")
         await interaction.followup.send(

@@ -15,8 +15,13 @@ import pytest
 from discord_bot import text
 from discord_bot.bot import CompanionBot
 from discord_bot.views import CONFIRM_EXPIRED, EXPIRED
+from gateway.app import create_app
+from gateway.config import AuthSettings, ChatLLMSettings
 from tests.discord_bot.conftest import PUSH_TOKEN, run_bot, wait_for
 from tests.fakes.discord import FakeDiscord, FakeInteraction
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.gateway.conftest import ADMIN_KEY, SERVICE_TOKEN, gateway_settings
+from tests.servers import ThreadedServer
 
 Json = dict[str, Any]
 
@@ -76,6 +81,36 @@ async def test_dm_round_trip_shows_typing_and_answers(bot: CompanionBot, fake_di
     channel = fake_discord.dm_channel_for(user)
     assert replies[0]["content"]
     assert ("POST", f"/channels/{channel['id']}/typing") in fake_discord.requests
+
+
+async def test_a_reply_with_a_list_and_quotes_reaches_the_dm_byte_for_byte(
+    fake_discord: FakeDiscord,
+    database_url: str,
+    redis_url: str,
+    embedding_service_url: str,
+    openai_fake: FakeOpenAIServer,
+) -> None:
+    """The companion's reply keeps its quotes, brackets, line breaks and list exactly as written."""
+    reply = (
+        'You told me: "Sparky chewed my shoe!" That made me laugh. (Puppies do that.) Try this:\n'
+        "- a chew toy.\n- a firm no."
+    )
+    openai_fake.reply_for_model("companion-primary", reply)
+    chat_llm = ChatLLMSettings(  # type: ignore[call-arg]
+        llm_base_url=openai_fake.base_url, primary_llm_model="companion-primary", _env_file=None
+    )
+    auth = AuthSettings(
+        gateway_service_token=SERVICE_TOKEN,
+        admin_api_key=ADMIN_KEY,
+        bot_push_token=PUSH_TOKEN,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    settings = gateway_settings(database_url, redis_url, embedding_service_url, auth=auth, chat_llm=chat_llm)
+    with ThreadedServer(create_app(settings), name="gateway-with-llm") as gateway:
+        async with run_bot(fake_discord, gateway.base_url):
+            user = fake_discord.add_user("sky")
+            [message] = await dm_reply(fake_discord, user, "My puppy Sparky chewed my shoe!")
+    assert message["content"] == reply
 
 
 async def test_mention_in_a_channel_is_answered_with_the_mention_stripped(
@@ -282,6 +317,47 @@ async def test_companion_init_then_an_ephemeral_error_for_a_bad_time_zone(
     again = await fake_discord.invoke(user, "companion init")
     [conflict] = await responded(fake_discord, again)
     assert is_ephemeral(conflict) and conflict["content"].startswith("That's already done")
+
+
+async def test_companion_init_introduces_the_personality_by_name(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """The welcome embed names the chosen personality in words, not as an identifier."""
+    user = fake_discord.add_user("lux")
+    init = await fake_discord.invoke(user, "companion init", profile="creative_collaborator")
+    [message] = await responded(fake_discord, init)
+    embed = message["embeds"][0]
+    assert embed["description"] == "I'll be your creative collaborator from now on."
+    assert {field["name"]: field["value"] for field in embed["fields"]}[
+        "Personality"
+    ] == "Creative Collaborator"
+
+
+async def test_a_bad_time_zone_is_explained_in_a_plain_sentence(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """The refusal quotes the gateway's reason without pydantic's "Value error," prefix."""
+    user = fake_discord.add_user("ike")
+    bad = await fake_discord.invoke(user, "companion init", timezone="Mars/Olympus")
+    [error] = await responded(fake_discord, bad)
+    assert error["content"].startswith("I couldn't do that: unknown time zone 'Mars/Olympus'"), error[
+        "content"
+    ]
+    assert "Value error" not in error["content"]
+
+
+async def test_companion_status_before_any_message_says_you_have_not_talked_yet(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """Right after /companion init, status says "not yet" rather than a time you never talked."""
+    user = fake_discord.add_user("ari")
+    init = await fake_discord.invoke(user, "companion init")
+    await responded(fake_discord, init)
+    status = await fake_discord.invoke(user, "companion status")
+    [message] = await responded(fake_discord, status)
+    fields = {field["name"]: field["value"] for field in message["embeds"][0]["fields"]}
+    assert fields["Messages"] == "0"
+    assert fields["Last talked"] == "not yet"
 
 
 async def test_companion_chat_defers_then_follows_up(bot: CompanionBot, fake_discord: FakeDiscord) -> None:

@@ -118,3 +118,16 @@ async def test_openapi_declares_the_errors_each_route_can_answer(client: httpx.A
             if path.startswith("/api/"):
                 assert "401" in operation["responses"], (method, path)
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+async def test_a_validators_message_reads_without_pydantics_prefix(client: httpx.AsyncClient) -> None:
+    """A bad time zone is refused with the validator's own sentence, not "Value error, ..."."""
+    response = await client.post(
+        "/api/personality/123456780/initialize", json={"timezone": "Mars/Olympus"}, headers=service_auth()
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["detail"] == (
+        "body.timezone: unknown time zone 'Mars/Olympus'; use an IANA name such as Europe/Berlin"
+    )
+    assert body["errors"][0]["msg"].startswith("unknown time zone")
