@@ -83,11 +83,14 @@ def user_message(exc: GatewayError) -> str:
         return text.BANNED
     if exc.status == 413:
         return text.too_long(0).replace(" (0 characters)", "")
+    if exc.error == "PersonalityAlreadyInitializedError":
+        return text.PERSONALITY_SETTLED
     if exc.status == 409:
-        return f"That's already done: {exc.detail}"
+        return text.ALREADY_DONE
     if exc.status == 401:
         return text.GENERIC_FAILURE
-    return f"I couldn't do that: {text.truncate(exc.detail, 300)}"
+    # The gateway's detail is written for developers (ids, field names, rules): it is logged, not shown.
+    return text.NOT_ACCEPTED
 
 
 class SecurityNotice(BaseModel):
@@ -115,6 +118,7 @@ class ChatReply(BaseModel):
     runtime: str = "direct"
     offline: bool = False
     security: SecurityNotice = SecurityNotice()
+    first_contact: bool = False
 
     def display_text(self) -> str:
         return text.compose_reply(
@@ -123,6 +127,7 @@ class ChatReply(BaseModel):
             escalation_level=self.security.escalation_level,
             restricted=self.security.restricted,
             suspended_until=self.security.suspended_until,
+            first_contact=self.first_contact,
         )
 
 
@@ -307,8 +312,11 @@ class GatewayClient:
 
     # --- personality -------------------------------------------------------------------------------------
 
-    async def initialize(self, user_id: int, *, profile: str, timezone: str, username: str) -> Json:
-        body = {"profile": profile, "timezone": timezone, "username": text.safe_name(username, str(user_id))}
+    async def initialize(self, user_id: int, *, profile: str, timezone: str | None, username: str) -> Json:
+        """Choose the personality; ``timezone`` None keeps the stored one (UTC for someone new)."""
+        body: Json = {"profile": profile, "username": text.safe_name(username, str(user_id))}
+        if timezone is not None:
+            body["timezone"] = timezone
         data: Json = await self._json("POST", f"/api/personality/{user_id}/initialize", body=body)
         return data
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+import zoneinfo
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 DISCORD_MESSAGE_LIMIT = 2000
 # Kept under the limit with room for a mention prefix ("<@123...> ") on channel fallbacks.
@@ -84,6 +86,11 @@ class _Splitter:
                 pos = _first_visible(text, pos)
                 continue
             cut, block = self._cut(pos, room)
+            if block is None and self._block_at(cut) is not None and text[pos].isspace():
+                # Only a cut through a code block (its fence, or code without reopening) fits after the
+                # whitespace in front of it: leave that whitespace out (Discord trims it) and cut again.
+                pos = _first_visible(text, pos)
+                continue
             chunk = text[pos:cut]
             yield prefix + chunk + (_closing(chunk) if block is not None else "")
             pos, reopened = cut, block
@@ -255,6 +262,17 @@ EMPTY_MESSAGE = "Did you mean to say something? I'm listening."
 GENERIC_FAILURE = "Something went wrong on my side. Could you try that again in a moment?"
 ADMIN_ONLY = "That command is for the companion's administrators."
 ADMIN_NOT_CONFIGURED = "Admin commands need ADMIN_API_KEY set for the bot."
+ALREADY_DONE = "That's already done — nothing to change."
+NOT_ACCEPTED = "I couldn't do that — something about it didn't work for me. Could you check it and try again?"
+FIRST_CONTACT = (
+    "-# New here? I picked a personality for myself and I'm keeping time in UTC. While we're still getting to "
+    "know each other you can choose who I am (and your time zone) with `/companion init`; "
+    "`/companion timezone` sets your time zone any time."
+)
+PERSONALITY_SETTLED = (
+    "We've talked enough that my personality has settled — it's who I am now, and it won't change. "
+    "You can still set your time zone any time with `/companion timezone`."
+)
 
 
 def too_long(length: int, limit: int = GATEWAY_MESSAGE_LIMIT) -> str:
@@ -304,12 +322,15 @@ def compose_reply(
     escalation_level: int = 0,
     restricted: bool = False,
     suspended_until: datetime | None = None,
+    first_contact: bool = False,
 ) -> str:
-    """The reply text plus any footer about offline mode or the user's standing."""
+    """The reply text plus any footer about offline mode, the user's standing, or (on the very first reply)
+    how to choose the companion's personality and time zone."""
     parts = [response.strip() or "…"]
     for footer in (
         offline_footer(offline, response),
         security_footer(escalation_level, restricted, suspended_until),
+        FIRST_CONTACT if first_contact else None,
     ):
         if footer:
             parts.append(footer)
@@ -369,3 +390,36 @@ def join_lines(lines: Sequence[str], limit: int) -> str:
         out.append(line)
         used += cost
     return "\n".join(out)
+
+
+# --- time zones -------------------------------------------------------------------------------------------
+
+MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
+
+
+@cache
+def known_timezones() -> tuple[str, ...]:
+    """Every IANA zone name this machine knows (zoneinfo, backed by the tzdata package), sorted."""
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def timezone_choices(query: str, limit: int = MAX_CHOICES) -> list[str]:
+    """Zone names containing ``query``, ignoring case (``"paris"`` → ``Europe/Paris``), at most ``limit``."""
+    needle = query.strip().lower()
+    return [zone for zone in known_timezones() if needle in zone.lower()][:limit]
+
+
+def resolve_timezone(value: str) -> str | None:
+    """The IANA name the user meant (exact, or the same ignoring case: ``europe/paris``), None if unknown."""
+    wanted = value.strip()
+    zones = known_timezones()
+    if wanted in zones:
+        return wanted
+    return next((zone for zone in zones if zone.lower() == wanted.lower()), None)
+
+
+def unknown_timezone(value: str) -> str:
+    return (
+        f"I don't know the time zone “{truncate(value, 60)}”. Pick one from the list as you type "
+        "(a city usually finds it, e.g. `Paris` → Europe/Paris), or use UTC."
+    )

@@ -130,6 +130,7 @@ class Confirm(OwnedView):
         try:
             outcome = await self.action()
         except GatewayError as exc:
+            logger.warning("confirmed action: gateway said %s %s: %s", exc.status, exc.error, exc.detail)
             outcome = user_message(exc)
         await interaction.edit_original_response(content=outcome, view=None)
 

@@ -1,4 +1,5 @@
-"""``/companion``: start, chat in a server channel, status, proactive opt-in, quiet hours, export, reset."""
+"""``/companion``: start, chat in a server channel, status, time zone, proactive opt-in, quiet hours, export,
+reset."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import io
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
@@ -46,7 +48,7 @@ def status_embed(
     embed = discord.Embed(
         title=f"Your companion, {text.safe_name(user.display_name, 'friend')}", colour=EMBED_COLOUR
     )
-    embed.add_field(name="Personality", value=profile["personality_profile"].replace("_", " "))
+    embed.add_field(name="Personality", value=profile_name(profile["personality_profile"]))
     embed.add_field(name="Time zone", value=profile["timezone"])
     embed.add_field(name="Messages", value=str(profile["total_interactions"]))
     proactive = "on" if profile["proactive_enabled"] else "off"
@@ -82,14 +84,22 @@ class Companion(commands.GroupCog, group_name="companion", group_description="Yo
 
     @app_commands.command(name="init")
     @app_commands.describe(
-        profile="The companion's personality", timezone="Your IANA time zone, e.g. Europe/Paris"
+        profile="The companion's personality",
+        timezone="Your IANA time zone, e.g. Europe/Paris (start typing a city)",
     )
     async def init(
-        self, interaction: discord.Interaction, profile: Profile = "curious_companion", timezone: str = "UTC"
+        self,
+        interaction: discord.Interaction,
+        profile: Profile = "curious_companion",
+        timezone: str | None = None,
     ) -> None:
-        """Meet your companion: choose its personality and tell it your time zone."""
+        """Meet your companion: choose its personality (while it's new) and tell it your time zone."""
+        zone = None if timezone is None else text.resolve_timezone(timezone)
+        if timezone is not None and zone is None:
+            await interaction.response.send_message(text.unknown_timezone(timezone), ephemeral=True)
+            return
         data = await self.bot.gateway.initialize(
-            interaction.user.id, profile=profile, timezone=timezone, username=interaction.user.name
+            interaction.user.id, profile=profile, timezone=zone, username=interaction.user.name
         )
         snapshot = data["personality"]
         name = profile_name(snapshot.get("profile") or profile)
@@ -100,9 +110,31 @@ class Companion(commands.GroupCog, group_name="companion", group_description="Yo
         )
         embed.add_field(name="Personality", value=name)
         embed.add_field(name="Mood", value=snapshot["emotion_label"])
-        embed.add_field(name="Time zone", value=timezone)
+        embed.add_field(name="Time zone", value=data["timezone"])
         embed.set_footer(text="Send me a DM any time — that's where I'm most myself.")
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="timezone")
+    @app_commands.describe(zone="Your IANA time zone, e.g. Europe/Paris (start typing a city)")
+    async def timezone(self, interaction: discord.Interaction, zone: str) -> None:
+        """Your time zone: quiet hours and when your companion writes first follow it."""
+        resolved = text.resolve_timezone(zone)
+        if resolved is None:
+            await interaction.response.send_message(text.unknown_timezone(zone), ephemeral=True)
+            return
+        profile = await self.bot.gateway.update_user(interaction.user.id, timezone=resolved)
+        local = datetime.now(ZoneInfo(resolved)).strftime("%H:%M")
+        await interaction.response.send_message(
+            f"Got it — your time zone is {resolved} (it's {local} there now). Your quiet hours "
+            f"({profile['quiet_hours_start']:02d}:00–{profile['quiet_hours_end']:02d}:00) and when I write "
+            "first follow it.",
+            ephemeral=True,
+        )
+
+    @init.autocomplete("timezone")
+    @timezone.autocomplete("zone")
+    async def _zones(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=zone, value=zone) for zone in text.timezone_choices(current)]
 
     @app_commands.command(name="chat")
     @app_commands.describe(message="What you want to say")

@@ -87,6 +87,11 @@ class ChatResponse(BaseModel):
     agent_ms: float = Field(default=0.0, description="of processing_ms, the time spent in Letta or the LLM")
     timings_ms: dict[str, float] = Field(default_factory=dict, description="milliseconds per pipeline stage")
     was_proactive: bool = False
+    first_contact: bool = Field(
+        default=False,
+        description="true on the turn that met the user: their companion was just created with the default "
+        "profile in UTC, and may still be chosen (POST /api/personality/{id}/initialize) while it is new",
+    )
 
 
 class SessionStatus(BaseModel):

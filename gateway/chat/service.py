@@ -136,7 +136,7 @@ class ChatService:
         laps = _Laps()
         now = self.clock()
         degraded: list[str] = []
-        profile, _created = await UserProfileRepository(self.pool).touch(
+        profile, created = await UserProfileRepository(self.pool).touch(
             user_id, request.username, now, request.channel_id, request.is_dm
         )
         if profile["status"] == "banned":
@@ -235,6 +235,7 @@ class ChatService:
             processing_ms=round((time.perf_counter() - started) * 1000, 1),
             agent_ms=round(reply.agent_ms, 1),
             timings_ms=laps.finish("needs_and_interaction"),
+            first_contact=created,
         )
 
     async def _store_interaction(self, record: dict[str, Any]) -> int:

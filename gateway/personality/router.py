@@ -95,14 +95,17 @@ async def initialize(
     user_id: UserId, body: PersonalityInitialize, context: Context
 ) -> PersonalityInitialized:
     """Give the user's companion its personality: a profile (with a small per-user jitter) or explicit
-    traits, and the user's time zone. Traits never change afterwards (409 on a second call)."""
+    traits, and the user's time zone. Someone who said hi first may still choose while the companion is new
+    (fewer than 5 messages answered); after that the traits never change (409)."""
     traits = BigFive(**body.traits.model_dump()) if body.traits is not None else None
     state = await context.personality.initialize(
         user_id, profile=body.profile, timezone=body.timezone, username=body.username, traits=traits
     )
+    profile = await users_service.get_profile(context.pool, user_id)
     return PersonalityInitialized(
         success=True,
         personality=snapshot(state),
+        timezone=profile.timezone,
         message=f"personality initialised as {state.profile.value}",
     )
 

@@ -88,13 +88,20 @@ class PersonalityInitialize(BaseModel):
     )
 
     profile: PersonalityProfile = DEFAULT_PROFILE
-    timezone: str = Field(default="UTC", min_length=1, max_length=64, description="an IANA time zone")
+    timezone: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="an IANA time zone; omitted: the stored one stays (UTC for someone new)",
+    )
     username: str | None = Field(default=None, min_length=1, max_length=100)
     traits: BigFiveInput | None = None
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -110,6 +117,7 @@ class PersonalityInitialize(BaseModel):
 class PersonalityInitialized(BaseModel):
     success: bool
     personality: PersonalitySnapshot
+    timezone: str = Field(description="the user's time zone as now stored")
     message: str
 
 

@@ -49,6 +49,10 @@ logger = logging.getLogger(__name__)
 
 DRIFT_WINDOW = timedelta(days=7)
 DRIFT_MIN_INTERACTIONS = 5
+# The companion is "new" until it has answered this many messages: until then /initialize may still choose its
+# profile (someone who said hi first got the default). The same count as the baseline drift needs, so no
+# nightly drift has shaped a new companion yet.
+NEW_COMPANION_TURNS = DRIFT_MIN_INTERACTIONS
 
 
 def utcnow() -> datetime:
@@ -210,27 +214,37 @@ class PersonalityService:
         user_id: str,
         *,
         profile: PersonalityProfile,
-        timezone: str = "UTC",
+        timezone: str | None = None,
         username: str | None = None,
         traits: BigFive | None = None,
         now: datetime | None = None,
     ) -> PersonalityState:
-        """Create the companion's personality (traits fixed from here on) and its five needs.
+        """Choose the companion's personality and record the user's time zone (none: the stored one stays, UTC
+        for someone new).
 
-        The user's profile is created when missing and records the chosen profile and time zone.
-        Raises PersonalityAlreadyInitializedError when the user already has one: traits never change.
+        Someone who said hi first got the default profile; while the companion is new (it has answered fewer
+        than ``NEW_COMPANION_TURNS`` messages) they may still choose: other traits start the personality over
+        (neutral mood, no quirks; needs, memories and the conversation stay), the same ones keep it as it is.
+        After that the traits are settled: PersonalityAlreadyInitializedError.
         """
         now = now or utcnow()
         chosen = traits or traits_for(profile, user_id)
         async with self.pool.acquire() as conn, conn.transaction():
             repo = PersonalityRepository(conn)
             await repo.lock(LOCK_NAMESPACE_STATE, user_id)
-            if await repo.current(user_id) is not None:
-                raise PersonalityAlreadyInitializedError(
-                    f"user {user_id} already has a personality; traits never change after initialisation"
-                )
+            row = await repo.current(user_id)
+            if row is not None:
+                turns = await repo.answered_turns(user_id)
+                if turns >= NEW_COMPANION_TURNS:
+                    raise PersonalityAlreadyInitializedError(
+                        f"the personality is settled: it is chosen within the first {NEW_COMPANION_TURNS} "
+                        f"messages and this companion has answered {turns}; traits never change after that"
+                    )
             await repo.upsert_user_profile(user_id, username or user_id, profile.value, timezone, now)
-            row = await self._insert_initial(repo, user_id, profile, chosen, now)
+            if row is None or self._state(row, now).traits != chosen or row["profile"] != profile.value:
+                if row is not None:
+                    await repo.forget_personality(user_id)
+                row = await self._insert_initial(repo, user_id, profile, chosen, now)
         logger.info("personality initialised", extra={"user_id": user_id, "profile": profile.value})
         return self._state(row, now)
 

@@ -17,10 +17,11 @@ from discord_bot.bot import CompanionBot
 from discord_bot.views import CONFIRM_EXPIRED, EXPIRED
 from gateway.app import create_app
 from gateway.config import AuthSettings, ChatLLMSettings
+from gateway.personality.profiles import PersonalityProfile, traits_for
 from tests.discord_bot.conftest import PUSH_TOKEN, run_bot, wait_for
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.gateway.conftest import ADMIN_KEY, SERVICE_TOKEN, gateway_settings
+from tests.gateway.conftest import ADMIN_KEY, SERVICE_TOKEN, gateway_settings, service_auth
 from tests.servers import ThreadedServer
 
 Json = dict[str, Any]
@@ -109,6 +110,7 @@ async def test_a_reply_with_a_list_and_quotes_reaches_the_dm_byte_for_byte(
     with ThreadedServer(create_app(settings), name="gateway-with-llm") as gateway:
         async with run_bot(fake_discord, gateway.base_url):
             user = fake_discord.add_user("sky")
+            await dm_reply(fake_discord, user, "hi")  # first contact: that reply carries the welcome note
             [message] = await dm_reply(fake_discord, user, "My puppy Sparky chewed my shoe!")
     assert message["content"] == reply
 
@@ -314,9 +316,73 @@ async def test_companion_init_then_an_ephemeral_error_for_a_bad_time_zone(
     )
     [message] = await responded(fake_discord, ok)
     assert message["embeds"][0]["title"] == "Nice to meet you!"
-    again = await fake_discord.invoke(user, "companion init")
-    [conflict] = await responded(fake_discord, again)
-    assert is_ephemeral(conflict) and conflict["content"].startswith("That's already done")
+
+
+def fields_of(message: Json) -> dict[str, str]:
+    return {field["name"]: field["value"] for field in message["embeds"][0]["fields"]}
+
+
+async def test_someone_who_said_hi_first_can_still_choose_a_profile_and_time_zone(
+    bot: CompanionBot, fake_discord: FakeDiscord, gateway_url: str
+) -> None:
+    """The first DM reply says (once) that /companion init chooses the personality and time zone; init then
+    works: status shows the chosen profile and zone, and the traits are that profile's."""
+    user = fake_discord.add_user("una")
+    [first] = await dm_reply(fake_discord, user, "hi")
+    [second] = await dm_reply(fake_discord, user, "how are you?")
+    assert "/companion init" in first["content"] and "/companion timezone" in first["content"]
+    assert "/companion init" not in second["content"]
+    init = await fake_discord.invoke(
+        user, "companion init", profile="supportive_friend", timezone="europe/paris"
+    )
+    [chosen] = await responded(fake_discord, init)
+    assert fields_of(chosen)["Personality"] == "Supportive Friend"
+    assert fields_of(chosen)["Time zone"] == "Europe/Paris"
+    status = await fake_discord.invoke(user, "companion status")
+    [embed_message] = await responded(fake_discord, status)
+    assert fields_of(embed_message)["Personality"] == "Supportive Friend"
+    assert fields_of(embed_message)["Time zone"] == "Europe/Paris"
+    async with httpx.AsyncClient(base_url=gateway_url, headers=service_auth()) as gateway:
+        current = (await gateway.get(f"/api/personality/{user['id']}/current")).json()
+    assert current["big_five"] == traits_for(PersonalityProfile.SUPPORTIVE_FRIEND, user["id"]).as_dict()
+
+
+async def test_init_once_the_companion_has_settled_is_refused_in_plain_words(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """After five messages /companion init says the personality has settled (no ids, no API wording) and
+    points to /companion timezone."""
+    user = fake_discord.add_user("vic")
+    for message in ("hi", "I like tea", "and trains", "what about you?", "see you"):
+        await dm_reply(fake_discord, user, message)
+    again = await fake_discord.invoke(user, "companion init", profile="intellectual_mentor")
+    [refusal] = await responded(fake_discord, again)
+    assert is_ephemeral(refusal)
+    assert user["id"] not in refusal["content"] and "initialisation" not in refusal["content"]
+    assert refusal["content"] == text.PERSONALITY_SETTLED
+
+
+async def test_companion_timezone_autocompletes_and_sets_the_zone(
+    bot: CompanionBot, fake_discord: FakeDiscord
+) -> None:
+    """/companion timezone suggests IANA names containing what was typed (any case, at most 25), refuses an
+    unknown name ephemerally, and sets a known one, which status then shows."""
+    user = await started_user(fake_discord, "wes")
+    paris = await fake_discord.autocomplete(user, "companion timezone", "zone", "PARIS")
+    choices = await wait_for(lambda: paris.autocomplete_choices, what="time zone choices")
+    assert [c["value"] for c in choices] == ["Europe/Paris"]
+    america = await fake_discord.autocomplete(user, "companion timezone", "zone", "america")
+    many = await wait_for(lambda: america.autocomplete_choices, what="many time zone choices")
+    assert len(many) == 25 and all("america" in c["value"].lower() for c in many)
+    bad = await fake_discord.invoke(user, "companion timezone", zone="Mars/Olympus")
+    [bad_reply] = await responded(fake_discord, bad)
+    assert is_ephemeral(bad_reply) and "Mars/Olympus" in bad_reply["content"]
+    ok = await fake_discord.invoke(user, "companion timezone", zone="Asia/Tokyo")
+    [ok_reply] = await responded(fake_discord, ok)
+    assert is_ephemeral(ok_reply) and "Asia/Tokyo" in ok_reply["content"]
+    status = await fake_discord.invoke(user, "companion status")
+    [embed_message] = await responded(fake_discord, status)
+    assert fields_of(embed_message)["Time zone"] == "Asia/Tokyo"
 
 
 async def test_companion_init_introduces_the_personality_by_name(
@@ -336,14 +402,13 @@ async def test_companion_init_introduces_the_personality_by_name(
 async def test_a_bad_time_zone_is_explained_in_a_plain_sentence(
     bot: CompanionBot, fake_discord: FakeDiscord
 ) -> None:
-    """The refusal quotes the gateway's reason without pydantic's "Value error," prefix."""
+    """The refusal names the zone it does not know and how to find one, without pydantic's "Value error,"."""
     user = fake_discord.add_user("ike")
     bad = await fake_discord.invoke(user, "companion init", timezone="Mars/Olympus")
     [error] = await responded(fake_discord, bad)
-    assert error["content"].startswith("I couldn't do that: unknown time zone 'Mars/Olympus'"), error[
-        "content"
-    ]
-    assert "Value error" not in error["content"]
+    assert is_ephemeral(error)
+    assert error["content"] == text.unknown_timezone("Mars/Olympus")
+    assert "Mars/Olympus" in error["content"] and "Value error" not in error["content"]
 
 
 async def test_companion_status_before_any_message_says_you_have_not_talked_yet(

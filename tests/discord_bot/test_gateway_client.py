@@ -71,7 +71,20 @@ def test_user_messages_for_each_error() -> None:
     )
     assert user_message(UserBanned("x", status=403)) == text.BANNED
     assert "3 seconds" in user_message(GatewayRateLimited("x", 3))
-    assert user_message(GatewayRejected("bad zone", status=422)).endswith("bad zone")
+    assert user_message(GatewayRejected("bad zone", status=422)) == text.NOT_ACCEPTED
+    assert user_message(GatewayRejected("user 42 already did", status=409)) == text.ALREADY_DONE
+    settled = GatewayRejected("user 42 ...", status=409, error="PersonalityAlreadyInitializedError")
+    assert user_message(settled) == text.PERSONALITY_SETTLED
+
+
+def test_the_gateways_wording_never_reaches_the_user() -> None:
+    """Error details name ids and API rules: the user sees the bot's own words instead."""
+    for status in (400, 409, 413, 422):
+        detail = (
+            "user 1456074443980800011 already has a personality; traits never change after initialisation"
+        )
+        shown = user_message(GatewayRejected(detail, status=status))
+        assert "1456074443980800011" not in shown and "initialisation" not in shown
 
 
 async def test_admin_calls_need_the_admin_key() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
+from gateway.personality.profiles import PersonalityProfile, traits_for
 from tests.gateway.conftest import admin_auth, service_auth
 
 
@@ -34,14 +37,52 @@ async def test_initialise_then_read_the_snapshot(client: httpx.AsyncClient, user
     assert user["timezone"] == "Europe/Berlin"
 
 
-async def test_second_initialise_is_a_conflict(client: httpx.AsyncClient, user_id: str) -> None:
-    """Traits never change: a second initialisation answers 409 and the traits stay."""
-    first = (await initialise(client, user_id)).json()["personality"]["big_five"]
+async def say(client: httpx.AsyncClient, user: str, message: str) -> dict[str, Any]:
+    response = await client.post(
+        f"/api/chat/{user}/messages", json={"message": message, "username": "ana"}, headers=service_auth()
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_someone_who_said_hi_first_may_still_choose_the_profile_and_time_zone(
+    client: httpx.AsyncClient, user_id: str
+) -> None:
+    """ "hi" creates a default companion in UTC and says so once; initialising next chooses its profile (the
+    profile's traits) and the time zone quiet hours and proactive timing then use."""
+    first, second = await say(client, user_id, "hi"), await say(client, user_id, "how are you?")
+    assert (first.get("first_contact"), second.get("first_contact")) == (True, False)
+    response = await initialise(client, user_id, profile="supportive_friend", timezone="Europe/Paris")
+    assert response.status_code == 201, response.text
+    assert response.json()["timezone"] == "Europe/Paris"
+    current = (await client.get(f"/api/personality/{user_id}/current", headers=service_auth())).json()
+    assert current["profile"] == "supportive_friend"
+    assert current["big_five"] == traits_for(PersonalityProfile.SUPPORTIVE_FRIEND, user_id).as_dict()
+    user = (await client.get(f"/api/users/{user_id}", headers=service_auth())).json()
+    assert (user["personality_profile"], user["timezone"]) == ("supportive_friend", "Europe/Paris")
+    proactive = (await client.get(f"/api/proactive/{user_id}/status", headers=service_auth())).json()
+    assert proactive["timezone"] == "Europe/Paris"
     again = await initialise(client, user_id, profile="supportive_friend")
+    assert again.json()["timezone"] == "Europe/Paris"  # no time zone given: the stored one stays
+
+
+async def test_after_five_messages_the_personality_is_settled(
+    client: httpx.AsyncClient, user_id: str
+) -> None:
+    """Once the companion has answered five messages, initialising is a 409 that names no id, and the
+    traits stay."""
+    for message in ("hi", "I like tea", "and trains", "what about you?", "see you"):
+        await say(client, user_id, message)
+    before = (await client.get(f"/api/personality/{user_id}/current", headers=service_auth())).json()
+    again = await initialise(client, user_id, profile="supportive_friend", timezone="Europe/Paris")
     assert again.status_code == 409
     assert again.json()["error"] == "PersonalityAlreadyInitializedError"
+    assert user_id not in again.json()["detail"]
     current = (await client.get(f"/api/personality/{user_id}/current", headers=service_auth())).json()
-    assert current["big_five"] == first
+    assert (current["profile"], current["big_five"]) == ("curious_companion", before["big_five"])
+    user = (await client.get(f"/api/users/{user_id}", headers=service_auth())).json()
+    assert user["timezone"] == "UTC"
 
 
 @pytest.mark.parametrize(

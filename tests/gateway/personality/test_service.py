@@ -13,7 +13,7 @@ from gateway.personality.errors import PersonalityAlreadyInitializedError, Perso
 from gateway.personality.needs import NeedType
 from gateway.personality.pad import PAD, EmotionLabel
 from gateway.personality.profiles import BigFive, PersonalityProfile, traits_for
-from gateway.personality.service import PersonalityService
+from gateway.personality.service import NEW_COMPANION_TURNS, PersonalityService
 from tests.gateway.personality.conftest import DRIFT_RATE, T0
 
 HOUR = timedelta(hours=1)
@@ -44,9 +44,12 @@ async def test_initialise_uses_the_profile_with_jitter_and_creates_needs(
 
 
 async def test_traits_never_change(service: PersonalityService, companion: str, pool: asyncpg.Pool) -> None:
-    """A second initialisation is refused; updates copy the traits; the database refuses any attempt to
-    change them, by UPDATE or by inserting a row with other traits."""
+    """Once the companion is no longer new, initialising again is refused; updates copy the traits; the
+    database refuses any attempt to change them, by UPDATE or by inserting a row with other traits."""
     original = (await service.current(companion, T0)).traits
+    await pool.execute(  # the companion has answered enough messages to be settled
+        "UPDATE user_profiles SET total_interactions = $2 WHERE user_id = $1", companion, NEW_COMPANION_TURNS
+    )
     with pytest.raises(PersonalityAlreadyInitializedError):
         await service.initialize(companion, profile=PersonalityProfile.INTELLECTUAL_MENTOR, now=T0 + HOUR)
     await service.update_pad(companion, PAD(0.3, 0.1, 0.0), "test", T0 + HOUR)
