@@ -67,7 +67,7 @@ class ErrorRecords(logging.Handler):
             self.records.append(record)
 
 
-def bot_settings(fake: FakeDiscord, gateway: str, push_port: int, **overrides: Any) -> BotSettings:
+def bot_settings(gateway: str, push_port: int, **overrides: Any) -> BotSettings:
     values: dict[str, Any] = {
         "discord_token": "fake-bot-token",
         "gateway_url": gateway,
@@ -104,7 +104,7 @@ async def run_bot(
     errors = ErrorRecords()
     for name in WATCHED_LOGGERS:
         logging.getLogger(name).addHandler(errors)
-    settings = bot_settings(fake, gateway, free_port(), **overrides)
+    settings = bot_settings(gateway, free_port(), **overrides)
     bot = CompanionBot(settings, guild_ready_timeout=0.05, **(bot_options or {}))
     bot.error_records = errors  # type: ignore[attr-defined]
     task = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()), name="discord-bot")
