@@ -141,28 +141,19 @@ class Confirm(OwnedView):
         await interaction.response.edit_message(content="Cancelled — nothing was deleted.", view=None)
 
 
+class _ExpiredButton(discord.ui.Button["Expired"]):
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(EXPIRED, ephemeral=True)
+
+
 class Expired(discord.ui.View):
     """Persistent (no timeout, no message): discord.py falls back to it for a click on pager or confirm
     buttons whose view is gone, so the click is answered instead of showing "This interaction failed"."""
 
+    # Every button of Pager and Confirm, by custom id (what discord.py matches a click on).
+    CUSTOM_IDS = ("pager:previous", "pager:next", "confirm:yes", "confirm:no")
+
     def __init__(self) -> None:
         super().__init__(timeout=None)
-
-    async def _expired(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(EXPIRED, ephemeral=True)
-
-    @discord.ui.button(label="◀", custom_id="pager:previous")
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[Expired]) -> None:
-        await self._expired(interaction)
-
-    @discord.ui.button(label="▶", custom_id="pager:next")
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[Expired]) -> None:
-        await self._expired(interaction)
-
-    @discord.ui.button(label="Confirm", custom_id="confirm:yes")
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Expired]) -> None:
-        await self._expired(interaction)
-
-    @discord.ui.button(label="Cancel", custom_id="confirm:no")
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[Expired]) -> None:
-        await self._expired(interaction)
+        for custom_id in self.CUSTOM_IDS:
+            self.add_item(_ExpiredButton(custom_id=custom_id))

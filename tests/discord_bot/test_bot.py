@@ -392,11 +392,8 @@ async def test_companion_init_introduces_the_personality_by_name(
     user = fake_discord.add_user("lux")
     init = await fake_discord.invoke(user, "companion init", profile="creative_collaborator")
     [message] = await responded(fake_discord, init)
-    embed = message["embeds"][0]
-    assert embed["description"] == "I'll be your creative collaborator from now on."
-    assert {field["name"]: field["value"] for field in embed["fields"]}[
-        "Personality"
-    ] == "Creative Collaborator"
+    assert message["embeds"][0]["description"] == "I'll be your creative collaborator from now on."
+    assert fields_of(message)["Personality"] == "Creative Collaborator"
 
 
 async def test_a_bad_time_zone_is_explained_in_a_plain_sentence(
@@ -420,9 +417,8 @@ async def test_companion_status_before_any_message_says_you_have_not_talked_yet(
     await responded(fake_discord, init)
     status = await fake_discord.invoke(user, "companion status")
     [message] = await responded(fake_discord, status)
-    fields = {field["name"]: field["value"] for field in message["embeds"][0]["fields"]}
-    assert fields["Messages"] == "0"
-    assert fields["Last talked"] == "not yet"
+    assert fields_of(message)["Messages"] == "0"
+    assert fields_of(message)["Last talked"] == "not yet"
 
 
 async def test_companion_chat_defers_then_follows_up(bot: CompanionBot, fake_discord: FakeDiscord) -> None:
@@ -471,7 +467,7 @@ async def test_companion_status_proactive_and_quiet_hours(
     assert is_ephemeral(bad_reply) and "not an hour" in bad_reply["content"]
     status = await fake_discord.invoke(user, "companion status")
     [embed_message] = await responded(fake_discord, status)
-    fields = {field["name"]: field["value"] for field in embed_message["embeds"][0]["fields"]}
+    fields = fields_of(embed_message)
     assert fields["Proactive messages"].startswith("off (quiet 22:00–07:00)")
     assert is_ephemeral(embed_message)
 
@@ -487,7 +483,7 @@ async def test_quiet_hours_from_and_to_the_same_hour_turn_them_off(
     assert reply["content"].startswith("No quiet hours") and "05:00" not in reply["content"]
     status = await fake_discord.invoke(user, "companion status")
     [embed_message] = await responded(fake_discord, status)
-    fields = {field["name"]: field["value"] for field in embed_message["embeds"][0]["fields"]}
+    fields = fields_of(embed_message)
     assert fields["Proactive messages"].endswith("(no quiet hours)")
 
 
@@ -561,12 +557,11 @@ async def test_a_click_on_buttons_whose_view_is_gone_says_they_expired(
         reset = await fake_discord.invoke(user, "companion reset")
         [prompt] = await responded(fake_discord, reset)
     async with run_bot(fake_discord, gateway_url):
-        click = await fake_discord.click(user, prompt, "confirm:yes")
-        [answer] = await responded(fake_discord, click)
-        assert answer["content"] == EXPIRED and is_ephemeral(answer)
+        for button in ("confirm:yes", "confirm:no"):
+            click = await fake_discord.click(user, prompt, button)
+            [answer] = await responded(fake_discord, click)
+            assert answer["content"] == EXPIRED and is_ephemeral(answer), button
         async with httpx.AsyncClient(base_url=gateway_url) as http:
-            from tests.gateway.conftest import service_auth
-
             response = await http.get(f"/api/users/{user['id']}", headers=service_auth())
         assert response.status_code == 200
 
