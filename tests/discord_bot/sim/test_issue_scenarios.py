@@ -11,6 +11,7 @@ import asyncpg
 import discord
 import pytest
 import simcord
+from pydantic import SecretStr
 
 from discord_bot import text
 from discord_bot.bot import CompanionBot
@@ -61,9 +62,9 @@ def scripted_gateway_url(
         llm_base_url=openai_fake_server.base_url, primary_llm_model=CHAT_MODEL, _env_file=None
     )
     auth = AuthSettings(
-        gateway_service_token=SERVICE_TOKEN,
-        admin_api_key=ADMIN_KEY,
-        bot_push_token=PUSH_TOKEN,
+        gateway_service_token=SecretStr(SERVICE_TOKEN),
+        admin_api_key=SecretStr(ADMIN_KEY),
+        bot_push_token=SecretStr(PUSH_TOKEN),
         _env_file=None,  # type: ignore[call-arg]
     )
     settings = gateway_settings(database_url, redis_url, embedding_service_url, auth=auth, chat_llm=chat_llm)
