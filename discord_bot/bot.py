@@ -39,15 +39,24 @@ def bot_intents() -> discord.Intents:
 async def tell_privately(interaction: discord.Interaction, message: str) -> None:
     """An ephemeral answer, whatever the command did first. After a public deferral (``/companion chat``)
     the first follow-up would replace the public "thinking…" message and stay public (Discord keeps the
-    deferral's visibility), so that message is deleted first and the follow-up is a new, ephemeral one."""
+    deferral's visibility), so that message is deleted first and the follow-up is a new, ephemeral one. Where
+    Discord takes that follow-up for an edit of the deleted message (10008 Unknown Message), the user is told
+    in a DM instead: private either way, never silence."""
     if not interaction.response.is_done():
         await interaction.response.send_message(message, ephemeral=True)
         return
+    deleted = False
     if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
         original = await interaction.original_response()
         if original.flags.loading and not original.flags.ephemeral:
             await original.delete()
-    await interaction.followup.send(message, ephemeral=True)
+            deleted = True
+    try:
+        await interaction.followup.send(message, ephemeral=True)
+    except discord.NotFound:
+        if not deleted:
+            raise
+        await interaction.user.send(message)
 
 
 class CompanionTree(app_commands.CommandTree["CompanionBot"]):
