@@ -195,10 +195,6 @@ class GatewayClient:
             transport=transport,
         )
 
-    @property
-    def has_admin_key(self) -> bool:
-        return bool(self._admin_key)
-
     async def aclose(self) -> None:
         await self._http.aclose()
 

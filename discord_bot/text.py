@@ -17,7 +17,6 @@ DISCORD_MESSAGE_LIMIT = 2000
 DEFAULT_CHUNK = 1900
 GATEWAY_MESSAGE_LIMIT = 4000
 
-_MENTION = re.compile(r"<@!?(\d+)>")
 _FENCE = "```"
 _FENCE_LANGUAGE = re.compile(r"[A-Za-z0-9_+\-.#]+\n")  # Discord's language tag: ```py and a line break
 # Where a chunk may end, best first. A chunk ends after the separator, so its whitespace trails the chunk
@@ -237,10 +236,6 @@ def has_visible_text(content: str) -> bool:
         if _hides_text(ch) or unicodedata.category(ch) not in ("Cc", "Cf"):
             return True
     return False
-
-
-def mentioned_ids(content: str) -> set[int]:
-    return {int(match) for match in _MENTION.findall(content)}
 
 
 # --- in-character lines for the gateway's answers --------------------------------------------------------

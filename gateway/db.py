@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -61,10 +60,3 @@ async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
     )
     assert pool is not None
     return pool
-
-
-@asynccontextmanager
-async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection inside one transaction: committed on success, rolled back on any error."""
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn

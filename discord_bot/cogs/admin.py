@@ -66,7 +66,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Companion 
         self.bot = bot
         super().__init__()
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only DISCORD_ADMIN_IDS; anyone else gets an ephemeral refusal (bot.on_app_command_error)."""
         return self.bot.is_admin(interaction.user.id)
 

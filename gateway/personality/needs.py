@@ -13,7 +13,6 @@ Levels never leave [0, 1]; a need is urgent at or above its trigger threshold (0
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -99,15 +98,3 @@ def satisfaction(message: str) -> dict[NeedType, float]:
     amounts = {need: TOPIC_SATISFACTION for need in classify(message)}
     amounts[NeedType.SOCIAL] = max(amounts.get(NeedType.SOCIAL, 0.0), CONTACT_SATISFACTION)
     return amounts
-
-
-@dataclass(frozen=True)
-class NeedLevel:
-    need_type: NeedType
-    level: float
-    growth_per_hour: float
-    trigger_threshold: float
-
-    @property
-    def urgent(self) -> bool:
-        return is_urgent(self.level, self.trigger_threshold)

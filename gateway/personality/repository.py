@@ -111,13 +111,6 @@ class PersonalityRepository:
         )
         return [], int(total)
 
-    async def count_current(self, user_id: str) -> int:
-        return int(
-            await self.conn.fetchval(
-                "SELECT count(*) FROM personality_state WHERE user_id = $1 AND is_current", user_id
-            )
-        )
-
     # --- the user's profile (the two columns personality owns) -----------------------------------------------
 
     async def upsert_user_profile(

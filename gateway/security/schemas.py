@@ -197,11 +197,3 @@ class SecurityReview(SecurityState):
 
     offences: list[IncidentRead]
     lifts: list[SecurityLiftRead]
-
-
-class MemoryScreen(BaseModel):
-    """``screen_memory_text``'s answer: the verdict and the text safe to store."""
-
-    verdict: Verdict
-    safe_text: str
-    quoted: bool  # True when embedded instructions were wrapped as quoted data

@@ -83,15 +83,6 @@ class UserProfileRepository:
         )
         return dict(row) if row is not None else None
 
-    async def set_status(self, user_id: str, status: str, now: datetime) -> dict[str, Any] | None:
-        row = await self.conn.fetchrow(
-            "UPDATE user_profiles SET status = $2, updated_at = $3 WHERE user_id = $1 RETURNING *",
-            user_id,
-            status,
-            now,
-        )
-        return dict(row) if row is not None else None
-
     async def mark_dormant(self, inactive_since: datetime, now: datetime) -> int:
         """Active users silent since ``inactive_since`` become dormant; returns how many."""
         result = await self.conn.execute(
