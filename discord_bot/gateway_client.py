@@ -78,7 +78,7 @@ def user_message(exc: GatewayError) -> str:
     if isinstance(exc, UserNotStarted):
         return text.NOT_STARTED
     if isinstance(exc, GatewayNotFound):
-        return NOT_FOUND_LINES.get(exc.error or "", f"I couldn't find that: {text.truncate(exc.detail, 300)}")
+        return NOT_FOUND_LINES.get(exc.error or "", text.NOT_FOUND)
     if isinstance(exc, UserBanned):
         return text.BANNED
     if exc.status == 413:
@@ -139,11 +139,6 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _validation_detail(problems: list[Any]) -> str:
-    """The gateway's validation problems as the user reads them: the messages, without field paths."""
-    return "; ".join(str(problem.get("msg", "")) for problem in problems if isinstance(problem, dict))
-
-
 def _raise_for(response: httpx.Response, *, about_caller: bool = True) -> None:
     """``about_caller``: the route is the calling user's own (a user-not-found 404 means "never met"); admin
     routes name someone else, so there it is an ordinary not-found."""
@@ -155,11 +150,8 @@ def _raise_for(response: httpx.Response, *, about_caller: bool = True) -> None:
         body = {}
     error = body.get("error") if isinstance(body, dict) else None
     detail = body.get("detail") if isinstance(body, dict) else None
-    problems = body.get("errors") if isinstance(body, dict) and error == "ValidationError" else None
-    if isinstance(problems, list) and problems:  # the gateway's 422: its detail leads with a field path
-        detail = _validation_detail(problems) or detail
-    elif isinstance(detail, list):  # FastAPI's own 422 shape
-        detail = _validation_detail(detail)
+    if isinstance(detail, list):  # FastAPI validation errors
+        detail = "; ".join(str(item.get("msg", item)) for item in detail if isinstance(item, dict))
     detail = str(detail or response.reason_phrase or f"HTTP {response.status_code}")
     status = response.status_code
     if status == 429:

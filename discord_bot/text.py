@@ -258,6 +258,7 @@ GENERIC_FAILURE = "Something went wrong on my side. Could you try that again in 
 ADMIN_ONLY = "That command is for the companion's administrators."
 ADMIN_NOT_CONFIGURED = "Admin commands need ADMIN_API_KEY set for the bot."
 ALREADY_DONE = "That's already done — nothing to change."
+NOT_FOUND = "I couldn't find that — it may be gone already."
 NOT_ACCEPTED = "I couldn't do that — something about it didn't work for me. Could you check it and try again?"
 FIRST_CONTACT = (
     "-# New here? I picked a personality for myself and I'm keeping time in UTC. While we're still getting to "

@@ -72,6 +72,9 @@ def test_user_messages_for_each_error() -> None:
     assert user_message(UserBanned("x", status=403)) == text.BANNED
     assert "3 seconds" in user_message(GatewayRateLimited("x", 3))
     assert user_message(GatewayRejected("bad zone", status=422)) == text.NOT_ACCEPTED
+    # Any other not-found: the bot's own line, not the gateway's detail (ids, rules).
+    unknown = GatewayNotFound("incident 7 not found", status=404, error="IncidentNotFoundError")
+    assert user_message(unknown) == text.NOT_FOUND
     assert user_message(GatewayRejected("user 42 already did", status=409)) == text.ALREADY_DONE
     settled = GatewayRejected("user 42 ...", status=409, error="PersonalityAlreadyInitializedError")
     assert user_message(settled) == text.PERSONALITY_SETTLED
