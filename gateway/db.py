@@ -60,3 +60,10 @@ async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
     )
     assert pool is not None
     return pool
+
+
+async def ping(pool: asyncpg.Pool, acquire_timeout: float) -> None:
+    """One round trip through the pool (readiness checks); a pool with no free connection for
+    ``acquire_timeout`` seconds fails it."""
+    async with pool.acquire(timeout=acquire_timeout) as conn:
+        await conn.fetchval("SELECT 1")

@@ -60,12 +60,6 @@ class BadRequestError(CompanionError):
     status_code = 400
 
 
-class ServiceUnavailableError(CompanionError):
-    """A dependency is down and no fallback can answer."""
-
-    status_code = 503
-
-
 def error_body(name: str, detail: str) -> dict[str, str]:
     return {"error": name, "detail": detail}
 

@@ -10,8 +10,8 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from gateway.bot.errors import PushUrlNotAllowedError
-from gateway.bot.schemas import BotRegistrationCreate, BotRegistrationRead
-from gateway.integrations.discord_push import check_push_url
+from gateway.bot.schemas import BotRegistrationCreate, BotRegistrationRead, BotStatusRead
+from gateway.integrations.discord_push import BotPushClient, check_push_url
 
 REGISTRATION_KEY = "bot:registration"
 # The bot heartbeats every HEARTBEAT_SECONDS; three missed beats and the registration is gone.
@@ -80,3 +80,26 @@ def _read(record: dict[str, Any]) -> BotRegistrationRead:
     return BotRegistrationRead.model_validate(
         {**record, "registered": True, "ttl_seconds": REGISTRATION_TTL_SECONDS}
     )
+
+
+class BotService:
+    """The bot's registration (Redis) and whether its push server answers."""
+
+    def __init__(self, redis: aioredis.Redis, allowed_hosts: frozenset[str], push: BotPushClient) -> None:
+        self.redis = redis
+        self.allowed_hosts = allowed_hosts
+        self.push = push
+
+    async def register(self, body: BotRegistrationCreate) -> BotRegistrationRead:
+        return await register(self.redis, body, self.allowed_hosts)
+
+    async def current(self) -> BotRegistrationRead:
+        return await current(self.redis)
+
+    async def status(self) -> BotStatusRead:
+        """The registration, and whether the bot's push server answers now."""
+        registration = await current(self.redis)
+        status = BotStatusRead(**registration.model_dump())
+        if registration.registered:
+            status.reachable, status.detail = await self.push.probe()
+        return status

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,8 +45,7 @@ from gateway.memory.schemas import Speaker
 from gateway.memory.service import MemoryInput, MemoryService
 from gateway.metrics import Metrics
 from gateway.redis import LeasedLock, user_key
-from gateway.users.repository import UserProfileRepository
-from gateway.users.service import UserBannedError, UserNotFoundError
+from gateway.users.service import UserBannedError, UsersService
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ def utcnow() -> datetime:
 
 # Runtimes that keep their own conversation history per user (a Letta agent remembers the DMs it answered):
 # they never answer in a server channel, where only that channel's memories and turns may be used, and
-# deleting a user deletes it there too (``forgetters``).
+# deleting a user deletes it there too (a store of ``gateway/users/stores.py``).
 KEEPS_OWN_HISTORY = frozenset({"letta"})
 
 
@@ -79,6 +78,7 @@ class ChatService:
         pool: asyncpg.Pool,
         redis: aioredis.Redis,
         memory: MemoryService,
+        users: UsersService,
         consolidator: Consolidator,
         personality: PersonalityPort,
         security: SecurityPort,
@@ -91,6 +91,7 @@ class ChatService:
         self.pool = pool
         self.redis = redis
         self.memory = memory
+        self.users = users
         self.consolidator = consolidator
         self.personality = personality
         self.security = security
@@ -136,10 +137,10 @@ class ChatService:
         laps = _Laps()
         now = self.clock()
         degraded: list[str] = []
-        profile, created = await UserProfileRepository(self.pool).touch(
+        profile, created = await self.users.touch(
             user_id, request.username, now, request.channel_id, request.is_dm
         )
-        if profile["status"] == "banned":
+        if profile.status == "banned":
             raise UserBannedError(f"user {user_id} is banned")
         mood = await self.personality.ensure(user_id, now)
         laps.lap("user")
@@ -166,7 +167,7 @@ class ChatService:
         laps.lap("mood_and_recall")
         turn = Turn(
             user_id=user_id,
-            username=profile.get("display_name") or request.username,
+            username=profile.display_name or request.username,
             message=request.message,
             persona=await self.personality.persona(user_id, now, private=request.is_dm),
             memories=recalled,
@@ -383,7 +384,7 @@ class ChatService:
     async def _replay_interaction(self, record: dict[str, Any]) -> bool:
         try:
             created = datetime.fromisoformat(record["created_at"])
-            await UserProfileRepository(self.pool).touch(
+            await self.users.touch(
                 record["user_id"],
                 record["username"],
                 created,
@@ -542,8 +543,7 @@ class ChatService:
 
     async def session(self, user_id: str) -> SessionStatus:
         now = self.clock()
-        if await UserProfileRepository(self.pool).get(user_id) is None:
-            raise UserNotFoundError(f"no companion exists for user {user_id}")
+        await self.users.profile(user_id)  # UserNotFoundError for a stranger
         mood = await self.personality.current(user_id, now)
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         last_at, today = await InteractionRepository(self.pool).session_stats(user_id, day_start)
@@ -560,8 +560,7 @@ class ChatService:
     async def end_session(self, user_id: str) -> SessionEnd:
         """Ends the conversation: pending memory writes land, then related memories are consolidated."""
         async with self._user_lock(user_id):  # ordered with the user's turns and their deletion
-            if await UserProfileRepository(self.pool).get(user_id) is None:
-                raise UserNotFoundError(f"no companion exists for user {user_id}")
+            await self.users.profile(user_id)  # UserNotFoundError for a stranger
             await self.writer.user_idle(user_id)
             result = await self.consolidator.consolidate(user_id, now=self.clock())
         return SessionEnd(
@@ -571,11 +570,11 @@ class ChatService:
             ended_at=self.clock(),
         )
 
-    async def forgetters(self) -> list[tuple[str, Callable[[str], Awaitable[None]]]]:
-        """(component, forget(user_id)) for every runtime that keeps something of its own (Letta)."""
-        return [(r.name, r.forget_user) for r in self.runtimes if r.name in KEEPS_OWN_HISTORY]
+    # --- export and deletion (``gateway/users/data.py``: ``UserTurns``) -------------------------------------
 
-    # --- deletion ---------------------------------------------------------------------------------------------
+    async def settle(self, user_id: str) -> None:
+        """Wait until the memory writes behind the user's replies so far have landed."""
+        await self.writer.user_idle(user_id)
 
     @asynccontextmanager
     async def exclusive(self, user_id: str) -> AsyncIterator[None]:

@@ -443,3 +443,17 @@ class MemoryRepository:
             winner,
             note,
         )
+
+    async def retention_counts(self, now: datetime) -> dict[str, int]:
+        """Live memories, those weakened by a conflict, and those untouched for 30 days."""
+        row = await self.conn.fetchrow(
+            """
+            SELECT count(*) AS live,
+                   count(*) FILTER (WHERE retrieval_weight < 1) AS weakened,
+                   count(*) FILTER (WHERE coalesce(last_accessed_at, created_at) < $1::timestamptz - interval '30 days')
+                     AS untouched_30_days
+            FROM memories WHERE deleted_at IS NULL
+            """,
+            now,
+        )
+        return {key: int(row[key]) for key in ("live", "weakened", "untouched_30_days")} if row else {}

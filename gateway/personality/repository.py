@@ -310,3 +310,15 @@ class PersonalityRepository:
                 for c in changes
             ],
         )  # fmt: skip
+
+    async def users_with_needs(self) -> list[str]:
+        """Every user whose needs keep rising (the hourly needs job): active or dormant, with needs."""
+        rows = await self.conn.fetch(
+            """
+            SELECT p.user_id FROM user_profiles p
+            WHERE p.status IN ('active', 'dormant')
+              AND EXISTS (SELECT 1 FROM needs n WHERE n.user_id = p.user_id)
+            ORDER BY p.user_id
+            """
+        )
+        return [row["user_id"] for row in rows]

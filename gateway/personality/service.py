@@ -505,6 +505,10 @@ class PersonalityService:
         now = now or utcnow()
         return [self._need(row, now) for row in await PersonalityRepository(self.pool).needs(user_id)]
 
+    async def users_with_needs(self) -> list[str]:
+        """Every active or dormant user whose needs keep rising."""
+        return await PersonalityRepository(self.pool).users_with_needs()
+
     async def refresh_needs(self, user_id: str, now: datetime | None = None) -> list[NeedState]:
         """Write the risen levels (the hourly job), so urgency is visible to plain SQL too."""
         return await self._update_needs(user_id, now or utcnow(), {})

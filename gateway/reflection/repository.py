@@ -22,15 +22,3 @@ class ReflectionRepository:
             until,
         )
         return [row["user_id"] for row in rows]
-
-    async def users_with_needs(self) -> list[str]:
-        """Every user whose needs keep rising (the hourly needs job)."""
-        rows = await self.conn.fetch(
-            """
-            SELECT p.user_id FROM user_profiles p
-            WHERE p.status IN ('active', 'dormant')
-              AND EXISTS (SELECT 1 FROM needs n WHERE n.user_id = p.user_id)
-            ORDER BY p.user_id
-            """
-        )
-        return [row["user_id"] for row in rows]
