@@ -1,8 +1,8 @@
 """``python -m scripts retention [--apply]``: the retention policy, in one place, dry run by default.
 
-Nothing is deleted silently (DESIGN §7): forgetting only lowers a memory's retrieval weight, and what is
-deleted is what the user deleted, or what this policy names below. Each rule has a variable (documented in
-.env.example); 0 switches a rule off.
+Nothing is deleted silently (docs/architecture.md#decisions, D13): forgetting only lowers a memory's retrieval
+weight, and what is deleted is what the user deleted, or what this policy names below. Each rule has a
+variable (documented in .env.example); 0 switches a rule off.
 
 1. ``purge_memory`` — memories the user deleted (soft-deleted, out of every search already) more than
    ``RETENTION_DELETED_MEMORY_DAYS`` (30) days ago are deleted for good.
