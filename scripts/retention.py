@@ -57,7 +57,7 @@ class RetentionError(RuntimeError):
 
 def load_policy(env: Mapping[str, str]) -> RetentionSettings:
     """The policy from ``env`` (``.env`` under the process environment); RetentionError names a bad variable."""
-    values = {}
+    values: dict[str, Any] = {}  # the variables' text, which pydantic validates into each field's type
     for name in RetentionSettings.model_fields:
         raw = (env.get(env_name(RetentionSettings, name)) or "").strip()
         if raw:
@@ -153,7 +153,7 @@ _FORGET_CANDIDATES = """
 """
 
 
-def forgotten(row: Mapping[str, Any], policy: RetentionSettings, now: datetime) -> float | None:
+def forgotten(row: asyncpg.Record, policy: RetentionSettings, now: datetime) -> float | None:
     """retention × importance when it is below the policy's threshold, else None."""
     value = retrieval.retention(
         now, row["created_at"], row["last_accessed_at"], row["strength"], row["importance"]
