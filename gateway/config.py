@@ -268,7 +268,8 @@ class LettaSettings(_Section):
 
 
 class ChatSettings(_Section):
-    """The conversation pipeline (DESIGN §5): which agent runtime answers, and how much context it gets."""
+    """The conversation pipeline (docs/conversation.md#the-pipeline): which agent runtime answers, and how
+    much context it gets."""
 
     model_config = SettingsConfigDict(env_prefix="CHAT_")
 
@@ -282,7 +283,8 @@ class ChatSettings(_Section):
 
 
 class MemorySettings(_Section):
-    """Retrieval knobs (DESIGN §7); defaults are the ones the LoCoMo benchmark was measured with."""
+    """Retrieval knobs (docs/memory.md#recall); defaults are the ones the LoCoMo benchmark was measured
+    with."""
 
     model_config = SettingsConfigDict(env_prefix="MEMORY_")
 
@@ -292,7 +294,7 @@ class MemorySettings(_Section):
 
 
 class SecuritySettings(_Section):
-    """Injection detection, escalation and abuse limits (DESIGN §8); see docs/security.md."""
+    """Injection detection, escalation and abuse limits; see docs/security.md."""
 
     model_config = SettingsConfigDict(env_prefix="SECURITY_")
 
@@ -327,7 +329,8 @@ class SecuritySettings(_Section):
 
 
 class PersonalitySettings(_Section):
-    """The mood dynamics (DESIGN §6); the nightly baseline drift rate is PAD_DRIFT_RATE (tuning)."""
+    """The mood dynamics (docs/personality.md#mood-pad); the nightly baseline drift rate is PAD_DRIFT_RATE
+    (tuning)."""
 
     model_config = SettingsConfigDict(env_prefix="PERSONALITY_")
 
@@ -339,7 +342,7 @@ class PersonalitySettings(_Section):
 
 
 class SchedulerSettings(_Section):
-    """The jobs of DESIGN §10 (APScheduler inside the gateway, each behind a Redis lock); see docs/proactive.md."""
+    """The jobs (APScheduler inside the gateway, each behind a Redis lock); see docs/proactive.md#jobs."""
 
     model_config = SettingsConfigDict(env_prefix="SCHEDULER_")
 
@@ -364,7 +367,8 @@ class SchedulerSettings(_Section):
 
 
 class ProactiveSettings(_Section):
-    """When the companion writes first (DESIGN §9): the score threshold and the hard limits."""
+    """When the companion writes first (docs/proactive.md#hard-limits): the score threshold and the hard
+    limits."""
 
     model_config = SettingsConfigDict(env_prefix="PROACTIVE_")
 
@@ -379,7 +383,8 @@ class ProactiveSettings(_Section):
 
 
 class ReflectionSettings(_Section):
-    """The nightly reflection (DESIGN §10): users active in the last few days, in batches, LLM calls capped."""
+    """The nightly reflection (docs/proactive.md#nightly-reflection): users active in the last few days, in
+    batches, LLM calls capped."""
 
     model_config = SettingsConfigDict(env_prefix="REFLECTION_")
 
@@ -404,7 +409,8 @@ class RetentionSettings(_Section):
 
 
 class TuningSettings(_Section):
-    """Numbers the plan varies by profile; unset ones take the profile's value (see PROFILES)."""
+    """Numbers that vary by ENVIRONMENT profile (docs/architecture.md#decisions, D14); unset ones take the
+    profile's value (see PROFILES)."""
 
     memory_consolidation_batch_size: int | None = Field(default=None, ge=1)
     pad_drift_rate: float | None = Field(default=None, ge=0.0, le=0.1)

@@ -15,7 +15,8 @@ from gateway.config import DatabaseSettings
 
 # What "Postgres is unreachable" looks like from asyncpg: refused or reset connections, a server shutting
 # down or starting, a connection that died mid-query, a pool that cannot connect in time. Callers with a
-# degraded mode (DESIGN §11) catch exactly these; any other database error is a bug and propagates.
+# degraded mode (docs/architecture.md#decisions, D12) catch exactly these; any other database error is a bug
+# and propagates.
 DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,

@@ -1,5 +1,5 @@
-"""Background jobs (DESIGN §10): APScheduler's ``AsyncIOScheduler`` inside the gateway, every job behind a
-Redis lock and every run recorded in ``job_runs``.
+"""Background jobs (docs/proactive.md#jobs): APScheduler's ``AsyncIOScheduler`` inside the gateway, every
+job behind a Redis lock and every run recorded in ``job_runs``.
 
 | job                  | when                                  | what                                              |
 |----------------------|---------------------------------------|---------------------------------------------------|
@@ -14,9 +14,9 @@ Redis lock and every run recorded in ``job_runs``.
 A run takes the job's Redis lock first (``SET NX`` on a short lease, renewed while it runs: ``LeasedLock``), so
 N replicas never run one job twice at once; the one that finds it taken skips its turn, and a lock whose
 holder died frees within a lease. Redis down: an in-process lock (one
-replica stays safe, as DESIGN §11 says). A job that throws is recorded as failed and the scheduler goes on.
-Shutdown stops the scheduler and waits (``SCHEDULER_SHUTDOWN_TIMEOUT_SECONDS``) for running jobs; what is
-still running then is cancelled and recorded as ``interrupted``.
+replica stays safe; docs/architecture.md#decisions, D11). A job that throws is recorded as failed and the
+scheduler goes on. Shutdown stops the scheduler and waits (``SCHEDULER_SHUTDOWN_TIMEOUT_SECONDS``) for running
+jobs; what is still running then is cancelled and recorded as ``interrupted``.
 """
 
 from __future__ import annotations
@@ -402,7 +402,7 @@ class JobScheduler:
 
 
 def build_jobs(context: AppContext) -> list[JobSpec]:
-    """The DESIGN §10 jobs over the app's services."""
+    """The five jobs over the app's services."""
     proactive, reflection = context.proactive, context.reflection
     if proactive is None or reflection is None:
         raise ValueError("build_jobs needs a context with the proactive and reflection services")
@@ -441,7 +441,7 @@ def build_jobs(context: AppContext) -> list[JobSpec]:
     return [
         JobSpec(
             "proactive_check",
-            "score every eligible user and start proactive conversations (DESIGN §9)",
+            "score every eligible user and start proactive conversations",
             "every 5 minutes",
             lambda s: IntervalTrigger(minutes=5, timezone=ZoneInfo(s.timezone)),
             proactive_check,

@@ -109,8 +109,8 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 def route_template(scope: Scope) -> str:
     """``/api/chat/{user_id}/messages`` for ``/api/chat/1234/messages``: our API puts the user id right after
-    the domain (DESIGN §3), other ids are numbers or UUIDs. Unrouted requests (404s, scanners) all count as
-    ``unmatched``, so no label ever takes a value from the outside world."""
+    the domain (docs/architecture.md#decisions, D2), other ids are numbers or UUIDs. Unrouted requests (404s,
+    scanners) all count as ``unmatched``, so no label ever takes a value from the outside world."""
     if scope.get("route") is None:
         return "unmatched"
     parts = str(scope.get("path", "")).strip("/").split("/")

@@ -1,9 +1,9 @@
 """``python -m scripts reembed``: give every live memory a vector of the embedding service's current model.
 
-Vectors of two models are never compared (DESIGN §5): after the embedding provider, model or size changes,
-memories still tagged with the old model are invisible to vector search (full text still finds them).
-This command re-embeds them, and memories that never got a vector (the embedding backlog), with whatever
-model the embedding service answers with now, batch by batch:
+Vectors of two models are never compared (docs/architecture.md#decisions, D9): after the embedding provider,
+model or size changes, memories still tagged with the old model are invisible to vector search (full text
+still finds them). This command re-embeds them, and memories that never got a vector (the embedding backlog),
+with whatever model the embedding service answers with now, batch by batch:
 
 1. read a batch of live memories whose tag differs from the current model/dims (or that have none;
    ``--model OLD`` limits it to memories tagged OLD), in id order;

@@ -1,10 +1,10 @@
 """The chat LLM: Chutes (or any OpenAI-compatible server at ``LLM_BASE_URL``) over httpx.
 
-``POST {base}/v1/chat/completions``, non-streaming. The plan's failure rules (spec §7.1): a 5xx, 429 or
+``POST {base}/v1/chat/completions``, non-streaming. Failure rules (docs/architecture.md#decisions, D7): a 5xx, 429 or
 timeout on the primary model is retried once on the fallback model; a 429 on the model in use waits
 (``Retry-After`` when short, else doubling backoff) and retries while the retry budget lasts, on the last
 model to try; anything else
-fails at once. Per-model stats (calls, successes, latency) drive the plan's switch rule: once the primary has
+fails at once. Per-model stats (calls, successes, latency) drive the switch rule: once the primary has
 at least ``SWITCH_MIN_CALLS`` calls and a success rate below ``SWITCH_SUCCESS_RATE``, the fallback becomes the
 first choice until the primary recovers (it still gets a trial call every ``SWITCH_TRIAL_EVERY`` calls).
 

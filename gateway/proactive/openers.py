@@ -25,7 +25,7 @@ from gateway.security.service import screen_name
 
 logger = logging.getLogger(__name__)
 
-MAX_THOUGHT_CHARS = 2000  # [DP] InnerThought.content
+MAX_THOUGHT_CHARS = 2000  # an inner thought is stored, so it is capped
 MAX_OPENER_CHARS = 400
 SNIPPET_CHARS = 90
 MAX_FACT_CHARS = 400
@@ -38,7 +38,7 @@ NEED_PHRASES = {
     "rest": "a calm, slow chat would be nice",
 }
 
-# [MG0]: three fallback openers each for social, validation and intellectual; two for the others.
+# Three fallback openers each for social, validation and intellectual; two for the others.
 NEED_OPENERS: dict[str, tuple[str, ...]] = {
     "social": (
         "Hey {name}, I was just thinking about you. How has your day been?",

@@ -1,4 +1,4 @@
-"""The proactive manager (DESIGN §9): who the companion writes to first, when, and what it says.
+"""The proactive manager (docs/proactive.md): who the companion writes to first, when, and what it says.
 
 One check (every 5 minutes, ``check_all``):
 1. failed deliveries of earlier checks are retried (same message; limits checked again; given up after 3

@@ -1,4 +1,4 @@
-"""The steps of the nightly memory maintenance and of the health-and-recovery job (DESIGN §10, §11).
+"""The steps of the nightly memory maintenance and of the health-and-recovery job (docs/proactive.md#jobs).
 
 Each step is safe to run twice and on two replicas one after the other: it only picks up what is still
 outstanding (memories without a vector, vectors not in the index, queued writes, pending deletions).

@@ -1,14 +1,15 @@
 """The security service: screens messages, records incidents, counts offences and escalates.
 
-Escalation (DESIGN §8): an offence is a recorded detection at least ``SECURITY_ESCALATION_MIN_CONFIDENCE``
-sure (0.95); a flag between the threshold and that bar is refused and recorded as an incident that does not
-escalate, so a borderline false positive, however often repeated, never restricts or suspends anyone.
-Offences are counted per user over a sliding window (7 days) in a Redis sorted set (members are incident ids,
-scores their times; Redis runs ``noeviction``). The ``security_incidents`` rows are the record (with
-``escalates``), and when Redis is unreachable the counts come from them instead. Levels: 1 warning from the
-first offence, 2 restricted (short replies, no memory writes) from the 3rd, 3 suspended for 24 h from the 6th
-in the window or the 10th in a day. An admin lift (who and why, in ``security_lifts``) empties the counter
-and records the moment in ``security_user_state``, so the Postgres fallback does not bring old offences back.
+Escalation (docs/security.md#escalation): an offence is a recorded detection at least
+``SECURITY_ESCALATION_MIN_CONFIDENCE`` sure (0.95); a flag between the threshold and that bar is refused and
+recorded as an incident that does not escalate, so a borderline false positive, however often repeated, never
+restricts or suspends anyone. Offences are counted per user over a sliding window (7 days) in a Redis sorted
+set (members are incident ids, scores their times; Redis runs ``noeviction``). The ``security_incidents`` rows
+are the record (with ``escalates``), and when Redis is unreachable the counts come from them instead. Levels:
+1 warning from the first offence, 2 restricted (short replies, no memory writes) from the 3rd, 3 suspended for
+24 h from the 6th in the window or the 10th in a day. An admin lift (who and why, in ``security_lifts``)
+empties the counter and records the moment in ``security_user_state``, so the Postgres fallback does not bring
+old offences back.
 """
 
 from __future__ import annotations

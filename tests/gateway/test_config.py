@@ -168,7 +168,7 @@ def test_gateway_process_refuses_a_weak_secret_in_one_line(tmp_path: os.PathLike
 
 
 def test_production_with_real_secrets_uses_production_profile(env: pytest.MonkeyPatch) -> None:
-    """Good secrets start production with the plan's production numbers."""
+    """Good secrets start production with the production profile's numbers."""
     production(env)
     settings = Settings.load(env_file=None)
     assert settings.tuning.injection_confidence_threshold == 0.7
@@ -182,7 +182,7 @@ def test_testing_profile_drift_sits_on_the_limit(env: pytest.MonkeyPatch) -> Non
 
 
 def test_explicit_tuning_overrides_profile_and_is_checked(env: pytest.MonkeyPatch) -> None:
-    """An explicit value beats the profile, and the plan's cross-field rules still apply."""
+    """An explicit value beats the profile, and the cross-field rules still apply."""
     env.setenv("PAD_DRIFT_RATE", "0.03")
     assert Settings.load(env_file=None).tuning.pad_drift_rate == 0.03
     env.setenv("PAD_DRIFT_RATE", "0.08")

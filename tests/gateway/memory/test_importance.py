@@ -217,7 +217,8 @@ async def test_empty_content_scores_zero(make_scorer: MakeScorer, openai_fake: F
 
 
 def test_heuristic_orders_the_calibration_examples() -> None:
-    """The plan's five examples come out in the plan's order: grief > promotion > puppy > tea > weather."""
+    """The five calibration examples (docs/memory.md) come out in their order: grief > promotion > puppy > tea
+    > weather."""
     scores = [heuristic_importance(text) for text in (GRIEF, PROMOTION, PUPPY, TEA, WEATHER)]
     assert scores == sorted(scores, reverse=True)
     assert len(set(scores)) == 5
@@ -228,7 +229,7 @@ def test_heuristic_orders_the_calibration_examples() -> None:
     [(GRIEF, 0.85, 1.0), (PROMOTION, 0.75, 1.0), (PUPPY, 0.6, 0.85), (TEA, 0.25, 0.55), (WEATHER, 0.0, 0.2)],
 )
 def test_heuristic_lands_near_the_calibration_values(text: str, low: float, high: float) -> None:
-    """Each calibration example lands in a coarse band around the plan's value."""
+    """Each calibration example lands in a coarse band around its value."""
     assert low <= heuristic_importance(text) <= high
 
 

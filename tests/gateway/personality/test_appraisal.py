@@ -42,7 +42,7 @@ def mood_change(appraisal: Appraisal, traits: BigFive = CURIOUS) -> PAD:
     return pad_delta(modulate(appraisal.emotions, traits), appraisal.surprise, appraisal.valence)
 
 
-# --- the plan's examples ---------------------------------------------------------------------------------
+# --- the examples of docs/personality.md#appraisal-occ ---------------------------------------------------
 
 
 def test_new_puppy_raises_pleasure(local: LocalAppraiser) -> None:
