@@ -25,10 +25,9 @@ from gateway.context import AppContext
 from gateway.errors import UnexpectedErrorMiddleware, install_error_handlers
 from gateway.headers import SingleValueHeadersMiddleware
 from gateway.health import router as health_router
-from gateway.integrations.chat_llm import ChatLLM
 from gateway.integrations.discord_push import BotPushClient, Deliverer
 from gateway.integrations.embedding import EmbeddingClient
-from gateway.integrations.llm import FastLLM
+from gateway.integrations.llm import ChatLLM, FastLLM
 from gateway.integrations.qdrant import QdrantIndex, create_qdrant_client
 from gateway.jobs import JobRunner, JobScheduler, build_jobs
 from gateway.memory.consolidation import Consolidator

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.integrations.embedding import EmbeddingClient
-from gateway.integrations.llm import FastLLM
+from gateway.integrations.llm import ChatLLM, FastLLM
 from gateway.memory.consolidation import Consolidator
 from gateway.memory.index import VectorIndex
 from gateway.memory.service import MemoryService
@@ -21,7 +21,6 @@ from gateway.security.service import SecurityService
 
 if TYPE_CHECKING:
     from gateway.chat.service import ChatService
-    from gateway.integrations.chat_llm import ChatLLM
     from gateway.integrations.discord_push import BotPushClient
     from gateway.jobs import JobRunner, JobScheduler
     from gateway.proactive.service import ProactiveService

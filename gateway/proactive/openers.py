@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from gateway.errors import CompanionError
-from gateway.integrations.chat_llm import ChatLLM
-from gateway.integrations.llm import FastLLM
+from gateway.integrations.llm import ChatLLM, FastLLM
 from gateway.security.quoting import clean_text, quote
 from gateway.security.service import screen_name
 
@@ -243,8 +241,5 @@ class OpenerWriter:
         except (CompanionError, OSError) as exc:
             logger.warning("proactive text from %s failed, falling back: %s", source, exc)
             return None
-        text = _THINK.sub("", str(getattr(result, "text", ""))).strip()
+        text = str(getattr(result, "text", "")).strip()  # both clients drop a reasoning model's <think>
         return text or None
-
-
-_THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)

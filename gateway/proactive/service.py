@@ -34,9 +34,8 @@ import asyncpg
 from gateway.chat.repository import InteractionRepository
 from gateway.config import PersonalitySettings, ProactiveSettings
 from gateway.errors import NotFoundError
-from gateway.integrations.chat_llm import ChatLLM
 from gateway.integrations.discord_push import Deliverer, Delivery
-from gateway.integrations.llm import FastLLM
+from gateway.integrations.llm import ChatLLM, FastLLM
 from gateway.personality import needs as needs_rules
 from gateway.personality.pad import PAD, decayed, emotion_label
 from gateway.personality.profiles import BigFive

@@ -40,7 +40,7 @@ MakeScorer = Callable[..., ImportanceScorer]
 async def make_scorer(
     openai_fake: FakeOpenAIServer, redis_client: aioredis.Redis
 ) -> AsyncIterator[MakeScorer]:
-    """Scorers whose FastLLM talks to the fake (test-sized delays) and whose cache is the session Redis."""
+    """Scorers whose FastLLM talks to the fake (test-sized timeout) and whose cache is the session Redis."""
     made: list[FastLLM] = []
 
     def make(redis: aioredis.Redis | None = redis_client, **llm_options: Any) -> ImportanceScorer:
@@ -48,8 +48,6 @@ async def make_scorer(
             "model": MODEL,
             "base_url": openai_fake.base_url,
             "timeout_seconds": 2.0,
-            "backoff_seconds": 0.05,
-            "transient_retry_delay_seconds": 0.01,
             **llm_options,
         }
         llm = FastLLM("groq-test-key", **options)
@@ -183,7 +181,7 @@ async def test_short_circuit_skips_the_llm(openai_fake: FakeOpenAIServer, make_s
 async def test_timeouts_fall_back_within_the_timeout(
     openai_fake: FakeOpenAIServer, make_scorer: MakeScorer
 ) -> None:
-    """A hanging Groq costs at most the timeout twice (one retry) before the heuristic answers."""
+    """A hanging Groq costs at most the timeout (it bounds retries too) before the heuristic answers."""
     openai_fake.delay_next(5.0, n=2)
     started = time.perf_counter()
     score = await make_scorer(timeout_seconds=0.25).score(unique(PROMOTION))

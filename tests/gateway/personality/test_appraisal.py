@@ -219,8 +219,6 @@ async def make_appraiser(
             model=MODEL,
             base_url=openai_fake.base_url,
             timeout_seconds=2.0,
-            backoff_seconds=0.01,
-            transient_retry_delay_seconds=0.01,
         )
         made.append(llm)
         return GroqAppraiser(llm, redis, local, ttl_seconds=600)
