@@ -7,8 +7,8 @@
   a short-circuit stops calling a dead Groq for a while, so it adds no latency to every message.
 - ``ChatLLM``: Chutes, or any OpenAI-compatible server at ``LLM_BASE_URL`` (Ollama, llama.cpp, vLLM), which
   writes the replies: the primary model, then the fallback model on a 5xx, 429 or timeout
-  (docs/architecture.md#decisions, D7), and a
-  switch rule that makes the fallback the first choice while the primary is unreliable.
+  (docs/architecture.md#decisions, D7), and a switch rule that makes the fallback the first choice while the
+  primary is unreliable.
 
 Retries are the SDK's own (its exponential backoff, or the server's ``Retry-After``), up to ``max_retries``,
 within limits of ours, because every caller's fallback beats a late answer:
@@ -486,7 +486,8 @@ class FastLLM:
 
 
 class ChatLLM:
-    """The chat LLM: the primary model, then the fallback model, with the switch rule (docs/architecture.md#decisions, D7).
+    """The chat LLM: the primary model, then the fallback model, with the switch rule
+    (docs/architecture.md#decisions, D7).
 
     Only a 5xx, 429, timeout or bad answer moves on to the next model (a 4xx would fail there too), and a
     model hands over at once; the last model to try waits out short rate limits. Once the primary has at
