@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from discord_bot import weak_secrets
+from companion_common import weak_secrets
 
 
 class BotSettings(BaseSettings):

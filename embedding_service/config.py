@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from embedding_service import weak_secrets
+from companion_common import weak_secrets
+from companion_common.validation import readable_message
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 LOCAL_DIMENSIONS = 384
@@ -193,7 +194,7 @@ def env_name(field_name: str) -> str:
 def describe_validation_error(error: ValidationError) -> str:
     """One line: the variable, the rule and (for non-secrets) the offending value."""
     first = error.errors()[0]
-    message = str(first["msg"]).removeprefix("Value error, ")
+    message = readable_message(first["msg"])
     loc = [str(part) for part in first["loc"] if isinstance(part, str)]
     if not loc:
         return message  # model-level rules name their variable themselves

@@ -13,7 +13,8 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway import weak_secrets
+from companion_common import weak_secrets
+from companion_common.validation import readable_message
 
 # Where a bot on the same machine listens; the default of BOT_PUSH_ALLOWED_HOSTS.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -509,7 +510,7 @@ def env_name(section: type[BaseSettings], field_name: str) -> str:
 def describe_validation_error(section: type[BaseSettings], error: ValidationError) -> str:
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"] if isinstance(part, str)]
-    message = str(first["msg"]).removeprefix("Value error, ")
+    message = readable_message(first["msg"])
     if not loc:
         return message
     variable = env_name(section, loc[0])
@@ -571,13 +572,13 @@ class Settings(BaseModel):
             try:
                 sections["tuning"] = Tuning(**{**profile.model_dump(), **explicit})
             except ValidationError as exc:
-                raise ConfigError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+                raise ConfigError(readable_message(exc.errors()[0]["msg"])) from None
         settings = cls(**sections)
         settings.check_production_secrets()
         return settings
 
     def check_production_secrets(self) -> None:
-        """Refuse weak secrets of ours in production (gateway.weak_secrets), naming the variable and the rule.
+        """Refuse weak secrets of ours in production (companion_common.weak_secrets), naming the variable and the rule.
 
         Keys issued by providers (Groq, Chutes, an LLM server, Gemini) are theirs to judge and not checked.
         """

@@ -1,7 +1,5 @@
 """When a secret is too weak for production: one rule set for every service.
 
-Each service is built into its own image holding only its own package, so this file exists, identical, in
-``gateway/``, ``discord_bot/`` and ``embedding_service/``; tests/test_weak_secrets.py keeps the copies equal.
 The documented way to make a secret (``openssl rand -hex 32``) and the local stack's generator
 (``secrets.token_urlsafe(32)``) always pass.
 """
