@@ -277,7 +277,6 @@ class ChatSettings(_Section):
     runtime: str = Field(default="auto", pattern=r"^(auto|letta|direct)$")
     history_turns: int = Field(default=8, ge=0, le=50)
     memories_k: int = Field(default=6, ge=0, le=20)
-    max_message_chars: int = Field(default=4000, ge=1, le=20000)
     lock_timeout_seconds: float = Field(default=120.0, gt=0, le=900)
     # The Redis lock's lease, renewed while the turn runs: a lock orphaned by a crash expires this soon.
     lock_lease_seconds: float = Field(default=10.0, ge=1, le=120)
@@ -413,45 +412,18 @@ class TuningSettings(_Section):
     """Numbers that vary by ENVIRONMENT profile (docs/architecture.md#decisions, D14); unset ones take the
     profile's value (see PROFILES)."""
 
-    memory_consolidation_batch_size: int | None = Field(default=None, ge=1)
     pad_drift_rate: float | None = Field(default=None, ge=0.0, le=0.1)
-    rate_limit_requests_per_minute: int | None = Field(default=None, ge=1)
-    rate_limit_burst: int = Field(default=10, ge=1)
-    injection_confidence_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    memory_importance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     max_security_violations_per_day: int = Field(default=10, ge=1)
 
 
 class Profile(BaseModel):
-    memory_consolidation_batch_size: int
     pad_drift_rate: float
-    rate_limit_requests_per_minute: int
-    injection_confidence_threshold: float
-    memory_importance_threshold: float
 
 
 PROFILES: dict[Environment, Profile] = {
-    Environment.DEVELOPMENT: Profile(
-        memory_consolidation_batch_size=20,
-        pad_drift_rate=0.02,
-        rate_limit_requests_per_minute=120,
-        injection_confidence_threshold=0.5,
-        memory_importance_threshold=0.1,
-    ),
-    Environment.PRODUCTION: Profile(
-        memory_consolidation_batch_size=50,
-        pad_drift_rate=0.01,
-        rate_limit_requests_per_minute=60,
-        injection_confidence_threshold=0.7,
-        memory_importance_threshold=0.3,
-    ),
-    Environment.TESTING: Profile(
-        memory_consolidation_batch_size=5,
-        pad_drift_rate=0.05,
-        rate_limit_requests_per_minute=300,
-        injection_confidence_threshold=0.9,
-        memory_importance_threshold=0.0,
-    ),
+    Environment.DEVELOPMENT: Profile(pad_drift_rate=0.02),
+    Environment.PRODUCTION: Profile(pad_drift_rate=0.01),
+    Environment.TESTING: Profile(pad_drift_rate=0.05),
 }
 
 
@@ -460,21 +432,12 @@ class Tuning(Profile):
 
     model_config = {"frozen": True}
 
-    rate_limit_burst: int
     max_security_violations_per_day: int
 
     @model_validator(mode="after")
     def _plan_rules(self) -> Self:
-        if self.memory_consolidation_batch_size > 200:
-            raise ValueError("MEMORY_CONSOLIDATION_BATCH_SIZE must be at most 200")
         if self.pad_drift_rate > 0.05:
             raise ValueError("PAD_DRIFT_RATE must be at most 0.05")
-        if self.rate_limit_burst > self.rate_limit_requests_per_minute:
-            raise ValueError("RATE_LIMIT_BURST must not exceed RATE_LIMIT_REQUESTS_PER_MINUTE")
-        if self.injection_confidence_threshold < 0.5 and self.max_security_violations_per_day > 20:
-            raise ValueError(
-                "INJECTION_CONFIDENCE_THRESHOLD below 0.5 needs MAX_SECURITY_VIOLATIONS_PER_DAY of at most 20"
-            )
         return self
 
 
