@@ -92,6 +92,22 @@ def url_password_weakness(url: str) -> str | None:
     return None if problem is None else f"has a password that {problem}"
 
 
+def secret_refusal(variable: str, value: str) -> str | None:
+    """The line refusing ``value`` as the secret ``variable`` in production, or None when it is strong."""
+    problem = weakness(value)
+    if problem is None:
+        return None
+    return f"{variable}: {problem}; production needs a strong secret ({HOW_TO_GENERATE})"
+
+
+def url_refusal(variable: str, url: str) -> str | None:
+    """The line refusing the service URL ``variable`` for its password in production, or None."""
+    problem = url_password_weakness(url)
+    if problem is None:
+        return None
+    return f"{variable}: {problem}; production needs a strong password ({HOW_TO_GENERATE})"
+
+
 def _period(text: str) -> int | None:
     """The length of a unit that, repeated, makes up ``text`` (the last copy may be cut short)."""
     for period in range(1, len(text) // 2 + 1):

@@ -167,11 +167,9 @@ class Settings(BaseSettings):
     def _production_secrets(self) -> Self:
         """Production refuses a weak REDIS_URL password (GEMINI_API_KEY is Google's to judge)."""
         if self.environment is Environment.PRODUCTION:
-            problem = weak_secrets.url_password_weakness(self.redis_url.get_secret_value())
-            if problem is not None:
-                raise ValueError(
-                    f"REDIS_URL: {problem}; production needs a strong password ({weak_secrets.HOW_TO_GENERATE})"
-                )
+            refusal = weak_secrets.url_refusal("REDIS_URL", self.redis_url.get_secret_value())
+            if refusal is not None:
+                raise ValueError(refusal)
         return self
 
     @classmethod

@@ -556,11 +556,9 @@ class Settings(BaseModel):
         if qdrant_key:  # optional: compose's Qdrant runs without one, inside the internal network
             tokens["QDRANT_API_KEY"] = qdrant_key
         for variable, value in tokens.items():
-            problem = weak_secrets.weakness(value)
-            if problem is not None:
-                raise ConfigError(
-                    f"{variable}: {problem}; production needs a strong secret ({weak_secrets.HOW_TO_GENERATE})"
-                )
+            refusal = weak_secrets.secret_refusal(variable, value)
+            if refusal is not None:
+                raise ConfigError(refusal)
         seen: dict[str, str] = {}
         for variable, value in tokens.items():
             if value in seen:
@@ -570,8 +568,6 @@ class Settings(BaseModel):
             ("DATABASE_URL", self.database.url.get_secret_value()),
             ("REDIS_URL", self.redis.url.get_secret_value()),
         ):
-            problem = weak_secrets.url_password_weakness(url)
-            if problem is not None:
-                raise ConfigError(
-                    f"{variable}: {problem}; production needs a strong password ({weak_secrets.HOW_TO_GENERATE})"
-                )
+            refusal = weak_secrets.url_refusal(variable, url)
+            if refusal is not None:
+                raise ConfigError(refusal)
