@@ -313,7 +313,7 @@ async def run_conversation(
     if missing_vectors:
         logger.warning("%s: %d memories have no vector", conversation.sample_id, missing_vectors)
     vector_dias = [id_to_dia[row["id"]] for row in rows]
-    matrix = np.vstack([np.asarray(row["embedding"], dtype=np.float32) for row in rows])
+    matrix = np.vstack([row["embedding"].to_numpy() for row in rows])
     matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
     turns = conversation.turns
     bm25 = BM25([turn.content for turn in turns])

@@ -35,7 +35,6 @@ import os
 import platform
 import shutil
 import statistics
-import struct
 import sys
 import tempfile
 import time
@@ -50,6 +49,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 import numpy.typing as npt
+from pgvector.asyncpg import register_vector
 
 from gateway.integrations.qdrant import QdrantIndex
 from gateway.memory.index import EmbeddingSpace, IndexPoint, VectorHit
@@ -96,17 +96,6 @@ class VectorSource:
         x = z if self.distribution == "random" else self.mean + (z * self.scale) @ self.basis.T
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         return x.astype(np.float32)
-
-
-def _encode_vector(value: Vectors) -> bytes:
-    array = np.asarray(value, dtype=">f4")
-    return struct.pack(">HH", array.shape[0], 0) + array.tobytes()
-
-
-async def _vector_codec(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec(
-        "vector", schema="public", encoder=_encode_vector, decoder=bytes, format="binary"
-    )
 
 
 async def _load(conn: asyncpg.Connection, user_id: str, vectors: Vectors, start: int = 0) -> None:
@@ -290,7 +279,7 @@ async def measure_distribution(args: argparse.Namespace, distribution: str) -> l
         dsn = server.dsn("bench", "bench", "bench-password")
         conn = await asyncpg.connect(dsn)
         await apply_migrations(conn)
-        await _vector_codec(conn)
+        await register_vector(conn)
         pool = await asyncpg.create_pool(dsn, min_size=2, max_size=4)
         assert pool is not None
         try:

@@ -11,6 +11,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import asyncpg
 from fastapi import FastAPI
 
+from companion_common.asgi import HeaderLimitMiddleware
+from companion_common.metrics import HttpMetricsMiddleware
 from gateway import __doc__ as gateway_doc
 from gateway import db, migrator
 from gateway.api import build_api_router
@@ -35,9 +37,9 @@ from gateway.memory.importance import ImportanceScorer
 from gateway.memory.index import VectorIndex
 from gateway.memory.pgvector_index import PgVectorIndex
 from gateway.memory.service import MemoryService
-from gateway.metrics import Metrics, MetricsMiddleware
+from gateway.metrics import Metrics
 from gateway.metrics import router as metrics_router
-from gateway.observability import BodySizeLimitMiddleware, HeaderLimitMiddleware, RequestContextMiddleware
+from gateway.observability import BodySizeLimitMiddleware, RequestContextMiddleware
 from gateway.personality.service import PersonalityService
 from gateway.proactive.service import ProactiveService
 from gateway.redis import create_redis
@@ -235,7 +237,7 @@ def create_app(
     # Content-Type) is a 400, so the rate limiter and the routes read the same single value.
     app.add_middleware(SingleValueHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     # Outermost: nothing else parses or copies an oversized set of headers.
     app.add_middleware(HeaderLimitMiddleware)
     return app

@@ -13,7 +13,8 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway import weak_secrets
+from companion_common import weak_secrets
+from companion_common.validation import readable_message
 
 # Where a bot on the same machine listens; the default of BOT_PUSH_ALLOWED_HOSTS.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -276,7 +277,6 @@ class ChatSettings(_Section):
     runtime: str = Field(default="auto", pattern=r"^(auto|letta|direct)$")
     history_turns: int = Field(default=8, ge=0, le=50)
     memories_k: int = Field(default=6, ge=0, le=20)
-    max_message_chars: int = Field(default=4000, ge=1, le=20000)
     lock_timeout_seconds: float = Field(default=120.0, gt=0, le=900)
     # The Redis lock's lease, renewed while the turn runs: a lock orphaned by a crash expires this soon.
     lock_lease_seconds: float = Field(default=10.0, ge=1, le=120)
@@ -412,45 +412,18 @@ class TuningSettings(_Section):
     """Numbers that vary by ENVIRONMENT profile (docs/architecture.md#decisions, D14); unset ones take the
     profile's value (see PROFILES)."""
 
-    memory_consolidation_batch_size: int | None = Field(default=None, ge=1)
     pad_drift_rate: float | None = Field(default=None, ge=0.0, le=0.1)
-    rate_limit_requests_per_minute: int | None = Field(default=None, ge=1)
-    rate_limit_burst: int = Field(default=10, ge=1)
-    injection_confidence_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    memory_importance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     max_security_violations_per_day: int = Field(default=10, ge=1)
 
 
 class Profile(BaseModel):
-    memory_consolidation_batch_size: int
     pad_drift_rate: float
-    rate_limit_requests_per_minute: int
-    injection_confidence_threshold: float
-    memory_importance_threshold: float
 
 
 PROFILES: dict[Environment, Profile] = {
-    Environment.DEVELOPMENT: Profile(
-        memory_consolidation_batch_size=20,
-        pad_drift_rate=0.02,
-        rate_limit_requests_per_minute=120,
-        injection_confidence_threshold=0.5,
-        memory_importance_threshold=0.1,
-    ),
-    Environment.PRODUCTION: Profile(
-        memory_consolidation_batch_size=50,
-        pad_drift_rate=0.01,
-        rate_limit_requests_per_minute=60,
-        injection_confidence_threshold=0.7,
-        memory_importance_threshold=0.3,
-    ),
-    Environment.TESTING: Profile(
-        memory_consolidation_batch_size=5,
-        pad_drift_rate=0.05,
-        rate_limit_requests_per_minute=300,
-        injection_confidence_threshold=0.9,
-        memory_importance_threshold=0.0,
-    ),
+    Environment.DEVELOPMENT: Profile(pad_drift_rate=0.02),
+    Environment.PRODUCTION: Profile(pad_drift_rate=0.01),
+    Environment.TESTING: Profile(pad_drift_rate=0.05),
 }
 
 
@@ -459,21 +432,12 @@ class Tuning(Profile):
 
     model_config = {"frozen": True}
 
-    rate_limit_burst: int
     max_security_violations_per_day: int
 
     @model_validator(mode="after")
     def _plan_rules(self) -> Self:
-        if self.memory_consolidation_batch_size > 200:
-            raise ValueError("MEMORY_CONSOLIDATION_BATCH_SIZE must be at most 200")
         if self.pad_drift_rate > 0.05:
             raise ValueError("PAD_DRIFT_RATE must be at most 0.05")
-        if self.rate_limit_burst > self.rate_limit_requests_per_minute:
-            raise ValueError("RATE_LIMIT_BURST must not exceed RATE_LIMIT_REQUESTS_PER_MINUTE")
-        if self.injection_confidence_threshold < 0.5 and self.max_security_violations_per_day > 20:
-            raise ValueError(
-                "INJECTION_CONFIDENCE_THRESHOLD below 0.5 needs MAX_SECURITY_VIOLATIONS_PER_DAY of at most 20"
-            )
         return self
 
 
@@ -509,7 +473,7 @@ def env_name(section: type[BaseSettings], field_name: str) -> str:
 def describe_validation_error(section: type[BaseSettings], error: ValidationError) -> str:
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"] if isinstance(part, str)]
-    message = str(first["msg"]).removeprefix("Value error, ")
+    message = readable_message(first["msg"])
     if not loc:
         return message
     variable = env_name(section, loc[0])
@@ -571,13 +535,13 @@ class Settings(BaseModel):
             try:
                 sections["tuning"] = Tuning(**{**profile.model_dump(), **explicit})
             except ValidationError as exc:
-                raise ConfigError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+                raise ConfigError(readable_message(exc.errors()[0]["msg"])) from None
         settings = cls(**sections)
         settings.check_production_secrets()
         return settings
 
     def check_production_secrets(self) -> None:
-        """Refuse weak secrets of ours in production (gateway.weak_secrets), naming the variable and the rule.
+        """Refuse weak secrets of ours in production (companion_common.weak_secrets), naming the variable and the rule.
 
         Keys issued by providers (Groq, Chutes, an LLM server, Gemini) are theirs to judge and not checked.
         """
@@ -592,11 +556,9 @@ class Settings(BaseModel):
         if qdrant_key:  # optional: compose's Qdrant runs without one, inside the internal network
             tokens["QDRANT_API_KEY"] = qdrant_key
         for variable, value in tokens.items():
-            problem = weak_secrets.weakness(value)
-            if problem is not None:
-                raise ConfigError(
-                    f"{variable}: {problem}; production needs a strong secret ({weak_secrets.HOW_TO_GENERATE})"
-                )
+            refusal = weak_secrets.secret_refusal(variable, value)
+            if refusal is not None:
+                raise ConfigError(refusal)
         seen: dict[str, str] = {}
         for variable, value in tokens.items():
             if value in seen:
@@ -606,8 +568,6 @@ class Settings(BaseModel):
             ("DATABASE_URL", self.database.url.get_secret_value()),
             ("REDIS_URL", self.redis.url.get_secret_value()),
         ):
-            problem = weak_secrets.url_password_weakness(url)
-            if problem is not None:
-                raise ConfigError(
-                    f"{variable}: {problem}; production needs a strong password ({weak_secrets.HOW_TO_GENERATE})"
-                )
+            refusal = weak_secrets.url_refusal(variable, url)
+            if refusal is not None:
+                raise ConfigError(refusal)

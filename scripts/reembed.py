@@ -31,8 +31,8 @@ from typing import Any, TextIO
 from uuid import UUID
 
 import asyncpg
+from pgvector.asyncpg import register_vector
 
-from gateway.db import register_vector_codec
 from gateway.integrations.embedding import EmbeddingClient, EmbeddingServiceError, EmbeddingSpace
 from gateway.memory.index import VectorIndex, VectorIndexError
 from gateway.memory.reindex import index_backlog
@@ -111,8 +111,8 @@ async def reembed(
         raise ReembedError("EMBEDDING_SERVICE_URL is not set")
     stream = out or sys.stdout
     embedding = EmbeddingClient(targets.embedding_url, timeout=120)
-    # The gateway's own vector codec: the repository writes vectors as the gateway does.
-    pool = await asyncpg.create_pool(targets.database_url, min_size=1, max_size=2, init=register_vector_codec)
+    # pgvector's codec, as the gateway's pool registers it: the repository writes vectors as the gateway does.
+    pool = await asyncpg.create_pool(targets.database_url, min_size=1, max_size=2, init=register_vector)
     assert pool is not None
     client: Any = None
     try:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from companion_common.visible_text import clean_text
 from gateway.errors import CompanionError
 from gateway.integrations.llm import ChatLLM, FastLLM
-from gateway.security.quoting import clean_text, quote
+from gateway.security.quoting import quote
 from gateway.security.service import screen_name
 
 logger = logging.getLogger(__name__)
