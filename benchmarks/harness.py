@@ -20,12 +20,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import redis.asyncio as aioredis
+from pydantic import SecretStr
 
 from gateway.config import DatabaseSettings, MemorySettings
 from gateway.db import create_pool
@@ -56,10 +58,11 @@ class Stack:
         self, index: str = "pgvector", *, embedding_timeout: float = 120.0
     ) -> AsyncIterator[MemoryService]:
         """A ready MemoryService over this stack; ``index`` is ``pgvector`` (default) or ``qdrant`` (in memory)."""
-        pool = await create_pool(DatabaseSettings(url=self.database_url, _env_file=None))  # type: ignore[call-arg]
+        # _env_file is an argument of BaseSettings' own __init__, which mypy (no pydantic plugin) does not see.
+        pool = await create_pool(DatabaseSettings(url=SecretStr(self.database_url), _env_file=None))  # type: ignore[call-arg]
         redis = aioredis.Redis.from_url(self.redis_url)
         embedding = EmbeddingClient(self.embedding_url, timeout=embedding_timeout)
-        closers = []
+        closers: list[Closer] = []
         try:
             vector_index, close_index = make_index(index, pool)
             if close_index is not None:
@@ -88,10 +91,13 @@ class Stack:
         )
 
 
-def make_index(name: str, pool: object) -> tuple[VectorIndex, object | None]:
+Closer = Callable[[], Awaitable[None]]
+
+
+def make_index(name: str, pool: asyncpg.Pool) -> tuple[VectorIndex, Closer | None]:
     """The vector index called ``name`` and an async closer (or None)."""
     if name == "pgvector":
-        return PgVectorIndex(pool), None  # type: ignore[arg-type]
+        return PgVectorIndex(pool), None
     if name == "qdrant":
         try:
             from qdrant_client import AsyncQdrantClient
@@ -100,7 +106,7 @@ def make_index(name: str, pool: object) -> tuple[VectorIndex, object | None]:
         except ImportError as exc:  # the Qdrant integration may not exist yet in this tree
             raise SystemExit(f"--index qdrant is not available here: {exc}") from exc
         client = AsyncQdrantClient(location=":memory:")
-        return QdrantIndex(client), client.close  # type: ignore[call-arg]
+        return QdrantIndex(client), client.close
     raise ValueError(f"unknown index {name!r}; expected one of {INDEXES}")
 
 

@@ -35,7 +35,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -313,7 +313,7 @@ async def run_conversation(
     if missing_vectors:
         logger.warning("%s: %d memories have no vector", conversation.sample_id, missing_vectors)
     vector_dias = [id_to_dia[row["id"]] for row in rows]
-    matrix = np.vstack([np.asarray(row["embedding"], dtype=np.float32) for row in rows])
+    matrix = np.vstack([row["embedding"].to_numpy() for row in rows])
     matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
     turns = conversation.turns
     bm25 = BM25([turn.content for turn in turns])
@@ -530,10 +530,11 @@ def table(report: dict[str, Any]) -> str:
             for metric in ("recall", "hit"):
                 cells += [f"{other.get(f'{metric}@{k}', float('nan')):>16.3f}" for k in ks]
         lines.append(f"{category + ' ' + entry['name']:<22}{entry['questions']:>6}  " + "  ".join(cells))
-    for label, pick in (
+    views: tuple[tuple[str, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
         ("cats 1-4 (unweighted)", lambda s: s),
         ("cats 1-4 (by question)", lambda s: s["question_weighted"]),
-    ):
+    )
+    for label, pick in views:
         cells = []
         for system in systems.values():
             for metric in ("recall", "hit"):

@@ -41,7 +41,7 @@ from gateway.personality.service import PersonalityService
 logger = logging.getLogger(__name__)
 
 START = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)  # a Monday
-DRIFT_RATE = 0.01  # the production rate (DESIGN §6)
+DRIFT_RATE = 0.01  # the production profile's PAD_DRIFT_RATE
 READING_EVERY = timedelta(hours=3)
 PROFILE = PersonalityProfile.CURIOUS_COMPANION
 

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from pgvector.asyncpg import register_vector
 
 from benchmarks.harness import local_stack
 from gateway.config import PersonalitySettings, ProactiveSettings
-from gateway.db import register_vector_codec
 from gateway.integrations.discord_push import Delivery
 from gateway.personality.needs import GROWTH_PER_HOUR
 from gateway.personality.profiles import PROFILE_TRAITS, PersonalityProfile
@@ -140,7 +140,7 @@ async def measure(dsn: str, users: int) -> dict[str, Any]:
     async def init(conn: asyncpg.Connection) -> None:
         for type_name in ("json", "jsonb"):
             await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-        await register_vector_codec(conn)
+        await register_vector(conn)
         conn.add_query_logger(counter)
 
     pool = await asyncpg.create_pool(dsn, min_size=2, max_size=10, init=init)

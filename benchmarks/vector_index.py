@@ -35,7 +35,6 @@ import os
 import platform
 import shutil
 import statistics
-import struct
 import sys
 import tempfile
 import time
@@ -50,11 +49,15 @@ from typing import Any
 import asyncpg
 import numpy as np
 import numpy.typing as npt
+from pgvector.asyncpg import register_vector
 
 from gateway.integrations.qdrant import QdrantIndex
 from gateway.memory.index import EmbeddingSpace, IndexPoint, VectorHit
 from gateway.memory.pgvector_index import (
+    DEFAULT_MIN_EF_SEARCH,
+    DEFAULT_OVERSAMPLE,
     EF_SEARCH_MAX,
+    EXACT_SCAN_MAX_FLOATS,
     PgVectorIndex,
     hnsw_index_name,
 )
@@ -73,6 +76,7 @@ SPECTRUM_FLOOR = 0.0005
 MEAN_DIRECTION_WEIGHT = 0.7
 
 Vectors = npt.NDArray[np.float32]
+Floats = npt.NDArray[np.float64]
 
 
 class VectorSource:
@@ -82,27 +86,16 @@ class VectorSource:
         self.distribution = distribution
         self.rng = np.random.default_rng(seed)
         basis, _ = np.linalg.qr(self.rng.standard_normal((DIMS, DIMS)))
-        self.basis = basis
+        self.basis: Floats = basis
         variance = np.exp(-np.arange(DIMS) / SPECTRUM_DECAY) + SPECTRUM_FLOOR
-        self.scale = np.sqrt(variance)
-        self.mean = MEAN_DIRECTION_WEIGHT * basis[:, -1] * np.sqrt(variance.sum())
+        self.scale: Floats = np.sqrt(variance)
+        self.mean: Floats = MEAN_DIRECTION_WEIGHT * basis[:, -1] * np.sqrt(variance.sum())
 
     def take(self, n: int) -> Vectors:
         z = self.rng.standard_normal((n, DIMS))
         x = z if self.distribution == "random" else self.mean + (z * self.scale) @ self.basis.T
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         return x.astype(np.float32)
-
-
-def _encode_vector(value: Vectors) -> bytes:
-    array = np.asarray(value, dtype=">f4")
-    return struct.pack(">HH", array.shape[0], 0) + array.tobytes()
-
-
-async def _vector_codec(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec(
-        "vector", schema="public", encoder=_encode_vector, decoder=bytes, format="binary"
-    )
 
 
 async def _load(conn: asyncpg.Connection, user_id: str, vectors: Vectors, start: int = 0) -> None:
@@ -286,7 +279,7 @@ async def measure_distribution(args: argparse.Namespace, distribution: str) -> l
         dsn = server.dsn("bench", "bench", "bench-password")
         conn = await asyncpg.connect(dsn)
         await apply_migrations(conn)
-        await _vector_codec(conn)
+        await register_vector(conn)
         pool = await asyncpg.create_pool(dsn, min_size=2, max_size=4)
         assert pool is not None
         try:
@@ -396,14 +389,14 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(distribution_runs))
         runs += distribution_runs
     if args.json:
-        defaults = PgVectorIndex(pool=None)
         figures = {
             "dims": DIMS,
             "queries_per_size": args.queries,
             "warmup_queries": WARMUP_QUERIES,
-            "pgvector_exact_max_vectors": defaults.exact_max_for(DIMS),
-            "pgvector_min_ef_search": defaults.min_ef_search,
-            "pgvector_oversample": defaults.oversample,
+            # PgVectorIndex's defaults (exact_max_for without an override, min_ef_search, oversample).
+            "pgvector_exact_max_vectors": EXACT_SCAN_MAX_FLOATS // DIMS,
+            "pgvector_min_ef_search": DEFAULT_MIN_EF_SEARCH,
+            "pgvector_oversample": DEFAULT_OVERSAMPLE,
             "postgres_maintenance_work_mem": "1GB",
             "cpu_count": os.cpu_count(),
             # Anything else running on the machine shows here (1-minute load average, before and after).

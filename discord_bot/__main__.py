@@ -10,6 +10,7 @@ import aiohttp
 import discord
 from pydantic import ValidationError
 
+from companion_common.validation import readable_message
 from discord_bot.bot import CompanionBot
 from discord_bot.config import BotSettings
 
@@ -19,7 +20,7 @@ def main() -> int:
         settings = BotSettings()  # type: ignore[call-arg]
     except ValidationError as exc:
         first = exc.errors()[0]
-        message = str(first["msg"]).removeprefix("Value error, ")
+        message = readable_message(first["msg"])
         # Rules over several fields (production secrets) name their variable themselves.
         line = f"{str(first['loc'][0]).upper()}: {message}" if first["loc"] else message
         print(f"config error: {line}", file=sys.stderr)

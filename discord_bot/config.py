@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from discord_bot import weak_secrets
+from companion_common import weak_secrets
 
 
 class BotSettings(BaseSettings):
@@ -87,9 +87,7 @@ class BotSettings(BaseSettings):
         if admin_key:  # optional: empty keeps /admin off Discord
             tokens["ADMIN_API_KEY"] = admin_key
         for variable, value in tokens.items():
-            problem = weak_secrets.weakness(value)
-            if problem is not None:
-                raise ValueError(
-                    f"{variable}: {problem}; production needs a strong secret ({weak_secrets.HOW_TO_GENERATE})"
-                )
+            refusal = weak_secrets.secret_refusal(variable, value)
+            if refusal is not None:
+                raise ValueError(refusal)
         return self

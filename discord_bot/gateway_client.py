@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from companion_common.visible_text import clean_name
 from discord_bot import text
 
 logger = logging.getLogger(__name__)
@@ -243,7 +244,7 @@ class GatewayClient:
     ) -> ChatReply:
         body = {
             "message": message,
-            "username": text.safe_name(username, str(user_id)),
+            "username": clean_name(username, str(user_id)),
             "channel_id": None if channel_id is None else str(channel_id),
             "is_dm": is_dm,
             "guild_id": None if guild_id is None else str(guild_id),
@@ -302,7 +303,7 @@ class GatewayClient:
 
     async def initialize(self, user_id: int, *, profile: str, timezone: str | None, username: str) -> Json:
         """Choose the personality; ``timezone`` None keeps the stored one (UTC for someone new)."""
-        body: Json = {"profile": profile, "username": text.safe_name(username, str(user_id))}
+        body: Json = {"profile": profile, "username": clean_name(username, str(user_id))}
         if timezone is not None:
             body["timezone"] = timezone
         data: Json = await self._json("POST", f"/api/personality/{user_id}/initialize", body=body)

@@ -193,51 +193,6 @@ def strip_mentions(content: str, user_id: int) -> str:
     return re.sub(rf"<@!?{user_id}>", "", content).strip()
 
 
-MAX_NAME_CHARS = 100
-_ZERO_WIDTH_JOINER = "\u200d"  # part of emoji sequences, kept
-_BLANK_LOOKALIKES = frozenset("\u034f\u115f\u1160\u180e\u2800\u3164\uffa0")
-
-
-def _hides_text(ch: str) -> bool:
-    """Tag characters, invisible operators and variation selectors can carry text a model reads."""
-    code = ord(ch)
-    return (
-        0xE0000 <= code <= 0xE007F
-        or 0x2061 <= code <= 0x2064
-        or 0xFE00 <= code <= 0xFE0F
-        or 0xE0100 <= code <= 0xE01EF
-    )
-
-
-def safe_name(name: str | None, fallback: str) -> str:
-    """A Discord name as the bot passes or shows it: display and global names may hold line breaks, bidi
-    overrides and zero-width characters (usernames may not), so control, format and bidi characters go,
-    whitespace collapses, at most 100 characters; ``fallback`` when nothing visible is left."""
-    kept = []
-    for ch in name or "":
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Zl", "Zp"):
-            kept.append(" ")
-        elif (category in ("Cf", "Co", "Cs") and ch != _ZERO_WIDTH_JOINER) or ch in _BLANK_LOOKALIKES:
-            continue
-        else:
-            kept.append(ch)
-    cleaned = " ".join("".join(kept).split())[:MAX_NAME_CHARS].strip()
-    return cleaned or fallback
-
-
-def has_visible_text(content: str) -> bool:
-    """False for a message of only whitespace and invisible fillers (zero-width spaces, joiners, BOM),
-    which the gateway refuses as empty; text hidden in tag characters counts as text (the gateway's
-    security screen decodes it)."""
-    for ch in content:
-        if ch.isspace() or ch in _BLANK_LOOKALIKES:
-            continue
-        if _hides_text(ch) or unicodedata.category(ch) not in ("Cc", "Cf"):
-            return True
-    return False
-
-
 # --- in-character lines for the gateway's answers --------------------------------------------------------
 
 GATEWAY_DOWN = (

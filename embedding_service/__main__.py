@@ -10,9 +10,9 @@ import sys
 
 import uvicorn
 
+from companion_common.asgi import H11_MAX_INCOMPLETE_EVENT_BYTES
 from embedding_service.app import create_app
 from embedding_service.config import ConfigError, Settings
-from embedding_service.errors import H11_MAX_INCOMPLETE_EVENT_BYTES
 
 CONFIG_ERROR_EXIT_CODE = 2
 

@@ -8,11 +8,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
+from companion_common.metrics import HttpMetricsMiddleware
 from embedding_service.cache import EmbeddingCache, create_redis
 from embedding_service.config import Environment, Settings
 from embedding_service.context import ServiceContext
 from embedding_service.errors import install_error_handlers
-from embedding_service.metrics import Metrics, MetricsMiddleware
+from embedding_service.metrics import Metrics
 from embedding_service.metrics import router as metrics_router
 from embedding_service.providers import build_provider
 from embedding_service.routes import router
@@ -60,6 +61,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = metrics
     app.include_router(router)
     app.include_router(metrics_router)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     install_error_handlers(app)  # last: its middlewares wrap the metrics
     return app

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from embedding_service import weak_secrets
+from companion_common import weak_secrets
+from companion_common.validation import readable_message
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 LOCAL_DIMENSIONS = 384
@@ -166,11 +167,9 @@ class Settings(BaseSettings):
     def _production_secrets(self) -> Self:
         """Production refuses a weak REDIS_URL password (GEMINI_API_KEY is Google's to judge)."""
         if self.environment is Environment.PRODUCTION:
-            problem = weak_secrets.url_password_weakness(self.redis_url.get_secret_value())
-            if problem is not None:
-                raise ValueError(
-                    f"REDIS_URL: {problem}; production needs a strong password ({weak_secrets.HOW_TO_GENERATE})"
-                )
+            refusal = weak_secrets.url_refusal("REDIS_URL", self.redis_url.get_secret_value())
+            if refusal is not None:
+                raise ValueError(refusal)
         return self
 
     @classmethod
@@ -193,7 +192,7 @@ def env_name(field_name: str) -> str:
 def describe_validation_error(error: ValidationError) -> str:
     """One line: the variable, the rule and (for non-secrets) the offending value."""
     first = error.errors()[0]
-    message = str(first["msg"]).removeprefix("Value error, ")
+    message = readable_message(first["msg"])
     loc = [str(part) for part in first["loc"] if isinstance(part, str)]
     if not loc:
         return message  # model-level rules name their variable themselves

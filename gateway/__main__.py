@@ -6,9 +6,10 @@ import sys
 
 import uvicorn
 
+from companion_common.asgi import H11_MAX_INCOMPLETE_EVENT_BYTES
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings
-from gateway.observability import H11_MAX_INCOMPLETE_EVENT_BYTES, configure_logging
+from gateway.observability import configure_logging
 
 
 def main() -> int:

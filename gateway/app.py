@@ -11,6 +11,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import asyncpg
 from fastapi import FastAPI
 
+from companion_common.asgi import HeaderLimitMiddleware
+from companion_common.metrics import HttpMetricsMiddleware
 from gateway import __doc__ as gateway_doc
 from gateway import db, migrator
 from gateway.admin.service import AdminService
@@ -30,10 +32,9 @@ from gateway.headers import SingleValueHeadersMiddleware
 from gateway.health.jobs import health_recovery
 from gateway.health.router import router as health_router
 from gateway.health.service import CHECK_TIMEOUT_SECONDS, Check, HealthService
-from gateway.integrations.chat_llm import ChatLLM
 from gateway.integrations.discord_push import BotPushClient, Deliverer
 from gateway.integrations.embedding import EmbeddingClient
-from gateway.integrations.llm import FastLLM
+from gateway.integrations.llm import ChatLLM, FastLLM
 from gateway.integrations.qdrant import QdrantIndex, create_qdrant_client
 from gateway.jobs import JobRunner, JobScheduler
 from gateway.memory.consolidation import Consolidator
@@ -42,9 +43,9 @@ from gateway.memory.index import VectorIndex
 from gateway.memory.jobs import memory_maintenance
 from gateway.memory.pgvector_index import PgVectorIndex
 from gateway.memory.service import MemoryService
-from gateway.metrics import Metrics, MetricsMiddleware
+from gateway.metrics import Metrics
 from gateway.metrics import router as metrics_router
-from gateway.observability import BodySizeLimitMiddleware, HeaderLimitMiddleware, RequestContextMiddleware
+from gateway.observability import BodySizeLimitMiddleware, RequestContextMiddleware
 from gateway.personality.jobs import needs_update
 from gateway.personality.service import PersonalityService
 from gateway.proactive.jobs import proactive_check
@@ -303,7 +304,7 @@ def create_app(
     # Content-Type) is a 400, so the rate limiter and the routes read the same single value.
     app.add_middleware(SingleValueHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     # Outermost: nothing else parses or copies an oversized set of headers.
     app.add_middleware(HeaderLimitMiddleware)
     return app

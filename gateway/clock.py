@@ -1,4 +1,4 @@
-"""The one clock every time-dependent rule reads (DESIGN §9, §10).
+"""The one clock every time-dependent rule reads (docs/architecture.md#decisions, D10).
 
 The lifespan builds a ``SystemClock`` and hands ``clock.now`` to every service that asks "what time is it";
 tests hand in a ``FrozenClock`` instead and move it forward, so a simulated week runs in seconds through

@@ -13,7 +13,8 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway import weak_secrets
+from companion_common import weak_secrets
+from companion_common.validation import readable_message
 
 # Where a bot on the same machine listens; the default of BOT_PUSH_ALLOWED_HOSTS.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -268,21 +269,22 @@ class LettaSettings(_Section):
 
 
 class ChatSettings(_Section):
-    """The conversation pipeline (DESIGN §5): which agent runtime answers, and how much context it gets."""
+    """The conversation pipeline (docs/conversation.md#the-pipeline): which agent runtime answers, and how
+    much context it gets."""
 
     model_config = SettingsConfigDict(env_prefix="CHAT_")
 
     runtime: str = Field(default="auto", pattern=r"^(auto|letta|direct)$")
     history_turns: int = Field(default=8, ge=0, le=50)
     memories_k: int = Field(default=6, ge=0, le=20)
-    max_message_chars: int = Field(default=4000, ge=1, le=20000)
     lock_timeout_seconds: float = Field(default=120.0, gt=0, le=900)
     # The Redis lock's lease, renewed while the turn runs: a lock orphaned by a crash expires this soon.
     lock_lease_seconds: float = Field(default=10.0, ge=1, le=120)
 
 
 class MemorySettings(_Section):
-    """Retrieval knobs (DESIGN §7); defaults are the ones the LoCoMo benchmark was measured with."""
+    """Retrieval knobs (docs/memory.md#recall); defaults are the ones the LoCoMo benchmark was measured
+    with."""
 
     model_config = SettingsConfigDict(env_prefix="MEMORY_")
 
@@ -292,7 +294,7 @@ class MemorySettings(_Section):
 
 
 class SecuritySettings(_Section):
-    """Injection detection, escalation and abuse limits (DESIGN §8); see docs/security.md."""
+    """Injection detection, escalation and abuse limits; see docs/security.md."""
 
     model_config = SettingsConfigDict(env_prefix="SECURITY_")
 
@@ -327,7 +329,8 @@ class SecuritySettings(_Section):
 
 
 class PersonalitySettings(_Section):
-    """The mood dynamics (DESIGN §6); the nightly baseline drift rate is PAD_DRIFT_RATE (tuning)."""
+    """The mood dynamics (docs/personality.md#mood-pad); the nightly baseline drift rate is PAD_DRIFT_RATE
+    (tuning)."""
 
     model_config = SettingsConfigDict(env_prefix="PERSONALITY_")
 
@@ -339,7 +342,7 @@ class PersonalitySettings(_Section):
 
 
 class SchedulerSettings(_Section):
-    """The jobs of DESIGN §10 (APScheduler inside the gateway, each behind a Redis lock); see docs/proactive.md."""
+    """The jobs (APScheduler inside the gateway, each behind a Redis lock); see docs/proactive.md#jobs."""
 
     model_config = SettingsConfigDict(env_prefix="SCHEDULER_")
 
@@ -364,7 +367,8 @@ class SchedulerSettings(_Section):
 
 
 class ProactiveSettings(_Section):
-    """When the companion writes first (DESIGN §9): the score threshold and the hard limits."""
+    """When the companion writes first (docs/proactive.md#hard-limits): the score threshold and the hard
+    limits."""
 
     model_config = SettingsConfigDict(env_prefix="PROACTIVE_")
 
@@ -379,7 +383,8 @@ class ProactiveSettings(_Section):
 
 
 class ReflectionSettings(_Section):
-    """The nightly reflection (DESIGN §10): users active in the last few days, in batches, LLM calls capped."""
+    """The nightly reflection (docs/proactive.md#nightly-reflection): users active in the last few days, in
+    batches, LLM calls capped."""
 
     model_config = SettingsConfigDict(env_prefix="REFLECTION_")
 
@@ -404,47 +409,21 @@ class RetentionSettings(_Section):
 
 
 class TuningSettings(_Section):
-    """Numbers the plan varies by profile; unset ones take the profile's value (see PROFILES)."""
+    """Numbers that vary by ENVIRONMENT profile (docs/architecture.md#decisions, D14); unset ones take the
+    profile's value (see PROFILES)."""
 
-    memory_consolidation_batch_size: int | None = Field(default=None, ge=1)
     pad_drift_rate: float | None = Field(default=None, ge=0.0, le=0.1)
-    rate_limit_requests_per_minute: int | None = Field(default=None, ge=1)
-    rate_limit_burst: int = Field(default=10, ge=1)
-    injection_confidence_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    memory_importance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     max_security_violations_per_day: int = Field(default=10, ge=1)
 
 
 class Profile(BaseModel):
-    memory_consolidation_batch_size: int
     pad_drift_rate: float
-    rate_limit_requests_per_minute: int
-    injection_confidence_threshold: float
-    memory_importance_threshold: float
 
 
 PROFILES: dict[Environment, Profile] = {
-    Environment.DEVELOPMENT: Profile(
-        memory_consolidation_batch_size=20,
-        pad_drift_rate=0.02,
-        rate_limit_requests_per_minute=120,
-        injection_confidence_threshold=0.5,
-        memory_importance_threshold=0.1,
-    ),
-    Environment.PRODUCTION: Profile(
-        memory_consolidation_batch_size=50,
-        pad_drift_rate=0.01,
-        rate_limit_requests_per_minute=60,
-        injection_confidence_threshold=0.7,
-        memory_importance_threshold=0.3,
-    ),
-    Environment.TESTING: Profile(
-        memory_consolidation_batch_size=5,
-        pad_drift_rate=0.05,
-        rate_limit_requests_per_minute=300,
-        injection_confidence_threshold=0.9,
-        memory_importance_threshold=0.0,
-    ),
+    Environment.DEVELOPMENT: Profile(pad_drift_rate=0.02),
+    Environment.PRODUCTION: Profile(pad_drift_rate=0.01),
+    Environment.TESTING: Profile(pad_drift_rate=0.05),
 }
 
 
@@ -453,21 +432,12 @@ class Tuning(Profile):
 
     model_config = {"frozen": True}
 
-    rate_limit_burst: int
     max_security_violations_per_day: int
 
     @model_validator(mode="after")
     def _plan_rules(self) -> Self:
-        if self.memory_consolidation_batch_size > 200:
-            raise ValueError("MEMORY_CONSOLIDATION_BATCH_SIZE must be at most 200")
         if self.pad_drift_rate > 0.05:
             raise ValueError("PAD_DRIFT_RATE must be at most 0.05")
-        if self.rate_limit_burst > self.rate_limit_requests_per_minute:
-            raise ValueError("RATE_LIMIT_BURST must not exceed RATE_LIMIT_REQUESTS_PER_MINUTE")
-        if self.injection_confidence_threshold < 0.5 and self.max_security_violations_per_day > 20:
-            raise ValueError(
-                "INJECTION_CONFIDENCE_THRESHOLD below 0.5 needs MAX_SECURITY_VIOLATIONS_PER_DAY of at most 20"
-            )
         return self
 
 
@@ -503,7 +473,7 @@ def env_name(section: type[BaseSettings], field_name: str) -> str:
 def describe_validation_error(section: type[BaseSettings], error: ValidationError) -> str:
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"] if isinstance(part, str)]
-    message = str(first["msg"]).removeprefix("Value error, ")
+    message = readable_message(first["msg"])
     if not loc:
         return message
     variable = env_name(section, loc[0])
@@ -565,13 +535,13 @@ class Settings(BaseModel):
             try:
                 sections["tuning"] = Tuning(**{**profile.model_dump(), **explicit})
             except ValidationError as exc:
-                raise ConfigError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+                raise ConfigError(readable_message(exc.errors()[0]["msg"])) from None
         settings = cls(**sections)
         settings.check_production_secrets()
         return settings
 
     def check_production_secrets(self) -> None:
-        """Refuse weak secrets of ours in production (gateway.weak_secrets), naming the variable and the rule.
+        """Refuse weak secrets of ours in production (companion_common.weak_secrets), naming the variable and the rule.
 
         Keys issued by providers (Groq, Chutes, an LLM server, Gemini) are theirs to judge and not checked.
         """
@@ -586,11 +556,9 @@ class Settings(BaseModel):
         if qdrant_key:  # optional: compose's Qdrant runs without one, inside the internal network
             tokens["QDRANT_API_KEY"] = qdrant_key
         for variable, value in tokens.items():
-            problem = weak_secrets.weakness(value)
-            if problem is not None:
-                raise ConfigError(
-                    f"{variable}: {problem}; production needs a strong secret ({weak_secrets.HOW_TO_GENERATE})"
-                )
+            refusal = weak_secrets.secret_refusal(variable, value)
+            if refusal is not None:
+                raise ConfigError(refusal)
         seen: dict[str, str] = {}
         for variable, value in tokens.items():
             if value in seen:
@@ -600,8 +568,6 @@ class Settings(BaseModel):
             ("DATABASE_URL", self.database.url.get_secret_value()),
             ("REDIS_URL", self.redis.url.get_secret_value()),
         ):
-            problem = weak_secrets.url_password_weakness(url)
-            if problem is not None:
-                raise ConfigError(
-                    f"{variable}: {problem}; production needs a strong password ({weak_secrets.HOW_TO_GENERATE})"
-                )
+            refusal = weak_secrets.url_refusal(variable, url)
+            if refusal is not None:
+                raise ConfigError(refusal)

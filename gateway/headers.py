@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.errors import send_error
+from companion_common.asgi import send_error
 
 # Each names exactly one thing; two copies would let two readers disagree about it.
 SINGLE_VALUE_HEADERS: tuple[bytes, ...] = (b"authorization", b"content-length", b"content-type")

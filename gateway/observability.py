@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import send_error
+from companion_common.asgi import send_error
 from gateway.headers import single_header
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
@@ -150,37 +150,3 @@ class BodySizeLimitMiddleware:
         except ClientDisconnect:
             if not rejected:
                 raise  # a real disconnect; only the one we simulated is ours to absorb
-
-
-MAX_REQUEST_HEADERS = 100
-MAX_REQUEST_HEADER_BYTES = 32 * 1024
-# What the HTTP server itself may buffer for one incomplete request head (uvicorn's h11 option): a bound on
-# memory before the app ever sees the request. A head that arrives whole is bounded by the middleware below.
-H11_MAX_INCOMPLETE_EVENT_BYTES = 2 * MAX_REQUEST_HEADER_BYTES
-
-
-class HeaderLimitMiddleware:
-    """Answers 431 to a request with more than ``max_count`` headers or ``max_bytes`` of them (names and
-    values): no client of ours needs more, and every header is parsed, copied and scanned downstream."""
-
-    def __init__(
-        self, app: ASGIApp, max_count: int = MAX_REQUEST_HEADERS, max_bytes: int = MAX_REQUEST_HEADER_BYTES
-    ) -> None:
-        self.app = app
-        self.max_count = max_count
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = scope["headers"]
-        size = sum(len(name) + len(value) for name, value in headers)
-        if len(headers) <= self.max_count and size <= self.max_bytes:
-            await self.app(scope, receive, send)
-            return
-        detail = (
-            f"request headers exceed the limit of {self.max_count} headers or {self.max_bytes} bytes "
-            f"(got {len(headers)} headers, {size} bytes)"
-        )
-        await send_error(send, 431, "RequestHeaderFieldsTooLarge", detail, [(b"connection", b"close")])

@@ -23,8 +23,12 @@ import os
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
+
+if TYPE_CHECKING:
+    from scripts.localstack import LocalStack
 
 
 def _environment() -> dict[str, str]:
@@ -34,7 +38,7 @@ def _environment() -> dict[str, str]:
     return values
 
 
-def _stack():  # type: ignore[no-untyped-def]
+def _stack() -> LocalStack:
     from scripts.localstack import LocalStack, StackConfig
 
     return LocalStack(StackConfig.from_env(_environment()))

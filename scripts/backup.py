@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import asyncpg
 import httpx
@@ -96,6 +96,7 @@ async def postgres_facts(database_url: str) -> dict[str, Any]:
                           count(*) FILTER (WHERE deleted_at IS NULL AND embedding IS NOT NULL) AS with_vector
                    FROM memories"""
             )
+            assert row is not None  # an aggregate without GROUP BY always yields one row
             spaces = await conn.fetch(
                 """SELECT embedding_model, embedding_dims, count(*) AS n FROM memories
                    WHERE deleted_at IS NULL AND embedding IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"""
@@ -240,8 +241,10 @@ async def database_has_data(database_url: str) -> dict[str, int]:
 # --- Redis ----------------------------------------------------------------------------------------------------
 
 
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
+def _b64(value: bytes | str) -> str:
+    """Base64 of a Redis reply. Our clients never decode, so replies are bytes; redis-py's types also allow
+    str (a client with ``decode_responses``), which is encoded back to the UTF-8 it was decoded from."""
+    return base64.b64encode(value if isinstance(value, bytes) else value.encode()).decode("ascii")
 
 
 def _unb64(value: str) -> bytes:
@@ -249,7 +252,8 @@ def _unb64(value: str) -> bytes:
 
 
 async def _read_key(client: aioredis.Redis, key: bytes) -> dict[str, Any] | None:
-    kind = (await client.type(key)).decode()
+    kind_reply = await client.type(key)
+    kind = kind_reply.decode() if isinstance(kind_reply, bytes) else kind_reply
     if kind == "none":
         return None
     record: dict[str, Any] = {"key": _b64(key), "type": kind}
@@ -265,7 +269,9 @@ async def _read_key(client: aioredis.Redis, key: bytes) -> dict[str, Any] | None
     elif kind == "set":
         record["value"] = sorted(_b64(v) for v in await client.smembers(key))
     elif kind == "zset":
-        record["value"] = [[_b64(m), s] for m, s in await client.zrange(key, 0, -1, withscores=True)]
+        # withscores: (member, score) pairs; redis-py's return type covers every form of ZRANGE.
+        pairs = cast(list[tuple[bytes, float]], await client.zrange(key, 0, -1, withscores=True))
+        record["value"] = [[_b64(m), s] for m, s in pairs]
     else:  # streams and modules' types: the server's own serialisation
         payload = await client.dump(key)
         if payload is None:

@@ -4,8 +4,8 @@ Letta pins hundreds of packages that clash with ours, so it never enters the pro
 ``$COMPANION_HOME/letta-venv`` (default ``./.companion/letta-venv``), installed with our committed pins
 (``scripts/letta/constraints-0.6.8.txt``). A marker file records what was installed; while it matches, a
 rerun skips pip entirely. The server runs on SQLite in its own data directory (temporary unless given),
-with offline settings DESIGN §5 measured: tiktoken's ``cl100k_base`` from the copy inside
-llama-index-core's wheel and composio's version check off, so it starts without any network.
+with the offline settings of docs/letta.md#running-letta-locally-no-docker: tiktoken's ``cl100k_base`` from
+the copy inside llama-index-core's wheel and composio's version check off, so it starts without any network.
 
 Used by the test suite (``tests/letta/fixtures.py``) and by ``python -m scripts letta``::
 

@@ -180,9 +180,7 @@ class EmbeddedPostgres:
             return pwd.getpwnam(PG_SYSTEM_USER)
 
     def _run(self, tool: str, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
-        kwargs: dict[str, object] = {}
-        if self._owner is not None:
-            kwargs = {"user": self._owner.pw_uid, "group": self._owner.pw_gid, "extra_groups": []}
+        owner = self._owner  # None: run as ourselves (None is subprocess's own default for all three)
         result = subprocess.run(
             [str(self._bin / tool), *args],
             input=stdin,
@@ -191,7 +189,9 @@ class EmbeddedPostgres:
             timeout=timeout,
             cwd="/",
             check=False,
-            **kwargs,  # type: ignore[arg-type]
+            user=owner.pw_uid if owner is not None else None,
+            group=owner.pw_gid if owner is not None else None,
+            extra_groups=[] if owner is not None else None,
         )
         if result.returncode != 0:
             raise StackError(
@@ -393,9 +393,10 @@ class ServiceProcess:
         recycled pid never counts, and a process that has not exec'd yet already does)."""
         try:
             pid_text, started_text = self.pidfile.read_text().split()
-            proc = psutil.Process(int(pid_text))
+            pid = int(pid_text)
+            proc = psutil.Process(pid)
             if proc.status() != psutil.STATUS_ZOMBIE and abs(proc.create_time() - float(started_text)) < 0.01:
-                return proc.pid
+                return pid
         except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
             pass
         self.pidfile.unlink(missing_ok=True)

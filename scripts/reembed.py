@@ -1,9 +1,9 @@
 """``python -m scripts reembed``: give every live memory a vector of the embedding service's current model.
 
-Vectors of two models are never compared (DESIGN §5): after the embedding provider, model or size changes,
-memories still tagged with the old model are invisible to vector search (full text still finds them).
-This command re-embeds them, and memories that never got a vector (the embedding backlog), with whatever
-model the embedding service answers with now, batch by batch:
+Vectors of two models are never compared (docs/architecture.md#decisions, D9): after the embedding provider,
+model or size changes, memories still tagged with the old model are invisible to vector search (full text
+still finds them). This command re-embeds them, and memories that never got a vector (the embedding backlog),
+with whatever model the embedding service answers with now, batch by batch:
 
 1. read a batch of live memories whose tag differs from the current model/dims (or that have none;
    ``--model OLD`` limits it to memories tagged OLD), in id order;
@@ -31,8 +31,8 @@ from typing import Any, TextIO
 from uuid import UUID
 
 import asyncpg
+from pgvector.asyncpg import register_vector
 
-from gateway.db import register_vector_codec
 from gateway.integrations.embedding import EmbeddingClient, EmbeddingServiceError, EmbeddingSpace
 from gateway.memory.index import VectorIndex, VectorIndexError
 from gateway.memory.reindex import index_backlog
@@ -111,8 +111,8 @@ async def reembed(
         raise ReembedError("EMBEDDING_SERVICE_URL is not set")
     stream = out or sys.stdout
     embedding = EmbeddingClient(targets.embedding_url, timeout=120)
-    # The gateway's own vector codec: the repository writes vectors as the gateway does.
-    pool = await asyncpg.create_pool(targets.database_url, min_size=1, max_size=2, init=register_vector_codec)
+    # pgvector's codec, as the gateway's pool registers it: the repository writes vectors as the gateway does.
+    pool = await asyncpg.create_pool(targets.database_url, min_size=1, max_size=2, init=register_vector)
     assert pool is not None
     client: Any = None
     try:

@@ -1,8 +1,8 @@
 """``python -m scripts retention [--apply]``: the retention policy, in one place, dry run by default.
 
-Nothing is deleted silently (DESIGN §7): forgetting only lowers a memory's retrieval weight, and what is
-deleted is what the user deleted, or what this policy names below. Each rule has a variable (documented in
-.env.example); 0 switches a rule off.
+Nothing is deleted silently (docs/architecture.md#decisions, D13): forgetting only lowers a memory's retrieval
+weight, and what is deleted is what the user deleted, or what this policy names below. Each rule has a
+variable (documented in .env.example); 0 switches a rule off.
 
 1. ``purge_memory`` — memories the user deleted (soft-deleted, out of every search already) more than
    ``RETENTION_DELETED_MEMORY_DAYS`` (30) days ago are deleted for good.
@@ -57,7 +57,7 @@ class RetentionError(RuntimeError):
 
 def load_policy(env: Mapping[str, str]) -> RetentionSettings:
     """The policy from ``env`` (``.env`` under the process environment); RetentionError names a bad variable."""
-    values = {}
+    values: dict[str, Any] = {}  # the variables' text, which pydantic validates into each field's type
     for name in RetentionSettings.model_fields:
         raw = (env.get(env_name(RetentionSettings, name)) or "").strip()
         if raw:
@@ -153,7 +153,7 @@ _FORGET_CANDIDATES = """
 """
 
 
-def forgotten(row: Mapping[str, Any], policy: RetentionSettings, now: datetime) -> float | None:
+def forgotten(row: asyncpg.Record, policy: RetentionSettings, now: datetime) -> float | None:
     """retention × importance when it is below the policy's threshold, else None."""
     value = retrieval.retention(
         now, row["created_at"], row["last_accessed_at"], row["strength"], row["importance"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("gateway", "embedding_service", "discord_bot")
+PACKAGES = ("gateway", "embedding_service", "discord_bot", "companion_common")
 # SQL outside a repository: the migrator (it applies migrations/ and records them) and the pool's own ping.
 SQL_ALLOWED = {"gateway/migrator.py", "gateway/db.py"}
 SQL = re.compile(r"\b(?:SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.S)

@@ -87,7 +87,8 @@ RUNTIME_VARIABLES = {"FORWARDED_ALLOW_IPS"}  # uvicorn: which proxies' X-Forward
 # Every service has a healthcheck: each image ships a way to probe itself (python, bash, redis-cli,
 # pg_isready, busybox wget). None is exempt, so this set stays empty.
 NO_HEALTHCHECK_POSSIBLE: set[str] = set()
-# Dependencies the gateway has a degraded mode for (DESIGN §11): it must start without them.
+# Dependencies the gateway has a degraded mode for (docs/architecture.md#decisions, D12): it must start
+# without them.
 GATEWAY_OPTIONAL_DEPENDENCIES = {"embedding_service", "qdrant", "letta"}
 EXPECTED_VOLUMES = {
     "postgres_data",

@@ -140,3 +140,139 @@ def test_the_compose_part_of_operations_runs_in_the_compose_check() -> None:
         found = script.find(command, position)
         assert found >= 0, f"scripts/compose_check.sh does not run: {command}"
         position = found + len(command)
+
+
+# --- the repository explains itself: code cites these docs, and every citation resolves ------------------
+
+CODE_DIRS = ("gateway", "embedding_service", "discord_bot", "scripts", "benchmarks")
+# Everything else that carries comments or prose. Not migrations/: an applied migration is checksummed and
+# never edited (gateway/migrator.py), so 008's first line keeps the section number it was written with.
+OTHER_SOURCES = ("tests", "docs")
+OTHER_FILES = ("README.md", "docker-compose.yml", ".env.example", "Makefile", "Caddyfile", "pyproject.toml")
+TEXT_SUFFIXES = {".py", ".md", ".sh", ".sql", ".txt", ".toml", ".yml", ".yaml", ".cfg", ".ini", ""}
+# The design document and the plan digest the project started from live outside the repository; what the
+# code relies on from them is in docs/architecture.md ("Decisions") and the domain pages.
+OUTSIDE_CITATION = re.compile(r"DESIGN\s*§|DESIGN\.md|\bspec\s*§|\[(?:MG0|REF)\]")
+# docs/memory.md, docs/memory.md#recall, docs/architecture.md#decisions, D3 (or "D1, D9").
+DOCS_CITATION = re.compile(r"\bdocs/([\w.-]+\.md)(?:#([\w-]+))?((?:,\s*D\d+)*)")
+# [`memory.md`](memory.md#recall), [text](#local-anchor), [`architecture.md`](architecture.md#decisions), D13
+MARKDOWN_LINK = re.compile(r"\]\(((?:[\w./-]+\.md)?)(?:#([\w-]+))?\)((?:,\s*D\d+)*)")
+DECISION = re.compile(r"^\*\*D(\d+)\.", re.M)
+
+
+def _text_files(*roots: str) -> list[Path]:
+    files: list[Path] = []
+    for root in roots:
+        path = REPO / root
+        if path.is_file():
+            files.append(path)
+            continue
+        files += [
+            p
+            for p in sorted(path.rglob("*"))
+            if p.is_file() and p.suffix in TEXT_SUFFIXES and "__pycache__" not in p.parts
+        ]
+    return files
+
+
+def github_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower-cased, punctuation dropped, spaces as hyphens, a
+    repeated heading suffixed -1, -2... Lines inside fenced code blocks are not headings."""
+    anchors: set[str] = set()
+    fenced = False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        match = re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if fenced or not match:
+            continue
+        anchor = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower()).replace(" ", "-")
+        candidate, n = anchor, 0
+        while candidate in anchors:
+            n += 1
+            candidate = f"{anchor}-{n}"
+        anchors.add(candidate)
+    return anchors
+
+
+def decisions() -> set[str]:
+    section = (
+        (REPO / "docs" / "architecture.md").read_text().split("\n## Decisions\n", 1)[1].split("\n## ", 1)[0]
+    )
+    return {f"D{number}" for number in DECISION.findall(section)}
+
+
+def _check_target(page: Path, anchor: str, entries: str, where: str) -> list[str]:
+    if not page.is_file():
+        return [f"{where}: {page.relative_to(REPO)} does not exist"]
+    problems = []
+    if anchor and anchor not in github_anchors(page.read_text()):
+        problems.append(f"{where}: {page.relative_to(REPO)} has no section #{anchor}")
+    for entry in re.findall(r"D\d+", entries):
+        if page.name != "architecture.md" or anchor != "decisions":
+            problems.append(f"{where}: {entry} cited without docs/architecture.md#decisions")
+        elif entry not in decisions():
+            problems.append(f"{where}: docs/architecture.md#decisions has no {entry}")
+    return problems
+
+
+def test_github_anchors() -> None:
+    page = (
+        "# Memory\n## Storage: Postgres first, the index second\n"
+        "```sh\n# not a heading\n```\n"
+        "## API (`/a/{b}`)\n## Jobs\n## Jobs\n"
+    )
+    assert github_anchors(page) == {
+        "memory",
+        "storage-postgres-first-the-index-second",
+        "api-ab",
+        "jobs",
+        "jobs-1",
+    }
+
+
+def test_the_decisions_are_numbered_in_order() -> None:
+    numbers = sorted(int(entry[1:]) for entry in decisions())
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 10
+
+
+def test_no_code_cites_a_document_outside_the_repository() -> None:
+    """gateway/, embedding_service/, discord_bot/, scripts/ and benchmarks/ (and the tests, docs and top-level
+    files) cite docs/, never the design document or plan digest the project started from."""
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in _text_files(*CODE_DIRS, *OTHER_SOURCES, *OTHER_FILES)
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        if OUTSIDE_CITATION.search(line)
+    ]
+    assert len(_text_files(*CODE_DIRS)) > 100
+    assert not found, "cite docs/ instead (docs/architecture.md#decisions):\n" + "\n".join(found)
+
+
+def test_every_docs_citation_in_the_code_resolves() -> None:
+    """Every ``docs/<page>.md``, ``docs/<page>.md#<section>`` and ``docs/architecture.md#decisions, D<n>``
+    written in the code, tests or top-level files names a page, a section and a decision that exist."""
+    problems: list[str] = []
+    cited = 0
+    for path in _text_files(*CODE_DIRS, "tests", *OTHER_FILES):
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            for page, anchor, entries in DOCS_CITATION.findall(line):
+                cited += 1
+                where = f"{path.relative_to(REPO)}:{number}"
+                problems += _check_target(REPO / "docs" / page, anchor, entries, where)
+    assert cited >= 40
+    assert not problems, "\n".join(problems)
+
+
+def test_every_link_between_the_docs_resolves() -> None:
+    """Every markdown link of README.md and docs/ to a page of docs/ (or a section, or a decision) exists."""
+    problems: list[str] = []
+    for doc in DOCS:
+        for number, line in enumerate(doc.read_text().splitlines(), 1):
+            for target, anchor, entries in MARKDOWN_LINK.findall(line):
+                page = (doc.parent / target).resolve() if target else doc
+                if page.suffix != ".md" or REPO not in page.parents:
+                    continue
+                problems += _check_target(page, anchor, entries, f"{doc.relative_to(REPO)}:{number}")
+    assert not problems, "\n".join(problems)

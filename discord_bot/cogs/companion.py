@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from companion_common.visible_text import clean_name
 from discord_bot import text
 from discord_bot.gateway_client import Json, UserNotStarted
 from discord_bot.views import Confirm
@@ -46,7 +47,7 @@ def status_embed(
     user: discord.abc.User, profile: Json, session: Json | None, security: Json | None
 ) -> discord.Embed:
     embed = discord.Embed(
-        title=f"Your companion, {text.safe_name(user.display_name, 'friend')}", colour=EMBED_COLOUR
+        title=f"Your companion, {clean_name(user.display_name, 'friend')}", colour=EMBED_COLOUR
     )
     embed.add_field(name="Personality", value=profile_name(profile["personality_profile"]))
     embed.add_field(name="Time zone", value=profile["timezone"])

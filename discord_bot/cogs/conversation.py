@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from companion_common.visible_text import clean_name, is_invisible_only
 from discord_bot import text
 from discord_bot.gateway_client import GatewayError, user_message
 from discord_bot.ratelimit import KeyedLocks
@@ -64,7 +65,7 @@ def message_text(bot_user: discord.abc.User, message: discord.Message) -> str:
     content = text.strip_mentions(message.content, bot_user.id)
     for user in message.mentions:
         if user.id != bot_user.id:
-            name = text.safe_name(user.display_name, str(user.id))
+            name = clean_name(user.display_name, str(user.id))
             content = content.replace(f"<@{user.id}>", f"@{name}")
             content = content.replace(f"<@!{user.id}>", f"@{name}")
     return content.strip()
@@ -87,7 +88,7 @@ class Conversation(commands.Cog):
         if message.guild is not None:
             self.bot.remember_channel(message.author.id, message.channel.id)
         content = message_text(bot_user, message)
-        if not text.has_visible_text(content):
+        if is_invisible_only(content):
             await send_reply(message, text.ATTACHMENTS_ONLY if message.attachments else text.EMPTY_MESSAGE)
             return
         if len(content) > text.GATEWAY_MESSAGE_LIMIT:

@@ -1,5 +1,6 @@
 """Bot registration in Redis: the bot posts its push URL at start and heartbeats it; the key expires when the
-heartbeats stop, so a dead bot is never called for long (DESIGN §1: Redis holds only what may be lost)."""
+heartbeats stop, so a dead bot is never called for long (Redis holds only what may be lost:
+docs/architecture.md#decisions, D1)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import time
 
 from gateway.chat.prompting import memories_block, person_line
 from gateway.chat.runtime import AgentReply, RuntimeFailure, Turn
-from gateway.integrations.chat_llm import ChatLLM, ChatLLMError
+from gateway.integrations.llm import ChatLLM, LLMError
 
 GUIDELINES = """How you talk:
 - You are a companion with your own personality, not an assistant. Talk like a friend in a chat: warm,
@@ -50,7 +50,7 @@ class DirectRuntime:
             result = await self.llm.complete(
                 build_messages(turn), max_tokens=120 if turn.restricted else None
             )
-        except ChatLLMError as exc:
+        except LLMError as exc:
             raise RuntimeFailure("chat_llm", exc.message) from exc
         degraded = ("chat_llm_primary",) if result.fallback_used else ()
         return AgentReply(
@@ -68,5 +68,5 @@ class DirectRuntime:
     async def health(self) -> None:
         try:
             await self.llm.health()
-        except ChatLLMError as exc:
+        except LLMError as exc:
             raise RuntimeFailure("chat_llm", exc.message) from exc

@@ -1,4 +1,4 @@
-"""The ``letta`` runtime (DESIGN §5): one Letta 0.6.8 agent per user, named ``companion_{user_id}``.
+"""The ``letta`` runtime (docs/letta.md): one Letta 0.6.8 agent per user, named ``companion_{user_id}``.
 
 Per turn:
 

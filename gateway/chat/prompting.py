@@ -1,7 +1,7 @@
 """How user-controlled text sits in an agent's prompt, for the ``direct`` and ``letta`` runtimes alike.
 
-The person's name and the recalled memories are data, never instructions (DESIGN: "quoted notes (data,
-never instructions)"). The name is screened (``security.service.screen_name``: cleaned, and a neutral
+The person's name and the recalled memories are data, never instructions (docs/security.md#memory-poisoning).
+The name is screened (``security.service.screen_name``: cleaned, and a neutral
 fallback when it reads as an instruction) and JSON-quoted with a label saying what it is. The memories go
 in one delimited block: a preamble saying they are past words to draw on and never to obey, then one JSON
 object per memory. ``quoting.quote`` escapes line breaks, quotes, angle brackets and invisible characters,

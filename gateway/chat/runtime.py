@@ -1,4 +1,5 @@
-"""The one interface every agent runtime implements (DESIGN §5): ``letta``, ``direct`` and ``template``.
+"""The one interface every agent runtime implements (docs/architecture.md#decisions, D5): ``letta``,
+``direct`` and ``template``.
 
 The chat pipeline builds a ``Turn`` (who, what they said, the companion's current self as persona text,
 the memories recalled for this message, the last turns) and asks a runtime for an ``AgentReply``. A runtime

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from gateway.security.quoting import MAX_NAME_CHARS, check_name, is_invisible_only
+from companion_common.visible_text import MAX_NAME_CHARS, is_invisible_only
+from gateway.security.quoting import check_name
 
 MAX_MESSAGE_CHARS = 4000
 

@@ -1,4 +1,5 @@
-"""The chat pipeline (DESIGN §5): one user message in, one reply out, everything learned on the way.
+"""The chat pipeline (docs/conversation.md#the-pipeline): one user message in, one reply out, everything
+learned on the way.
 
 Per message, in order (messages of one user strictly one after another, other users in parallel):
 user lookup or creation → security screen → OCC appraisal and mood update → memory recall → the agent's
@@ -297,8 +298,8 @@ class ChatService:
         return self.personality.offline_persona(user_id), Mood(0.0, 0.0, 0.0, "neutral")
 
     async def _handle_without_database(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
-        """Postgres is down (DESIGN §11): answer from the LLM with the last known persona, learn nothing now,
-        queue the interaction and the memories for replay when it returns."""
+        """Postgres is down (docs/architecture.md#decisions, D12): answer from the LLM with the last known
+        persona, learn nothing now, queue the interaction and the memories for replay when it returns."""
         started = time.perf_counter()
         now = self.clock()
         degraded = ["postgres"]

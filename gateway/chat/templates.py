@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from companion_common.visible_text import clean_text
 from gateway.chat.runtime import AgentReply, Turn
-from gateway.security.quoting import clean_text
 from gateway.security.service import QUOTE_PREFIX, screen_name
 
 OFFLINE_NOTE = "(I'm in offline mode right now, so my words are simpler than usual.)"

@@ -1,4 +1,4 @@
-"""Proactive delivery: the gateway asks the Discord bot to write to a user (DESIGN §9).
+"""Proactive delivery: the gateway asks the Discord bot to write to a user (docs/discord.md).
 
 The bot runs a small HTTP server (``POST /push`` with ``Authorization: Bearer $BOT_PUSH_TOKEN``) and
 registers its URL with the gateway at start, then heartbeats it. ``Deliverer`` is what the proactive

@@ -1,4 +1,4 @@
-"""A thin typed client for the Letta 0.6.8 REST API (DESIGN §5), over httpx.
+"""A thin typed client for the Letta 0.6.8 REST API (docs/architecture.md#decisions, D6), over httpx.
 
 Only what the ``letta`` runtime needs, with the request and response shapes measured against a real 0.6.8
 server: ``/v1/agents/`` (create, list by name, get, delete), ``/v1/agents/{id}/messages`` with

@@ -1,4 +1,5 @@
-"""Qdrant as the memory index (DESIGN §1, §4, §12): rebuilt from Postgres at any time, never the truth.
+"""Qdrant as the memory index (docs/architecture.md#decisions, D1, D9): rebuilt from Postgres at any time,
+never the truth.
 
 Each embedding space gets two collections, ``episodic_memory__<model-slug>__<dims>`` and
 ``semantic_memory__<model-slug>__<dims>``, with Cosine distance. Points are keyed by the memory's UUID and

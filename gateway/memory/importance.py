@@ -1,8 +1,8 @@
 """How much a memory matters, in [0, 1]: asked of the fast LLM (cached in Redis), else a local heuristic.
 
-Both follow the plan's criteria and weights: emotional significance 0.30, personal disclosure 0.25,
-future relevance 0.25, uniqueness 0.20. Heuristic scores are never cached and are marked as such in
-Postgres, so ``rescore_pending`` can replace them once Groq is back.
+Both follow the criteria and weights of docs/memory.md#storage-postgres-first-the-index-second: emotional
+significance 0.30, personal disclosure 0.25, future relevance 0.25, uniqueness 0.20. Heuristic scores are
+never cached and are marked as such in Postgres, so ``rescore_pending`` can replace them once Groq is back.
 """
 
 from __future__ import annotations
@@ -263,14 +263,14 @@ _WORD = re.compile(r"[a-z0-9']+")
 _NAME_MID_SENTENCE = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
 
 WEIGHTS = {"emotional": 0.30, "disclosure": 0.25, "future": 0.25, "uniqueness": 0.20}
-ASSISTANT_FACTOR = 0.6  # DESIGN §7: the companion's reply is a separate, lower-weight memory
+ASSISTANT_FACTOR = 0.6  # the companion's reply is a separate, lower-weight memory (docs/memory.md)
 _FLOOR = 0.05
 
 
 def heuristic_importance(content: str, speaker: str = "user") -> float:
-    """A local estimate of importance in [0, 1] from cues for the plan's four weighted criteria.
+    """A local estimate of importance in [0, 1] from cues for the four weighted criteria.
 
-    Calibrated so the plan's examples land near their LLM scores: grief ~0.95, a promotion ~0.9,
+    Calibrated so the prompt's examples land near their LLM scores: grief ~0.95, a promotion ~0.9,
     a new puppy ~0.75, a tea-over-coffee preference ~0.4, a weather question ~0.1.
     """
     raw = content.strip()

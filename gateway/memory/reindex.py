@@ -3,7 +3,7 @@
 - ``rebuild_index``: every live memory of a space, in id order, batch by batch (a Qdrant that lost its data,
   a new Qdrant, a new collection layout).
 - ``index_backlog``: memories whose vector was stored while the index was down (``indexed_at IS NULL``):
-  the "indexed later" path of DESIGN §11, run by the nightly maintenance job.
+  the "indexed later" path of docs/architecture.md#decisions, D12, run by the nightly maintenance job.
 
 Both upsert first and set ``indexed_at`` after, so a crash in between only means indexing twice. An
 ``indexed_at`` already set is left as it is: rewriting it would cost a new row version (and, with pgvector,

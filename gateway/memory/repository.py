@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 import numpy as np
 import numpy.typing as npt
+from pgvector import Vector
 
 Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
@@ -30,6 +31,11 @@ def in_scope(param: int, alias: str = "") -> str:
 
 CONFLICT_COLUMNS = """id, memory_id_1, memory_id_2, conflict_type, description, confidence, resolution_status,
     resolution_method, winner_memory_id, resolution_note, detected_at, resolved_at"""
+
+
+def _array(vector: Vector | None) -> npt.NDArray[np.float32] | None:
+    """A stored vector (pgvector's codec decodes ``Vector``) as the float32 array retrieval computes with."""
+    return None if vector is None else vector.to_numpy()
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ class MemoryRepository:
         self,
         user_id: str,
         ids: Sequence[UUID],
-        vectors: Sequence[Sequence[float]] | npt.NDArray[np.float32],
+        vectors: Sequence[list[float]] | npt.NDArray[np.float32],
         model: str,
         dims: int,
         indexed_at: datetime | None,
@@ -302,7 +308,7 @@ class MemoryRepository:
         out = []
         for row in rows:
             data = dict(row)
-            vector = data.pop("vector")
+            vector = _array(data.pop("vector"))
             pad = data.pop("pad_context")
             term_count = int(data.pop("term_count") or 0)
             frequencies = dict(zip(data.pop("lexemes") or [], data.pop("counts") or [], strict=True))
@@ -348,7 +354,9 @@ class MemoryRepository:
         out = []
         for row in rows:
             data = dict(row)
-            out.append(Candidate(row=data, vector=data.pop("vector"), pad_context=data.pop("pad_context")))
+            out.append(
+                Candidate(row=data, vector=_array(data.pop("vector")), pad_context=data.pop("pad_context"))
+            )
         return out
 
     async def mark_consolidated(self, user_id: str, ids: Sequence[UUID], into: UUID) -> None:

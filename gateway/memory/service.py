@@ -204,7 +204,8 @@ class MemoryService:
             speaker = item.speaker.value if item.speaker else "system"
             async with semaphore:
                 scored = await self.scorer.score(item.content, speaker, item.context, user_id=user_id)
-            # The scorer weighs the assistant's own replies lower than the user's (DESIGN §7).
+            # The scorer weighs the assistant's own replies lower than the user's
+            # (docs/memory.md#storage-postgres-first-the-index-second).
             return min(1.0, max(0.0, float(scored.value))), str(scored.source)
 
         return list(await asyncio.gather(*(one(item) for item in items)))

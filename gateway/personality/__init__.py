@@ -1,2 +1,2 @@
 """The companion's personality and emotion engine: fixed Big Five traits, PAD mood, OCC appraisal, needs and
-quirks (DESIGN §6)."""
+quirks (docs/personality.md)."""

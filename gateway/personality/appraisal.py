@@ -105,7 +105,8 @@ class Appraiser(Protocol):
 
 # --- Event cues ------------------------------------------------------------------------------------------
 # Patterns run on lower-cased text with typographic apostrophes straightened. They describe kinds of
-# events, not the plan's three examples: each list names the family of things that make that event.
+# events, not the three examples of docs/personality.md#appraisal-occ: each list names the family of things
+# that make that event.
 
 
 def _cues(alternatives: str) -> re.Pattern[str]:

@@ -27,7 +27,7 @@ class NeedType(StrEnum):
     VALIDATION = "validation"
 
 
-# [MG0]'s rates: how much each need rises per hour without satisfaction.
+# The rates (docs/personality.md#needs): how much each need rises per hour without satisfaction.
 GROWTH_PER_HOUR: dict[NeedType, float] = {
     NeedType.SOCIAL: 0.03,
     NeedType.INTELLECTUAL: 0.02,

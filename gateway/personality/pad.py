@@ -110,12 +110,12 @@ class EmotionLabel(StrEnum):
     ANXIOUS = "anxious"
 
 
-# Prototype coordinates of the plan's ten labels. Directions follow Mehrabian's PAD ratings and Gebhard's
-# ALMA table (e.g. anger -0.51/0.59/0.25, fear -0.64/0.60/-0.43, distress -0.4/-0.2/-0.5, joy 0.4/0.2/0.1);
-# magnitudes sit at about 0.6-0.7 (0.8-0.9 for the two high-arousal ones), where a day of strong emotion
-# takes the mood, and are kept similar so that ordinary moods (a few tenths from the origin) reach the
-# prototype nearest in direction rather than whichever is closest to the origin. Pairs that share a
-# direction are separated by arousal (happy/excited, content/calm, anxious/fearful) or dominance
+# Prototype coordinates of the ten labels (docs/personality.md#mood-pad). Directions follow Mehrabian's PAD
+# ratings and Gebhard's ALMA table (e.g. anger -0.51/0.59/0.25, fear -0.64/0.60/-0.43, distress
+# -0.4/-0.2/-0.5, joy 0.4/0.2/0.1); magnitudes sit at about 0.6-0.7 (0.8-0.9 for the two high-arousal ones),
+# where a day of strong emotion takes the mood, and are kept similar so that ordinary moods (a few tenths from
+# the origin) reach the prototype nearest in direction rather than whichever is closest to the origin. Pairs
+# that share a direction are separated by arousal (happy/excited, content/calm, anxious/fearful) or dominance
 # (angry/disgusted versus fearful).
 EMOTION_PROTOTYPES: dict[EmotionLabel, PAD] = {
     EmotionLabel.HAPPY: PAD(0.55, 0.25, 0.25),

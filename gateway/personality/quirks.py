@@ -1,6 +1,6 @@
 """Quirks: habits mined from the companion's own recent replies, and the one rule set that evolves them
-(DESIGN §6): a quirk seen again gains +0.1 (at most 1), loses 0.05 for every whole week it goes unseen,
-is inactive below 0.1, and at most 7 are active (the weakest beyond that are deactivated).
+(docs/personality.md#quirks): a quirk seen again gains +0.1 (at most 1), loses 0.05 for every whole week it
+goes unseen, is inactive below 0.1, and at most 7 are active (the weakest beyond that are deactivated).
 
 Two miners share one interface (``QuirkMiner.mine(replies) -> MinedQuirks``): the fast LLM reading the
 replies, and a local frequency miner that finds recurring phrases, emoji and the habit of asking questions.

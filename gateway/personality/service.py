@@ -474,7 +474,8 @@ class PersonalityService:
         )
 
     async def evolve(self, user_id: str, now: datetime | None = None) -> Evolution:
-        """The nightly evolution, now: quirks first, then the baseline drift (the plan's order)."""
+        """The nightly evolution, now: quirks first, then the baseline drift (the order of
+        docs/proactive.md#nightly-reflection)."""
         now = now or utcnow()
         await self.current(user_id, now)  # 404 before any work for a user without a personality
         quirks = await self.evolve_quirks(user_id, now)

@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from companion_common.visible_text import clean_text
 from gateway.errors import CompanionError
-from gateway.integrations.chat_llm import ChatLLM
-from gateway.integrations.llm import FastLLM
-from gateway.security.quoting import clean_text, quote
+from gateway.integrations.llm import ChatLLM, FastLLM
+from gateway.security.quoting import quote
 from gateway.security.service import screen_name
 
 logger = logging.getLogger(__name__)
 
-MAX_THOUGHT_CHARS = 2000  # [DP] InnerThought.content
+MAX_THOUGHT_CHARS = 2000  # an inner thought is stored, so it is capped
 MAX_OPENER_CHARS = 400
 SNIPPET_CHARS = 90
 MAX_FACT_CHARS = 400
@@ -38,7 +37,7 @@ NEED_PHRASES = {
     "rest": "a calm, slow chat would be nice",
 }
 
-# [MG0]: three fallback openers each for social, validation and intellectual; two for the others.
+# Three fallback openers each for social, validation and intellectual; two for the others.
 NEED_OPENERS: dict[str, tuple[str, ...]] = {
     "social": (
         "Hey {name}, I was just thinking about you. How has your day been?",
@@ -243,8 +242,5 @@ class OpenerWriter:
         except (CompanionError, OSError) as exc:
             logger.warning("proactive text from %s failed, falling back: %s", source, exc)
             return None
-        text = _THINK.sub("", str(getattr(result, "text", ""))).strip()
+        text = str(getattr(result, "text", "")).strip()  # both clients drop a reasoning model's <think>
         return text or None
-
-
-_THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)

@@ -20,6 +20,6 @@ async def proactive_status(user_id: UserId, proactive: ProactiveServiceDep) -> P
 async def trigger_proactive(
     user_id: UserId, proactive: ProactiveServiceDep, body: ProactiveTrigger | None = None
 ) -> ProactiveOutcome:
-    """Start a proactive conversation now (the plan's ``POST /chat/proactive/{user_id}``): sent when the
-    score reaches the threshold (or ``force``) and no hard limit (opt-out, quiet hours, caps) forbids it."""
+    """Start a proactive conversation now: sent when the score reaches the threshold (or ``force``) and no
+    hard limit (opt-out, quiet hours, caps) forbids it."""
     return await proactive.trigger(user_id, force=bool(body and body.force))

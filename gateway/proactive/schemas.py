@@ -55,7 +55,7 @@ class ProactiveTrigger(BaseModel):
 
 
 class ProactiveOutcome(BaseModel):
-    """``success`` true with the message (the plan's shape), or false with the reason nothing was sent."""
+    """``success`` true with the message, or false with the reason nothing was sent."""
 
     user_id: str
     success: bool

@@ -1,4 +1,4 @@
-"""The proactive score (DESIGN §9, the plan's formulas of spec §9.1) and the hard limits, as pure functions.
+"""The proactive score (docs/proactive.md#the-score) and the hard limits, as pure functions.
 
     base   = 0.40·need_urgency + 0.25·timing + 0.35·interaction_pattern
     score  = clamp01(base × personality_factor × max(0.1, 1 − recent_penalty))
@@ -24,7 +24,7 @@ W_NEED = 0.40
 W_TIMING = 0.25
 W_PATTERN = 0.35
 
-# [MG0] type weights of need urgency variant (b); our needs carry no separate proactive weight (= 1).
+# Type weights of need urgency; our needs carry no separate proactive weight (= 1).
 NEED_WEIGHTS: dict[str, float] = {
     NeedType.SOCIAL.value: 0.35,
     NeedType.VALIDATION.value: 0.25,
@@ -34,7 +34,7 @@ NEED_WEIGHTS: dict[str, float] = {
 }
 OTHER_NEED_WEIGHT = 0.1
 
-# Personality factor [MG0]: 1 + Σ (trait − 0.5) × weight, times the PAD influence, clamped.
+# Personality factor: 1 + Σ (trait − 0.5) × weight, times the PAD influence, clamped.
 TRAIT_WEIGHTS: dict[str, float] = {
     "extraversion": 0.3,
     "openness": 0.2,
@@ -45,19 +45,19 @@ TRAIT_WEIGHTS: dict[str, float] = {
 PERSONALITY_FACTOR_RANGE = (0.3, 1.7)
 
 # Timing: at least this many of the user's own messages in the window before their histogram is trusted
-# (fewer: 0.5, the plan's default); neighbouring hours count half (people are not punctual to the hour).
+# (fewer: 0.5); neighbouring hours count half (people are not punctual to the hour).
 MIN_ACTIVITY_POINTS = 5
 NEIGHBOUR_HOUR_WEIGHT = 0.5
 
-# Interaction pattern defaults [MG0] for a user without history.
+# Interaction pattern defaults for a user without history.
 DEFAULT_RESPONSE_RATE = 0.5
 DEFAULT_CONVERSATION_LENGTH = 3.0
 DEFAULT_INITIATION_RATIO = 0.5
 NEW_USER_PATTERN = 0.5
 
-# Recent penalty: [REF]'s short-term term (1 − h/4 within 4 h of the last proactive message) plus two
+# Recent penalty: the short-term term (1 − h/4 within 4 h of the last proactive message) plus two
 # terms of ours, so a quiet day gets one message, not the daily cap: each proactive message of the last
-# 24 h and each unanswered one weigh on the next. The multiplier is floored at 0.1 [AU].
+# 24 h and each unanswered one weigh on the next. The multiplier is floored at 0.1.
 PENALTY_PER_MESSAGE_TODAY = 0.5
 PENALTY_PER_UNANSWERED = 0.25
 MIN_PENALTY_MULTIPLIER = 0.1
@@ -102,7 +102,7 @@ class NeedReading:
 
 
 def need_urgency(needs: Sequence[NeedReading]) -> tuple[float, str | None, dict[str, float]]:
-    """[MG0] variant (b): Σ over needs at or above their threshold of (level − threshold)/(1 − threshold)
+    """Σ over needs at or above their threshold of (level − threshold)/(1 − threshold)
     × type weight, capped at 1. Returns the value, the need contributing most (or None) and each share."""
     shares: dict[str, float] = {}
     for need in needs:
@@ -116,7 +116,7 @@ def need_urgency(needs: Sequence[NeedReading]) -> tuple[float, str | None, dict[
 
 
 def activity_gap_penalty(hours_since_activity: float | None) -> float:
-    """[MG0] timing penalty by hours since the user's last activity: just talked, or long gone."""
+    """The timing penalty by hours since the user's last activity: just talked, or long gone."""
     if hours_since_activity is None:
         return 0.0
     h = hours_since_activity
@@ -145,7 +145,7 @@ def timing(
     local_weekday: int,
     hours_since_activity: float | None,
 ) -> Timing:
-    """[MG0] variant (b), in the user's time zone: (0.7·hour activity + 0.3·weekday activity) × (1 − gap
+    """In the user's time zone: (0.7·hour activity + 0.3·weekday activity) × (1 − gap
     penalty). Each activity is the user's own message count at that hour (neighbours half) or weekday over
     the window, normalised to its maximum; 0.5 each until the user has ``MIN_ACTIVITY_POINTS`` messages."""
     points = sum(hour_counts)
@@ -172,7 +172,7 @@ def timing(
 
 
 def time_gap(hours_since_interaction: float | None) -> float:
-    """[MG0]: grows to 1 over the first 12 h, 1 up to 48 h, then slowly up to 1.2."""
+    """Grows to 1 over the first 12 h, 1 up to 48 h, then slowly up to 1.2."""
     if hours_since_interaction is None:
         return 1.0
     h = hours_since_interaction
@@ -209,7 +209,7 @@ class Pattern:
 
 
 def interaction_pattern(stats: PatternStats, hours_since_interaction: float | None) -> Pattern:
-    """[MG0]: 0.4·proactive response rate + 0.3·min(1, conversation length/10) + 0.2·time gap
+    """0.4·proactive response rate + 0.3·min(1, conversation length/10) + 0.2·time gap
     + 0.1·(1.5 − user initiation ratio), clamped; 0.5 for a user with no history. A user message answering
     a proactive one counts as a response."""
     gap = time_gap(hours_since_interaction)
@@ -230,7 +230,7 @@ def interaction_pattern(stats: PatternStats, hours_since_interaction: float | No
 
 
 def personality_factor(traits: BigFive, mood: PAD) -> float:
-    """[MG0]: (1 + Σ (trait − 0.5)·weight) × (0.8 + 0.3P)(1 − 0.2|A|)(0.9 + 0.2D), clamped to [0.3, 1.7]."""
+    """(1 + Σ (trait − 0.5)·weight) × (0.8 + 0.3P)(1 − 0.2|A|)(0.9 + 0.2D), clamped to [0.3, 1.7]."""
     values = traits.as_dict()
     base = 1.0 + sum((values[name] - 0.5) * weight for name, weight in TRAIT_WEIGHTS.items())
     influence = (0.8 + 0.3 * mood.pleasure) * (1 - 0.2 * abs(mood.arousal)) * (0.9 + 0.2 * mood.dominance)
@@ -239,7 +239,7 @@ def personality_factor(traits: BigFive, mood: PAD) -> float:
 
 
 def recent_penalty(hours_since_proactive: float | None, last_24h: int, unanswered: int) -> float:
-    """The largest of: 1 − h/4 within 4 h of the last proactive message [REF]; 0.5 per proactive message in
+    """The largest of: 1 − h/4 within 4 h of the last proactive message; 0.5 per proactive message in
     the last 24 h; 0.25 per unanswered one. In [0, 1]."""
     short_term = 0.0
     if hours_since_proactive is not None and hours_since_proactive < 4:

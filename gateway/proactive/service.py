@@ -1,4 +1,4 @@
-"""The proactive manager (DESIGN §9): who the companion writes to first, when, and what it says.
+"""The proactive manager (docs/proactive.md): who the companion writes to first, when, and what it says.
 
 One check (every 5 minutes, ``check_all``):
 1. failed deliveries of earlier checks are retried (same message; limits checked again; given up after 3
@@ -34,9 +34,8 @@ import asyncpg
 from gateway.chat.repository import InteractionRepository
 from gateway.config import PersonalitySettings, ProactiveSettings
 from gateway.errors import NotFoundError
-from gateway.integrations.chat_llm import ChatLLM
 from gateway.integrations.discord_push import Deliverer, Delivery
-from gateway.integrations.llm import FastLLM
+from gateway.integrations.llm import ChatLLM, FastLLM
 from gateway.personality import needs as needs_rules
 from gateway.personality.pad import PAD, decayed, emotion_label
 from gateway.personality.profiles import BigFive

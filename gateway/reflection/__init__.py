@@ -1,1 +1,1 @@
-"""Nightly reflection and the memory maintenance the jobs run (DESIGN §10)."""
+"""Nightly reflection and the memory maintenance the jobs run (docs/proactive.md#jobs)."""

@@ -1,6 +1,7 @@
-"""Nightly reflection (DESIGN §10): for every user active in the last ``REFLECTION_ACTIVE_DAYS`` days, in
-batches of ``REFLECTION_BATCH_SIZE`` run in parallel, with at most ``REFLECTION_MAX_CONCURRENT_LLM_CALLS``
-steps that may call an LLM (quirk mining, consolidation summaries, conflict judging) at once:
+"""Nightly reflection (docs/proactive.md#nightly-reflection): for every user active in the last
+``REFLECTION_ACTIVE_DAYS`` days, in batches of ``REFLECTION_BATCH_SIZE`` run in parallel, with at most
+``REFLECTION_MAX_CONCURRENT_LLM_CALLS`` steps that may call an LLM (quirk mining, consolidation summaries,
+conflict judging) at once:
 
 1. quirk evolution (mined from the companion's replies of the week; reinforced, faded, capped);
 2. baseline drift (toward the 7-day mean mood, at least 5 interactions);

@@ -18,9 +18,9 @@ import time
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from companion_common.asgi import send_error
 from gateway.auth import bearer_token, token_matches
 from gateway.config import Settings
-from gateway.errors import send_error
 from gateway.redis import user_key
 
 logger = logging.getLogger(__name__)

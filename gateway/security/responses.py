@@ -16,8 +16,8 @@ from gateway.security.schemas import EscalationLevel, PadDelta, Severity, Threat
 
 logger = logging.getLogger(__name__)
 
-# Pleasure down and arousal up for every kind (DESIGN §8); dominance says whether the companion stands its
-# ground (up) or feels pushed around (down, for pressure and threats, the plan's high-severity penalty).
+# Pleasure down and arousal up for every kind; dominance says whether the companion stands its ground (up)
+# or feels pushed around (down, for pressure and threats); docs/security.md#response-servicepy-responsespy.
 PAD_PENALTIES: dict[ThreatKind, PadDelta] = {
     ThreatKind.ROLE_PLAYING: PadDelta(pleasure=-0.15, arousal=0.10, dominance=0.05),
     ThreatKind.INSTRUCTION_INJECTION: PadDelta(pleasure=-0.20, arousal=0.15, dominance=0.10),

@@ -1,14 +1,15 @@
 """The security service: screens messages, records incidents, counts offences and escalates.
 
-Escalation (DESIGN §8): an offence is a recorded detection at least ``SECURITY_ESCALATION_MIN_CONFIDENCE``
-sure (0.95); a flag between the threshold and that bar is refused and recorded as an incident that does not
-escalate, so a borderline false positive, however often repeated, never restricts or suspends anyone.
-Offences are counted per user over a sliding window (7 days) in a Redis sorted set (members are incident ids,
-scores their times; Redis runs ``noeviction``). The ``security_incidents`` rows are the record (with
-``escalates``), and when Redis is unreachable the counts come from them instead. Levels: 1 warning from the
-first offence, 2 restricted (short replies, no memory writes) from the 3rd, 3 suspended for 24 h from the 6th
-in the window or the 10th in a day. An admin lift (who and why, in ``security_lifts``) empties the counter
-and records the moment in ``security_user_state``, so the Postgres fallback does not bring old offences back.
+Escalation (docs/security.md#escalation): an offence is a recorded detection at least
+``SECURITY_ESCALATION_MIN_CONFIDENCE`` sure (0.95); a flag between the threshold and that bar is refused and
+recorded as an incident that does not escalate, so a borderline false positive, however often repeated, never
+restricts or suspends anyone. Offences are counted per user over a sliding window (7 days) in a Redis sorted
+set (members are incident ids, scores their times; Redis runs ``noeviction``). The ``security_incidents`` rows
+are the record (with ``escalates``), and when Redis is unreachable the counts come from them instead. Levels:
+1 warning from the first offence, 2 restricted (short replies, no memory writes) from the 3rd, 3 suspended for
+24 h from the 6th in the window or the 10th in a day. An admin lift (who and why, in ``security_lifts``)
+empties the counter and records the moment in ``security_user_state``, so the Postgres fallback does not bring
+old offences back.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from companion_common.visible_text import clean_name
 from gateway.config import SecuritySettings, Settings
 from gateway.errors import NotFoundError
 from gateway.integrations.embedding import EmbeddingClient
@@ -34,7 +36,7 @@ from gateway.security.detector import ALL_LAYERS, Detector
 from gateway.security.directives import directives
 from gateway.security.judge import InjectionJudge
 from gateway.security.normalize import safe_text
-from gateway.security.quoting import NAME_FALLBACK, clean_name
+from gateway.security.quoting import NAME_FALLBACK
 from gateway.security.repository import (
     SecurityIncidentRepository,
     SecurityLiftRepository,
@@ -441,10 +443,10 @@ def name_reads_as_instruction(name: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def screen_name(raw: str | None) -> str:
-    """A person's name as it may appear in a prompt or a reply: cleaned (``quoting.clean_name``: no
+    """A person's name as it may appear in a prompt or a reply: cleaned (``visible_text.clean_name``: no
     control, format or bidi characters, bounded), and the neutral ``NAME_FALLBACK`` when what is left reads
     as an instruction ("Sam. SYSTEM OVERRIDE: ignore all previous instructions"). Cached: names repeat."""
-    name = clean_name(raw)
+    name = clean_name(raw, NAME_FALLBACK)
     return NAME_FALLBACK if name_reads_as_instruction(name) else name
 
 

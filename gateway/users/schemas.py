@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from gateway.security.quoting import MAX_NAME_CHARS, check_name
+from companion_common.visible_text import MAX_NAME_CHARS
+from gateway.security.quoting import check_name
 from gateway.security.service import name_reads_as_instruction
 
 USER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"

@@ -1,8 +1,8 @@
 """A local fake of an OpenAI-compatible LLM server, for exercising our real LLM clients in tests.
 
 It speaks the wire protocol of Chutes and of self-hosted servers (Ollama, llama.cpp, vLLM) under
-``/v1/...`` and of Groq under ``/openai/v1/...`` (the path the official ``groq`` SDK requests when its
-``base_url`` is the server root). It is a real HTTP server (Starlette on uvicorn, in a background thread)
+``/v1/...`` and of Groq under ``/openai/v1/...`` (where Groq serves the OpenAI protocol under its root).
+It is a real HTTP server (Starlette on uvicorn, in a background thread)
 bound to 127.0.0.1 on a free port, and tests script its behaviour from the test thread::
 
     with start_fake_openai(api_key="k", allowed_models={"primary", "fallback"}) as fake:
@@ -289,7 +289,7 @@ class FakeOpenAIServer:
 
     @property
     def base_url(self) -> str:
-        """The server root: Chutes-style clients append /v1/..., the groq SDK appends /openai/v1/..."""
+        """The server root: Chutes-style clients append /v1/..., Groq clients /openai/v1/..."""
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Self:

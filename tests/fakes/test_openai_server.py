@@ -8,7 +8,7 @@ import struct
 
 import httpx
 import pytest
-from groq import AsyncGroq
+from openai import AsyncOpenAI
 
 from tests.fakes.openai_server import FakeOpenAIServer, ScriptedReply, ToolCall, echo_reply, start_fake_openai
 
@@ -41,8 +41,8 @@ async def test_chat_completion_over_httpx(openai_fake: FakeOpenAIServer) -> None
     assert sent.json["temperature"] == 0.7
 
 
-async def test_groq_sdk_against_fake(openai_fake: FakeOpenAIServer) -> None:
-    """The official groq SDK, pointed at the server root, requests /openai/v1/chat/completions."""
+async def test_openai_sdk_against_fake(openai_fake: FakeOpenAIServer) -> None:
+    """The official openai SDK, pointed at Groq's path under the server root, gets a tool call back."""
     openai_fake.api_key = "groq-key"
     openai_fake.reply_for_model(
         "llama-3.1-8b-instant",
@@ -50,7 +50,9 @@ async def test_groq_sdk_against_fake(openai_fake: FakeOpenAIServer) -> None:
             content=None, tool_calls=[ToolCall("score", {"importance": req["messages"][-1]["content"]})]
         ),
     )
-    async with AsyncGroq(api_key="groq-key", base_url=openai_fake.base_url, max_retries=0) as client:
+    async with AsyncOpenAI(
+        api_key="groq-key", base_url=openai_fake.base_url + "/openai/v1", max_retries=0
+    ) as client:
         completion = await client.chat.completions.create(
             model="llama-3.1-8b-instant", messages=[{"role": "user", "content": "7"}], temperature=0.0
         )

@@ -1,6 +1,7 @@
-"""Degraded mode under real faults (DESIGN §11): each dependency is stopped for real mid-conversation; the
-user still gets a reply that says what was bypassed, /health/ready shows it, and once the dependency is back
-nothing is lost: every message is an interaction and every memory is stored (and embedded) again."""
+"""Degraded mode under real faults (docs/architecture.md#decisions, D12): each dependency is stopped for real
+mid-conversation; the user still gets a reply that says what was bypassed, /health/ready shows it, and once
+the dependency is back nothing is lost: every message is an interaction and every memory is stored (and
+embedded) again."""
 
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ async def test_a_job_that_throws_is_recorded_and_the_scheduler_keeps_running(
 async def test_admin_lists_the_five_jobs_and_runs_one_now(
     database_url: str, redis_url: str, embedding_service_url: str
 ) -> None:
-    """GET /api/admin/jobs names the five DESIGN §10 jobs with their schedules; POST runs one now."""
+    """GET /api/admin/jobs names the five jobs with their schedules; POST runs one now."""
     settings = settings_for(database_url, redis_url, embedding_service_url, enabled=True)
     async with running(settings) as (_app, http):
         listing = await http.get("/api/admin/jobs")

@@ -73,3 +73,13 @@ async def test_job_runs_are_counted(client: httpx.AsyncClient) -> None:
     text = (await client.get("/metrics")).text
     assert sample(text, "companion_job_runs_total", job="needs_update", outcome=ran.json()["status"]) == 1
     assert sample(text, "companion_job_seconds_count", job="needs_update") == 1
+
+
+async def test_a_path_parameter_never_becomes_a_label_value(client: httpx.AsyncClient) -> None:
+    """A request for any job name (unknown and unauthenticated here) is counted under the route's template."""
+    name = "scanner-" + "x" * 20
+    await client.post(f"/api/admin/jobs/{name}/run")
+    text = (await client.get("/metrics")).text
+    assert name not in text
+    route = "/api/admin/jobs/{name}/run"
+    assert sample(text, "companion_http_requests_total", method="POST", route=route, status="401") == 1

@@ -1,4 +1,5 @@
-"""The schema enforces what the plan left open: ownership, one current state, typed vectors, cascades."""
+"""The schema enforces what the original plan left open: ownership, one current state, typed vectors,
+cascades."""
 
 from __future__ import annotations
 

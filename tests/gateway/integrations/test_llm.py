@@ -1,4 +1,5 @@
-"""FastLLM (the Groq client) against the local fake OpenAI-compatible server: answers, retries, failures."""
+"""FastLLM (Groq) and the one OpenAI-protocol client under both LLMs, against the local fake OpenAI-compatible
+server: answers, the SDK's retries within our limits, failures, the short-circuit."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import pytest
 from gateway.config import GroqSettings
 from gateway.errors import CompanionError
 from gateway.integrations.llm import (
+    ChatLLM,
     FastLLM,
     LLMError,
     LLMResponseError,
     LLMUnavailableError,
+    OpenAICompatibleClient,
     parse_json_object,
 )
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -29,7 +32,7 @@ MakeLLM = Callable[..., FastLLM]
 
 @pytest.fixture
 async def make_llm(openai_fake: FakeOpenAIServer) -> AsyncIterator[MakeLLM]:
-    """Builds FastLLMs pointed at the fake (which checks the key), with test-sized delays; closes them."""
+    """Builds FastLLMs pointed at the fake (which checks the key), with a test-sized timeout; closes them."""
     openai_fake.api_key = API_KEY
     made: list[FastLLM] = []
 
@@ -39,8 +42,6 @@ async def make_llm(openai_fake: FakeOpenAIServer) -> AsyncIterator[MakeLLM]:
             "base_url": openai_fake.base_url,
             "timeout_seconds": 2.0,
             "max_retries": 2,
-            "backoff_seconds": 0.05,
-            "transient_retry_delay_seconds": 0.01,
             **overrides,
         }
         llm = FastLLM(API_KEY, **options)
@@ -178,6 +179,19 @@ async def test_rate_limit_honours_retry_after(openai_fake: FakeOpenAIServer, mak
     assert [r.status for r in openai_fake.chat_requests] == [429, 200]
 
 
+async def test_server_error_retry_honours_retry_after(
+    openai_fake: FakeOpenAIServer, make_llm: MakeLLM
+) -> None:
+    """A 503 with Retry-After is retried after that long (the SDK's wait), not sooner."""
+    openai_fake.fail_next(1, status=503, retry_after=0.6)
+    openai_fake.reply_for_model(MODEL, "after the wait")
+    started = time.perf_counter()
+    result = await make_llm().complete(MESSAGES, max_tokens=20, temperature=0.3)
+    assert result.text == "after the wait"
+    assert time.perf_counter() - started >= 0.6
+    assert [r.status for r in openai_fake.chat_requests] == [503, 200]
+
+
 async def test_rate_limit_beyond_the_cap_gives_up_at_once(
     openai_fake: FakeOpenAIServer, make_llm: MakeLLM
 ) -> None:
@@ -185,7 +199,7 @@ async def test_rate_limit_beyond_the_cap_gives_up_at_once(
     openai_fake.fail_next(1, status=429, retry_after=30)
     started = time.perf_counter()
     with pytest.raises(LLMUnavailableError, match="Retry-After"):
-        await make_llm(rate_limit_wait_cap_seconds=1.0).complete(MESSAGES, max_tokens=20, temperature=0.3)
+        await make_llm(retry_after_cap_seconds=1.0).complete(MESSAGES, max_tokens=20, temperature=0.3)
     assert time.perf_counter() - started < 1.0
     assert len(openai_fake.chat_requests) == 1
 
@@ -193,16 +207,17 @@ async def test_rate_limit_beyond_the_cap_gives_up_at_once(
 async def test_rate_limit_without_retry_after_backs_off_up_to_max_retries(
     openai_fake: FakeOpenAIServer, make_llm: MakeLLM
 ) -> None:
-    """Without Retry-After a 429 backs off (doubling) for at most max_retries retries."""
+    """Without Retry-After a 429 backs off (the SDK's doubling delay) for at most max_retries retries."""
     openai_fake.fail_next(5, status=429)
     started = time.perf_counter()
     with pytest.raises(LLMUnavailableError, match="429"):
-        await make_llm(max_retries=2, backoff_seconds=0.1).complete(MESSAGES, max_tokens=20, temperature=0.3)
+        # A timeout well above the SDK's backoff (0.5 s, then 1 s), which it bounds too.
+        await make_llm(max_retries=2, timeout_seconds=5.0).complete(MESSAGES, max_tokens=20, temperature=0.3)
     assert time.perf_counter() - started >= 0.1 + 0.2
     assert len(openai_fake.chat_requests) == 3
 
 
-@pytest.mark.parametrize("status", [400, 401, 404])
+@pytest.mark.parametrize("status", [400, 401, 404, 408, 409])
 async def test_client_errors_are_not_retried(
     openai_fake: FakeOpenAIServer, make_llm: MakeLLM, status: int
 ) -> None:
@@ -213,24 +228,37 @@ async def test_client_errors_are_not_retried(
     assert len(openai_fake.chat_requests) == 1
 
 
+async def test_a_wrong_key_is_not_retried(openai_fake: FakeOpenAIServer) -> None:
+    """The server's own 401 for a wrong key fails at once, and counts towards the short-circuit."""
+    openai_fake.api_key = API_KEY
+    llm = FastLLM("wrong-key", model=MODEL, base_url=openai_fake.base_url, max_retries=2, failure_threshold=1)
+    try:
+        with pytest.raises(LLMUnavailableError, match="401"):
+            await llm.complete(MESSAGES, max_tokens=20, temperature=0.3)
+    finally:
+        await llm.aclose()
+    assert [r.status for r in openai_fake.chat_requests] == [401]
+    assert llm.circuit_open
+
+
 async def test_timeouts_fail_within_the_configured_timeout(
     openai_fake: FakeOpenAIServer, make_llm: MakeLLM
 ) -> None:
-    """A server slower than the timeout costs one timed-out attempt and one immediate retry, no more."""
+    """A server slower than the timeout costs the timeout once: it bounds the whole call, retries included."""
     openai_fake.delay_next(5.0, n=2)
     started = time.perf_counter()
     with pytest.raises(LLMUnavailableError, match="timed out"):
         await make_llm(timeout_seconds=0.3).complete(MESSAGES, max_tokens=20, temperature=0.3)
     elapsed = time.perf_counter() - started
-    assert 0.6 <= elapsed < 1.5
-    assert len(openai_fake.chat_requests) == 2
+    assert 0.3 <= elapsed < 0.8
+    assert len(openai_fake.chat_requests) == 1
 
 
 async def test_unreachable_server_raises_unavailable(make_llm: MakeLLM) -> None:
-    """A connection refused is retried once, then reported as unavailable."""
+    """A connection refused is retried (the SDK's backoff), then reported as unavailable."""
     from scripts.localstack import free_port
 
-    llm = make_llm(base_url=f"http://127.0.0.1:{free_port()}")
+    llm = make_llm(base_url=f"http://127.0.0.1:{free_port()}", timeout_seconds=5.0)
     with pytest.raises(LLMUnavailableError, match="unreachable"):
         await llm.complete(MESSAGES, max_tokens=20, temperature=0.3)
 
@@ -313,3 +341,27 @@ async def test_stats_per_model(openai_fake: FakeOpenAIServer, make_llm: MakeLLM)
     }
     assert stats[MODEL]["mean_latency_ms"] > 0
     assert stats["other-model"]["calls"] == 1
+
+
+async def test_reasoning_is_dropped_before_parsing(openai_fake: FakeOpenAIServer, make_llm: MakeLLM) -> None:
+    """A reasoning model's <think> block never reaches the caller, so the JSON after it parses."""
+    openai_fake.reply_next('<think>They want {"importance": 1}? No.</think>{"importance": 0.2}')
+    answer = await make_llm().complete_json(MESSAGES, max_tokens=30, temperature=0.1)
+    assert answer == {"importance": 0.2}
+
+
+async def test_fast_and_chat_llms_share_one_client(openai_fake: FakeOpenAIServer, make_llm: MakeLLM) -> None:
+    """FastLLM and ChatLLM are two policies over the same OpenAI-protocol client, each at its provider's path."""
+    fast = make_llm()
+    chat = ChatLLM(openai_fake.base_url, API_KEY, primary_model="chat-model")
+    try:
+        assert type(fast.client) is type(chat.client) is OpenAICompatibleClient
+        await fast.complete(MESSAGES, max_tokens=20, temperature=0.3)
+        await chat.complete(MESSAGES)
+    finally:
+        await chat.aclose()
+    assert [(r.path, r.model) for r in openai_fake.chat_requests] == [
+        ("/openai/v1/chat/completions", MODEL),
+        ("/v1/chat/completions", "chat-model"),
+    ]
+    assert {r.headers["authorization"] for r in openai_fake.chat_requests} == {f"Bearer {API_KEY}"}

@@ -17,7 +17,7 @@ from gateway.memory.service import MemoryInput, MemoryService
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.gateway.memory.service_fixtures import add_user, memory_service
 
-# Pairwise cosine 0.81-0.92 with the local model: one cluster at the plan's 0.7 threshold.
+# Pairwise cosine 0.81-0.92 with the local model: one cluster at the 0.7 threshold.
 CAT_STORIES = [
     "My cat Miso loves sleeping on my bed",
     "My cat Miso loves sleeping on the sofa",

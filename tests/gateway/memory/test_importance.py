@@ -40,7 +40,7 @@ MakeScorer = Callable[..., ImportanceScorer]
 async def make_scorer(
     openai_fake: FakeOpenAIServer, redis_client: aioredis.Redis
 ) -> AsyncIterator[MakeScorer]:
-    """Scorers whose FastLLM talks to the fake (test-sized delays) and whose cache is the session Redis."""
+    """Scorers whose FastLLM talks to the fake (test-sized timeout) and whose cache is the session Redis."""
     made: list[FastLLM] = []
 
     def make(redis: aioredis.Redis | None = redis_client, **llm_options: Any) -> ImportanceScorer:
@@ -48,8 +48,6 @@ async def make_scorer(
             "model": MODEL,
             "base_url": openai_fake.base_url,
             "timeout_seconds": 2.0,
-            "backoff_seconds": 0.05,
-            "transient_retry_delay_seconds": 0.01,
             **llm_options,
         }
         llm = FastLLM("groq-test-key", **options)
@@ -183,7 +181,7 @@ async def test_short_circuit_skips_the_llm(openai_fake: FakeOpenAIServer, make_s
 async def test_timeouts_fall_back_within_the_timeout(
     openai_fake: FakeOpenAIServer, make_scorer: MakeScorer
 ) -> None:
-    """A hanging Groq costs at most the timeout twice (one retry) before the heuristic answers."""
+    """A hanging Groq costs at most the timeout (it bounds retries too) before the heuristic answers."""
     openai_fake.delay_next(5.0, n=2)
     started = time.perf_counter()
     score = await make_scorer(timeout_seconds=0.25).score(unique(PROMOTION))
@@ -217,7 +215,8 @@ async def test_empty_content_scores_zero(make_scorer: MakeScorer, openai_fake: F
 
 
 def test_heuristic_orders_the_calibration_examples() -> None:
-    """The plan's five examples come out in the plan's order: grief > promotion > puppy > tea > weather."""
+    """The five calibration examples (docs/memory.md) come out in their order: grief > promotion > puppy > tea
+    > weather."""
     scores = [heuristic_importance(text) for text in (GRIEF, PROMOTION, PUPPY, TEA, WEATHER)]
     assert scores == sorted(scores, reverse=True)
     assert len(set(scores)) == 5
@@ -228,7 +227,7 @@ def test_heuristic_orders_the_calibration_examples() -> None:
     [(GRIEF, 0.85, 1.0), (PROMOTION, 0.75, 1.0), (PUPPY, 0.6, 0.85), (TEA, 0.25, 0.55), (WEATHER, 0.0, 0.2)],
 )
 def test_heuristic_lands_near_the_calibration_values(text: str, low: float, high: float) -> None:
-    """Each calibration example lands in a coarse band around the plan's value."""
+    """Each calibration example lands in a coarse band around its value."""
     assert low <= heuristic_importance(text) <= high
 
 

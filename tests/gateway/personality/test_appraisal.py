@@ -42,7 +42,7 @@ def mood_change(appraisal: Appraisal, traits: BigFive = CURIOUS) -> PAD:
     return pad_delta(modulate(appraisal.emotions, traits), appraisal.surprise, appraisal.valence)
 
 
-# --- the plan's examples ---------------------------------------------------------------------------------
+# --- the examples of docs/personality.md#appraisal-occ ---------------------------------------------------
 
 
 def test_new_puppy_raises_pleasure(local: LocalAppraiser) -> None:
@@ -219,8 +219,6 @@ async def make_appraiser(
             model=MODEL,
             base_url=openai_fake.base_url,
             timeout_seconds=2.0,
-            backoff_seconds=0.01,
-            transient_retry_delay_seconds=0.01,
         )
         made.append(llm)
         return GroqAppraiser(llm, redis, local, ttl_seconds=600)

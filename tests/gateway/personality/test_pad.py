@@ -70,7 +70,7 @@ def test_neutral_follows_the_baseline() -> None:
 
 @pytest.mark.parametrize("label", list(EMOTION_PROTOTYPES))
 def test_every_prototype_is_its_own_nearest_label(label: EmotionLabel) -> None:
-    """Each of the plan's ten labels is reachable: its prototype point gets it."""
+    """Each of the ten labels is reachable: its prototype point gets it."""
     assert emotion_label(EMOTION_PROTOTYPES[label], PAD(), 0.1) is label
 
 

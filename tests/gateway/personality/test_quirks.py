@@ -130,9 +130,7 @@ def test_local_miner_needs_recurrence() -> None:
 
 @pytest.fixture
 async def llm(openai_fake: FakeOpenAIServer) -> AsyncIterator[FastLLM]:
-    client = FastLLM(
-        "k" * 20, model="quirk-model", base_url=openai_fake.base_url, transient_retry_delay_seconds=0.01
-    )
+    client = FastLLM("k" * 20, model="quirk-model", base_url=openai_fake.base_url)
     try:
         yield client
     finally:

@@ -1,5 +1,6 @@
 """The personality service on the real Postgres: initialisation, fixed traits, decay on read and write,
-clamped updates with history, concurrency, appraisal of the plan's examples, drift, quirks, needs, persona."""
+clamped updates with history, concurrency, appraisal of the examples of docs/personality.md#appraisal-occ,
+drift, quirks, needs, persona."""
 
 from __future__ import annotations
 

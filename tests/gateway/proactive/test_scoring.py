@@ -1,4 +1,4 @@
-"""The proactive score's components and hard limits, as pure functions (spec §9.1 formulas)."""
+"""The proactive score's components and hard limits, as pure functions (docs/proactive.md#the-score)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_timing_reads_the_users_own_hours_and_weekdays() -> None:
     [(0, 0.5), (2, 0.25), (4, 0.0), (72, 0.0), (72 + 168, 0.5), (10_000, 0.8), (None, 0.0)],
 )
 def test_activity_gap_penalty_table(hours: float | None, penalty: float) -> None:
-    """[MG0]: (4 − h)/4 × 0.5 under 4 h, 0 up to 72 h, then min(0.8, (h − 72)/168 × 0.5)."""
+    """(4 − h)/4 × 0.5 under 4 h, 0 up to 72 h, then min(0.8, (h − 72)/168 × 0.5)."""
     assert scoring.activity_gap_penalty(hours) == pytest.approx(penalty)
 
 

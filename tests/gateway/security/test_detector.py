@@ -165,8 +165,7 @@ async def test_semantic_layer_is_skipped_when_embedding_is_down() -> None:
 
 @pytest.fixture
 async def fast_llm(openai_fake: FakeOpenAIServer) -> AsyncIterator[FastLLM]:
-    llm = FastLLM("groq-test-key", model="judge-model", base_url=openai_fake.base_url, timeout_seconds=2.0,
-                  transient_retry_delay_seconds=0.01)  # fmt: skip
+    llm = FastLLM("groq-test-key", model="judge-model", base_url=openai_fake.base_url, timeout_seconds=2.0)
     try:
         yield llm
     finally:

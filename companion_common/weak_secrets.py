@@ -1,7 +1,5 @@
 """When a secret is too weak for production: one rule set for every service.
 
-Each service is built into its own image holding only its own package, so this file exists, identical, in
-``gateway/``, ``discord_bot/`` and ``embedding_service/``; tests/test_weak_secrets.py keeps the copies equal.
 The documented way to make a secret (``openssl rand -hex 32``) and the local stack's generator
 (``secrets.token_urlsafe(32)``) always pass.
 """
@@ -92,6 +90,22 @@ def url_password_weakness(url: str) -> str | None:
         return None if url_is_unix_socket(url) else "has no password"
     problem = weakness(password)
     return None if problem is None else f"has a password that {problem}"
+
+
+def secret_refusal(variable: str, value: str) -> str | None:
+    """The line refusing ``value`` as the secret ``variable`` in production, or None when it is strong."""
+    problem = weakness(value)
+    if problem is None:
+        return None
+    return f"{variable}: {problem}; production needs a strong secret ({HOW_TO_GENERATE})"
+
+
+def url_refusal(variable: str, url: str) -> str | None:
+    """The line refusing the service URL ``variable`` for its password in production, or None."""
+    problem = url_password_weakness(url)
+    if problem is None:
+        return None
+    return f"{variable}: {problem}; production needs a strong password ({HOW_TO_GENERATE})"
 
 
 def _period(text: str) -> int | None:
