@@ -13,8 +13,8 @@ runs inside the gateway, every job behind a Redis lock and every run recorded in
 
 A run takes the job's Redis lock first (``SET NX`` on a short lease, renewed while it runs: ``LeasedLock``), so
 N replicas never run one job twice at once; the one that finds it taken skips its turn, and a lock whose
-holder died frees within a lease. Redis down: an in-process lock (one
-replica stays safe, as DESIGN §11 says). A job that throws is recorded as failed and the scheduler goes on.
+holder died frees within a lease. Redis down: an in-process lock (one replica stays safe;
+docs/architecture.md#decisions, D11). A job that throws is recorded as failed and the scheduler goes on.
 Shutdown stops the scheduler and waits (``SCHEDULER_SHUTDOWN_TIMEOUT_SECONDS``) for running jobs; what is
 still running then is cancelled and recorded as ``interrupted``.
 """
