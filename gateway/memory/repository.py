@@ -11,8 +11,10 @@ from uuid import UUID
 import asyncpg
 import numpy as np
 import numpy.typing as npt
+from asyncpg.pool import PoolConnectionProxy
 
-Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool
+# A pooled connection, a pool (one statement per acquire) or a bare connection (scripts, tests).
+Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
 MEMORY_COLUMNS = """id, user_id, memory_type, content, speaker, importance, importance_source, emotion_context,
     conversation_id, source_memory_ids, consolidated_into, access_count, last_accessed_at, strength,
@@ -206,6 +208,7 @@ class MemoryRepository:
             "WHERE user_id = $1 AND deleted_at IS NULL",
             user_id,
         )
+        assert row is not None  # an aggregate without GROUP BY always yields one row
         return int(row["n"]), float(row["avg_len"] or 0.0)
 
     async def fulltext_search(

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
-Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool
+Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
 # pg_advisory_xact_lock(namespace, hashtext(user_id)): serialises one user's personality writes.
 LOCK_NAMESPACE_STATE = 0x70616401  # "pad" 1

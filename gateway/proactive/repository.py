@@ -9,8 +9,9 @@ from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
-Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
 LOCK_NAMESPACE_PROACTIVE = 0x50524F  # "PRO": per-user advisory lock while claiming an initiation
 

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
 _INCIDENT_COLUMNS = (
     "id, user_id, created_at, message, threat_type, confidence, severity, detection_method, indicators, "
@@ -21,7 +24,7 @@ def _incident(row: asyncpg.Record) -> dict[str, Any]:
 
 
 class SecurityIncidentRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def add(
@@ -131,7 +134,7 @@ class SecurityIncidentRepository:
 
 
 class SecurityUserStateRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def get(self, user_id: str) -> dict[str, Any] | None:
@@ -163,7 +166,7 @@ class SecurityUserStateRepository:
 
 
 class SecurityLiftRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def add(
