@@ -1,4 +1,5 @@
-"""All SQL of the memory domain. Every statement is scoped by ``user_id``; none commits."""
+"""All SQL of the memory domain. Every statement is scoped by ``user_id``, except the maintenance scans
+(embedding backlog, re-scoring, reindexing) that walk every user's rows; none commits."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import asyncpg
 import numpy as np
 import numpy.typing as npt
 from asyncpg.pool import PoolConnectionProxy
+
+from gateway.memory.index import EmbeddingSpace, IndexPoint
 
 # A pooled connection, a pool (one statement per acquire) or a bare connection (scripts, tests).
 Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
@@ -54,6 +57,16 @@ class NewMemory:
     confidence: float | None = None
     origin_channel_id: str | None = None  # None: said privately (a DM)
     origin_guild_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HeuristicMemory:
+    """A memory whose importance the local heuristic scored (the LLM may score it again)."""
+
+    id: UUID
+    user_id: str
+    content: str
+    speaker: str | None
 
 
 @dataclass(frozen=True)
@@ -446,3 +459,121 @@ class MemoryRepository:
             winner,
             note,
         )
+
+    # --- maintenance (every user's rows) ---------------------------------------------------------------------
+
+    async def without_vectors(self, limit: int) -> list[NewMemory]:
+        """Live memories stored while the embedding service was down (no vector yet), oldest first."""
+        rows = await self.conn.fetch(
+            """
+            SELECT id, user_id, memory_type, content, speaker, importance, importance_source, created_at,
+                   origin_channel_id
+            FROM memories WHERE embedding IS NULL AND deleted_at IS NULL
+            ORDER BY created_at LIMIT $1
+            """,
+            limit,
+        )
+        return [
+            NewMemory(
+                id=row["id"],
+                user_id=row["user_id"],
+                memory_type=row["memory_type"],
+                content=row["content"],
+                speaker=row["speaker"],
+                importance=row["importance"],
+                importance_source=row["importance_source"],
+                created_at=row["created_at"],
+                origin_channel_id=row["origin_channel_id"],
+            )
+            for row in rows
+        ]
+
+    async def heuristic_scored(self, user_id: str | None, limit: int) -> list[HeuristicMemory]:
+        """Live memories the heuristic scored, newest first; of one user, or of everyone (None)."""
+        rows = await self.conn.fetch(
+            """
+            SELECT id, user_id, content, speaker
+            FROM memories
+            WHERE importance_source = 'heuristic' AND deleted_at IS NULL
+              AND ($1::varchar IS NULL OR user_id = $1)
+            ORDER BY created_at DESC
+            LIMIT $2
+            """,
+            user_id,
+            limit,
+        )
+        return [HeuristicMemory(row["id"], row["user_id"], row["content"], row["speaker"]) for row in rows]
+
+    async def set_llm_importance(self, user_id: str, memory_id: UUID, importance: float) -> int:
+        """The LLM's score replaces the heuristic's; 0 when the score is no longer the heuristic's."""
+        status = await self.conn.execute(
+            """
+            UPDATE memories
+            SET importance = $1, importance_source = 'llm', updated_at = now()
+            WHERE id = $2 AND user_id = $3 AND importance_source = 'heuristic'
+            """,
+            importance,
+            memory_id,
+            user_id,
+        )
+        return int(status.split()[-1])
+
+    async def embedding_spaces(self) -> list[EmbeddingSpace]:
+        """Every embedding space that has live vectors."""
+        rows = await self.conn.fetch(
+            """
+            SELECT DISTINCT embedding_model, embedding_dims FROM memories
+            WHERE embedding IS NOT NULL AND deleted_at IS NULL
+            ORDER BY embedding_model, embedding_dims
+            """
+        )
+        return [EmbeddingSpace(row["embedding_model"], row["embedding_dims"]) for row in rows]
+
+    async def index_points(self, space: EmbeddingSpace, after: UUID, limit: int) -> list[IndexPoint]:
+        """Live memories of ``space`` with ids above ``after``, in id order (keyset pages)."""
+        rows = await self.conn.fetch(
+            _SELECT_POINTS + " AND id > $3 ORDER BY id LIMIT $4", space.model, space.dims, after, limit
+        )
+        return [_point(row) for row in rows]
+
+    async def unindexed_points(self, space: EmbeddingSpace, limit: int) -> list[IndexPoint]:
+        """Live memories of ``space`` with a vector but no ``indexed_at``, oldest first."""
+        rows = await self.conn.fetch(
+            _SELECT_POINTS + " AND indexed_at IS NULL ORDER BY created_at, id LIMIT $3",
+            space.model,
+            space.dims,
+            limit,
+        )
+        return [_point(row) for row in rows]
+
+    async def mark_indexed_in_space(self, ids: Sequence[UUID], space: EmbeddingSpace) -> None:
+        """``indexed_at`` for memories not yet indexed, guarded by the space: a memory re-embedded by another
+        model meanwhile is not in this index."""
+        await self.conn.execute(
+            """
+            UPDATE memories SET indexed_at = now()
+            WHERE id = ANY($1::uuid[]) AND indexed_at IS NULL AND embedding_model = $2 AND embedding_dims = $3
+            """,
+            list(ids),
+            space.model,
+            space.dims,
+        )
+
+
+_SELECT_POINTS = """
+    SELECT id, user_id, memory_type, embedding::real[] AS vector, importance, created_at, origin_channel_id
+    FROM memories
+    WHERE embedding_model = $1 AND embedding_dims = $2 AND deleted_at IS NULL AND embedding IS NOT NULL
+"""
+
+
+def _point(row: asyncpg.Record) -> IndexPoint:
+    return IndexPoint(
+        memory_id=row["id"],
+        user_id=row["user_id"],
+        memory_type=row["memory_type"],
+        vector=row["vector"],
+        importance=row["importance"],
+        created_at=row["created_at"],
+        origin_channel_id=row["origin_channel_id"],
+    )

@@ -262,30 +262,9 @@ class MemoryService:
     async def embed_backlog(self, limit: int = 1000) -> int:
         """Memories stored while the embedding service was down get their vectors (and index entries) now,
         oldest first; returns how many. The maintenance job and ``scripts reindex --backlog`` call this."""
-        rows = await self.pool.fetch(
-            """
-            SELECT id, user_id, memory_type, content, speaker, importance, importance_source, created_at,
-                   origin_channel_id
-            FROM memories WHERE embedding IS NULL AND deleted_at IS NULL
-            ORDER BY created_at LIMIT $1
-            """,
-            limit,
-        )
         by_user: dict[str, list[NewMemory]] = {}
-        for row in rows:
-            by_user.setdefault(row["user_id"], []).append(
-                NewMemory(
-                    id=row["id"],
-                    user_id=row["user_id"],
-                    memory_type=row["memory_type"],
-                    content=row["content"],
-                    speaker=row["speaker"],
-                    importance=row["importance"],
-                    importance_source=row["importance_source"],
-                    created_at=row["created_at"],
-                    origin_channel_id=row["origin_channel_id"],
-                )
-            )
+        for row in await MemoryRepository(self.pool).without_vectors(limit):
+            by_user.setdefault(row.user_id, []).append(row)
         done = 0
         for user_rows in by_user.values():
             for start in range(0, len(user_rows), EMBED_BATCH):
