@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -15,6 +15,7 @@ import numpy.typing as npt
 from asyncpg.pool import PoolConnectionProxy
 
 from gateway.memory.index import EmbeddingSpace, IndexPoint
+from gateway.memory.schemas import MemoryConflictRead
 
 # A pooled connection, a pool (one statement per acquire) or a bare connection (scripts, tests).
 Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
@@ -35,6 +36,45 @@ def in_scope(param: int, alias: str = "") -> str:
 
 CONFLICT_COLUMNS = """id, memory_id_1, memory_id_2, conflict_type, description, confidence, resolution_status,
     resolution_method, winner_memory_id, resolution_note, detected_at, resolved_at"""
+
+
+@dataclass(frozen=True)
+class MemoryRow:
+    """A stored memory (``MEMORY_COLUMNS``), as retrieval and consolidation read it."""
+
+    id: UUID
+    user_id: str
+    memory_type: str
+    content: str
+    speaker: str | None
+    importance: float
+    importance_source: str
+    emotion_context: str | None
+    conversation_id: str | None
+    source_memory_ids: list[UUID]
+    consolidated_into: UUID | None
+    access_count: int
+    last_accessed_at: datetime | None
+    strength: float
+    retrieval_weight: float
+    embedding_model: str | None
+    origin_channel_id: str | None
+    origin_guild_id: str | None
+    created_at: datetime
+
+
+_MEMORY_FIELDS = tuple(f.name for f in fields(MemoryRow))
+
+
+def _memory(row: asyncpg.Record) -> MemoryRow:
+    return MemoryRow(**{name: row[name] for name in _MEMORY_FIELDS})
+
+
+@dataclass(frozen=True)
+class DeletedMemory:
+    """A memory just soft-deleted: the space its vector is indexed in (None: it had no vector)."""
+
+    space: EmbeddingSpace | None
 
 
 @dataclass(frozen=True)
@@ -73,7 +113,7 @@ class HeuristicMemory:
 class Candidate:
     """What retrieval needs of one memory to score it."""
 
-    row: dict[str, Any]
+    row: MemoryRow
     vector: npt.NDArray[np.float32] | None
     pad_context: dict[str, float] | None
     term_count: int = 0  # indexed words in the memory (its BM25 length)
@@ -135,17 +175,17 @@ class MemoryRepository:
             indexed_at,
         )
 
-    async def get(self, user_id: str, memory_id: UUID) -> dict[str, Any] | None:
+    async def get(self, user_id: str, memory_id: UUID) -> MemoryRow | None:
         row = await self.conn.fetchrow(
             f"SELECT {MEMORY_COLUMNS} FROM memories WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL",  # noqa: S608
             user_id,
             memory_id,
         )
-        return dict(row) if row is not None else None
+        return _memory(row) if row is not None else None
 
     async def list_page(
         self, user_id: str, memory_type: str, limit: int, offset: int, channel_id: str | None = None
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[MemoryRow], int]:
         """A page of the user's memories of one type, newest first; with ``channel_id``, only those said in
         that server channel."""
         rows = await self.conn.fetch(
@@ -161,7 +201,7 @@ class MemoryRepository:
             channel_id,
         )
         if rows:
-            return [dict(r) for r in rows], int(rows[0]["total"])
+            return [_memory(r) for r in rows], int(rows[0]["total"])
         total = await self.conn.fetchval(
             "SELECT count(*) FROM memories WHERE user_id = $1 AND memory_type = $2 AND deleted_at IS NULL"  # noqa: S608
             f" AND {in_scope(3)}",
@@ -171,16 +211,16 @@ class MemoryRepository:
         )
         return [], int(total)
 
-    async def all_for_export(self, user_id: str) -> list[dict[str, Any]]:
+    async def all_for_export(self, user_id: str) -> list[MemoryRow]:
         rows = await self.conn.fetch(
             f"SELECT {MEMORY_COLUMNS} FROM memories WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id",  # noqa: S608
             user_id,
         )
-        return [dict(r) for r in rows]
+        return [_memory(r) for r in rows]
 
-    async def soft_delete(self, user_id: str, memory_id: UUID) -> dict[str, Any] | None:
-        """Mark the memory deleted; its embedding model and dims (to drop it from the index), or None when
-        the user has no such live memory."""
+    async def soft_delete(self, user_id: str, memory_id: UUID) -> DeletedMemory | None:
+        """Mark the memory deleted (its space tells which index entry to drop); None when the user has no
+        such live memory."""
         row = await self.conn.fetchrow(
             """UPDATE memories SET deleted_at = now(), updated_at = now()
                WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL
@@ -188,7 +228,10 @@ class MemoryRepository:
             user_id,
             memory_id,
         )
-        return dict(row) if row is not None else None
+        if row is None:
+            return None
+        model = row["embedding_model"]
+        return DeletedMemory(EmbeddingSpace(model, row["embedding_dims"]) if model else None)
 
     async def query_lexemes(self, query: str) -> list[str]:
         """The query's words as the full-text index stores them (stemmed, stop words dropped)."""
@@ -315,15 +358,16 @@ class MemoryRepository:
             list(lexemes),
             channel_id,
         )
-        out = []
-        for row in rows:
-            data = dict(row)
-            vector = data.pop("vector")
-            pad = data.pop("pad_context")
-            term_count = int(data.pop("term_count") or 0)
-            frequencies = dict(zip(data.pop("lexemes") or [], data.pop("counts") or [], strict=True))
-            out.append(Candidate(data, vector, pad, term_count, frequencies))
-        return out
+        return [
+            Candidate(
+                _memory(row),
+                row["vector"],
+                row["pad_context"],
+                int(row["term_count"] or 0),
+                dict(zip(row["lexemes"] or [], row["counts"] or [], strict=True)),
+            )
+            for row in rows
+        ]
 
     async def record_recall(
         self,
@@ -361,11 +405,7 @@ class MemoryRepository:
             model,
             limit,
         )
-        out = []
-        for row in rows:
-            data = dict(row)
-            out.append(Candidate(row=data, vector=data.pop("vector"), pad_context=data.pop("pad_context")))
-        return out
+        return [Candidate(_memory(row), row["vector"], row["pad_context"]) for row in rows]
 
     async def mark_consolidated(self, user_id: str, ids: Sequence[UUID], into: UUID) -> None:
         await self.conn.execute(
@@ -419,7 +459,7 @@ class MemoryRepository:
         )
         return int(value) if value is not None else None
 
-    async def list_conflicts(self, user_id: str, status: str | None) -> list[dict[str, Any]]:
+    async def list_conflicts(self, user_id: str, status: str | None) -> list[MemoryConflictRead]:
         rows = await self.conn.fetch(
             f"""SELECT {CONFLICT_COLUMNS} FROM memory_conflicts
                 WHERE user_id = $1 AND ($2::text IS NULL OR resolution_status = $2)
@@ -427,15 +467,15 @@ class MemoryRepository:
             user_id,
             status,
         )
-        return [dict(r) for r in rows]
+        return [MemoryConflictRead.model_validate(dict(r)) for r in rows]
 
-    async def get_conflict(self, user_id: str, conflict_id: int) -> dict[str, Any] | None:
+    async def get_conflict(self, user_id: str, conflict_id: int) -> MemoryConflictRead | None:
         row = await self.conn.fetchrow(
             f"SELECT {CONFLICT_COLUMNS} FROM memory_conflicts WHERE user_id = $1 AND id = $2",  # noqa: S608
             user_id,
             conflict_id,
         )
-        return dict(row) if row is not None else None
+        return MemoryConflictRead.model_validate(dict(row)) if row is not None else None
 
     async def resolve_conflict(
         self,
