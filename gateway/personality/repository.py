@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -24,8 +24,81 @@ STATE_COLUMNS = """id, user_id, created_at, profile, openness, conscientiousness
 QUIRK_COLUMNS = """id, user_id, quirk_type, description, strength, times_expressed, last_expressed_at,
     last_faded_at, is_active, source, created_at, updated_at"""
 
-NEED_COLUMNS = """id, user_id, need_type, current_level, baseline, growth_per_hour, trigger_threshold,
-    last_updated_at, last_satisfied_at, satisfaction_count"""
+NEED_COLUMNS = """need_type, current_level, baseline, growth_per_hour, trigger_threshold, last_updated_at,
+    last_satisfied_at, satisfaction_count"""
+
+
+@dataclass(frozen=True)
+class StateRow:
+    """A ``personality_state`` row (``STATE_COLUMNS``): the mood as written at ``created_at``."""
+
+    id: int
+    user_id: str
+    created_at: datetime
+    profile: str
+    openness: float
+    conscientiousness: float
+    extraversion: float
+    agreeableness: float
+    neuroticism: float
+    pleasure: float
+    arousal: float
+    dominance: float
+    baseline_pleasure: float
+    baseline_arousal: float
+    baseline_dominance: float
+    emotion_label: str
+    is_current: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class NeedRow:
+    """A ``needs`` row (``NEED_COLUMNS``): the level as written at ``last_updated_at``."""
+
+    need_type: str
+    current_level: float
+    baseline: float
+    growth_per_hour: float
+    trigger_threshold: float
+    last_updated_at: datetime
+    last_satisfied_at: datetime | None
+    satisfaction_count: int
+
+
+@dataclass(frozen=True)
+class QuirkRow:
+    """A ``quirks`` row (``QUIRK_COLUMNS``)."""
+
+    id: int
+    user_id: str
+    quirk_type: str
+    description: str
+    strength: float
+    times_expressed: int
+    last_expressed_at: datetime | None
+    last_faded_at: datetime | None
+    is_active: bool
+    source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(StateRow))
+_NEED_FIELDS = tuple(f.name for f in fields(NeedRow))
+_QUIRK_FIELDS = tuple(f.name for f in fields(QuirkRow))
+
+
+def _state(row: asyncpg.Record) -> StateRow:
+    return StateRow(**{name: row[name] for name in _STATE_FIELDS})
+
+
+def _need(row: asyncpg.Record) -> NeedRow:
+    return NeedRow(**{name: row[name] for name in _NEED_FIELDS})
+
+
+def _quirk(row: asyncpg.Record) -> QuirkRow:
+    return QuirkRow(**{name: row[name] for name in _QUIRK_FIELDS})
 
 
 @dataclass(frozen=True)
@@ -60,19 +133,19 @@ class PersonalityRepository:
 
     # --- state -------------------------------------------------------------------------------------------
 
-    async def current(self, user_id: str) -> dict[str, Any] | None:
+    async def current(self, user_id: str) -> StateRow | None:
         row = await self.conn.fetchrow(
             f"SELECT {STATE_COLUMNS} FROM personality_state WHERE user_id = $1 AND is_current",  # noqa: S608
             user_id,
         )
-        return dict(row) if row is not None else None
+        return _state(row) if row is not None else None
 
     async def retire_current(self, user_id: str) -> None:
         await self.conn.execute(
             "UPDATE personality_state SET is_current = FALSE WHERE user_id = $1 AND is_current", user_id
         )
 
-    async def insert_state(self, state: NewState) -> dict[str, Any]:
+    async def insert_state(self, state: NewState) -> StateRow:
         t = state.traits
         row = await self.conn.fetchrow(
             f"""
@@ -87,11 +160,11 @@ class PersonalityRepository:
             *state.pad, *state.baseline, state.emotion_label, state.reason,
         )  # fmt: skip
         assert row is not None
-        return dict(row)
+        return _state(row)
 
     async def history(
         self, user_id: str, since: datetime, limit: int, offset: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[StateRow], int]:
         rows = await self.conn.fetch(
             f"""
             SELECT {STATE_COLUMNS}, count(*) OVER () AS total
@@ -106,7 +179,7 @@ class PersonalityRepository:
             offset,
         )
         if rows:
-            return [dict(r) for r in rows], int(rows[0]["total"])
+            return [_state(r) for r in rows], int(rows[0]["total"])
         total = await self.conn.fetchval(
             "SELECT count(*) FROM personality_state WHERE user_id = $1 AND created_at >= $2", user_id, since
         )
@@ -157,7 +230,7 @@ class PersonalityRepository:
 
     # --- interactions ------------------------------------------------------------------------------------
 
-    async def moods_after(self, user_id: str, since: datetime, until: datetime) -> list[Any]:
+    async def moods_after(self, user_id: str, since: datetime, until: datetime) -> list[object]:
         """``interactions.pad_after`` of the user's turns in [since, until]."""
         rows = await self.conn.fetch(
             """
@@ -226,12 +299,12 @@ class PersonalityRepository:
             [(user_id, kind, level, rate, threshold, now) for kind, level, rate, threshold in needs],
         )
 
-    async def needs(self, user_id: str) -> list[dict[str, Any]]:
+    async def needs(self, user_id: str) -> list[NeedRow]:
         rows = await self.conn.fetch(
             f"SELECT {NEED_COLUMNS} FROM needs WHERE user_id = $1 ORDER BY need_type",  # noqa: S608
             user_id,
         )
-        return [dict(r) for r in rows]
+        return [_need(r) for r in rows]
 
     async def set_needs(
         self, user_id: str, levels: dict[str, float], now: datetime, satisfied: set[str]
@@ -258,7 +331,7 @@ class PersonalityRepository:
 
     # --- quirks ------------------------------------------------------------------------------------------
 
-    async def quirks(self, user_id: str, active_only: bool) -> list[dict[str, Any]]:
+    async def quirks(self, user_id: str, active_only: bool) -> list[QuirkRow]:
         rows = await self.conn.fetch(
             f"""
             SELECT {QUIRK_COLUMNS} FROM quirks
@@ -268,7 +341,7 @@ class PersonalityRepository:
             user_id,
             active_only,
         )
-        return [dict(r) for r in rows]
+        return [_quirk(r) for r in rows]
 
     async def insert_quirk(
         self,

@@ -258,21 +258,21 @@ async def test_evolve_mines_the_companions_replies_and_applies_the_rules(
     await add_turns(pool, companion, [PAD()] * 4, T0, reply="Tell me more about that! 🌻")
     first = await service.evolve(companion, T0 + timedelta(days=1))
     assert first.quirks.source == "local" and first.quirks.created >= 1
-    quirks = {q["description"]: q for q in await service.quirks(companion)}
-    assert quirks['often says "tell me more about that"']["strength"] == pytest.approx(1.0)
+    quirks = {q.description: q for q in await service.quirks(companion)}
+    assert quirks['often says "tell me more about that"'].strength == pytest.approx(1.0)
     assert "uses the 🌻 emoji" in quirks
 
     await pool.execute("UPDATE quirks SET strength = 0.5 WHERE user_id = $1", companion)
     second = await service.evolve_quirks(companion, T0 + timedelta(days=2))
     assert second.reinforced >= 1
-    quirks = {q["description"]: q for q in await service.quirks(companion)}
-    assert quirks["uses the 🌻 emoji"]["strength"] == pytest.approx(0.6)
-    assert quirks["uses the 🌻 emoji"]["times_expressed"] == 2
+    quirks = {q.description: q for q in await service.quirks(companion)}
+    assert quirks["uses the 🌻 emoji"].strength == pytest.approx(0.6)
+    assert quirks["uses the 🌻 emoji"].times_expressed == 2
 
     silent = await service.evolve_quirks(companion, T0 + timedelta(days=23))
     assert silent.replies_read == 0 and silent.faded >= 1
-    quirks = {q["description"]: q for q in await service.quirks(companion)}
-    assert quirks["uses the 🌻 emoji"]["strength"] == pytest.approx(0.45)
+    quirks = {q.description: q for q in await service.quirks(companion)}
+    assert quirks["uses the 🌻 emoji"].strength == pytest.approx(0.45)
 
 
 async def test_needs_rise_with_time_and_fall_with_topics(service: PersonalityService, companion: str) -> None:
