@@ -306,6 +306,51 @@ class PersonalityRepository:
         )
         return [_need(r) for r in rows]
 
+    async def current_with_needs(self, user_ids: Sequence[str]) -> list[tuple[StateRow, list[NeedRow]]]:
+        """The current state row and the needs (ordered by type) of each of ``user_ids`` that has a
+        personality, in one query whatever their number."""
+        if not user_ids:
+            return []
+        state_columns = ", ".join(f"s.{name}" for name in _STATE_FIELDS)
+        rows = await self.conn.fetch(
+            f"""
+            SELECT {state_columns}, n.need_types, n.levels, n.baselines, n.rates, n.thresholds, n.updated,
+                   n.satisfied, n.satisfactions
+            FROM personality_state s
+            LEFT JOIN LATERAL (
+                SELECT array_agg(need_type::text ORDER BY need_type) AS need_types,
+                       array_agg(current_level ORDER BY need_type) AS levels,
+                       array_agg(baseline ORDER BY need_type) AS baselines,
+                       array_agg(growth_per_hour ORDER BY need_type) AS rates,
+                       array_agg(trigger_threshold ORDER BY need_type) AS thresholds,
+                       array_agg(last_updated_at ORDER BY need_type) AS updated,
+                       array_agg(last_satisfied_at ORDER BY need_type) AS satisfied,
+                       array_agg(satisfaction_count ORDER BY need_type) AS satisfactions
+                FROM needs WHERE needs.user_id = s.user_id
+            ) n ON TRUE
+            WHERE s.user_id = ANY($1::text[]) AND s.is_current
+            """,  # noqa: S608 (constant columns)
+            list(user_ids),
+        )
+        # One array per NeedRow field, in its order: zipped back into rows.
+        arrays = (
+            "need_types",
+            "levels",
+            "baselines",
+            "rates",
+            "thresholds",
+            "updated",
+            "satisfied",
+            "satisfactions",
+        )
+        return [
+            (
+                _state(row),
+                [NeedRow(*values) for values in zip(*(row[name] or () for name in arrays), strict=True)],
+            )
+            for row in rows
+        ]
+
     async def set_needs(
         self, user_id: str, levels: dict[str, float], now: datetime, satisfied: set[str]
     ) -> None:

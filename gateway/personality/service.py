@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -123,7 +124,7 @@ class QuirkEvolution:
 @dataclass(frozen=True)
 class NeedState:
     need_type: NeedType
-    level: float  # at the time asked
+    exact_level: float  # at the time asked, unrounded (what proactive scoring weighs)
     baseline: float
     growth_per_hour: float
     trigger_threshold: float
@@ -132,8 +133,22 @@ class NeedState:
     satisfaction_count: int
 
     @property
+    def level(self) -> float:
+        """The level at the time asked, to 6 decimals (what is shown, and what urgency compares)."""
+        return round(self.exact_level, 6)
+
+    @property
     def urgent(self) -> bool:
         return needs_rules.is_urgent(self.level, self.trigger_threshold)
+
+
+@dataclass(frozen=True)
+class CompanionSnapshot:
+    """One user's companion as of one moment: the current state (mood decayed to then) and the needs (risen
+    to then). What other domains read of personality (``PersonalityService.snapshots``)."""
+
+    state: PersonalityState
+    needs: list[NeedState]
 
 
 @dataclass(frozen=True)
@@ -304,6 +319,17 @@ class PersonalityService:
                 f"user {user_id} has no personality yet; initialise it first"
             )
         return self._state(row, now or utcnow())
+
+    async def snapshots(self, user_ids: Sequence[str], now: datetime) -> dict[str, CompanionSnapshot]:
+        """The companions of ``user_ids`` as of ``now``, in one query whatever their number (the proactive
+        scan's read); users without a personality are left out. Nothing is written."""
+        rows = await PersonalityRepository(self.pool).current_with_needs(user_ids)
+        return {
+            state.user_id: CompanionSnapshot(
+                self._state(state, now), [self._need(need, now) for need in needs]
+            )
+            for state, needs in rows
+        }
 
     async def history(
         self, user_id: str, days: int, limit: int, offset: int, now: datetime | None = None
@@ -484,8 +510,8 @@ class PersonalityService:
     def _need(self, row: NeedRow, now: datetime) -> NeedState:
         return NeedState(
             need_type=NeedType(row.need_type),
-            level=round(
-                needs_rules.grown_level(row.current_level, row.growth_per_hour, row.last_updated_at, now), 6
+            exact_level=needs_rules.grown_level(
+                row.current_level, row.growth_per_hour, row.last_updated_at, now
             ),
             baseline=row.baseline,
             growth_per_hour=row.growth_per_hour,
