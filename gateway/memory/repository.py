@@ -20,10 +20,6 @@ from gateway.memory.schemas import MemoryConflictRead
 # A pooled connection, a pool (one statement per acquire) or a bare connection (scripts, tests).
 Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
-MEMORY_COLUMNS = """id, user_id, memory_type, content, speaker, importance, importance_source, emotion_context,
-    conversation_id, source_memory_ids, consolidated_into, access_count, last_accessed_at, strength,
-    retrieval_weight, embedding_model, origin_channel_id, origin_guild_id, created_at"""
-
 
 # Who may hear a memory (docs/memory.md): ``$n::text IS NULL`` is a private reply's scope (every memory);
 # a channel id keeps the memories said in that server channel. Memories of a DM (or of unknown origin) have
@@ -40,7 +36,7 @@ CONFLICT_COLUMNS = """id, memory_id_1, memory_id_2, conflict_type, description, 
 
 @dataclass(frozen=True)
 class MemoryRow:
-    """A stored memory (``MEMORY_COLUMNS``), as retrieval and consolidation read it."""
+    """A stored memory, as retrieval and consolidation read it."""
 
     id: UUID
     user_id: str
@@ -63,11 +59,13 @@ class MemoryRow:
     created_at: datetime
 
 
-_MEMORY_FIELDS = tuple(f.name for f in fields(MemoryRow))
+# Every query that reads memory rows selects these columns first, in this order: a row decodes by position.
+MEMORY_COLUMNS = ", ".join(f.name for f in fields(MemoryRow))
+_MEMORY_WIDTH = len(fields(MemoryRow))
 
 
 def _memory(row: asyncpg.Record) -> MemoryRow:
-    return MemoryRow(**{name: row[name] for name in _MEMORY_FIELDS})
+    return MemoryRow(*row[:_MEMORY_WIDTH])
 
 
 @dataclass(frozen=True)

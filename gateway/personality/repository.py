@@ -17,20 +17,10 @@ LOCK_NAMESPACE_STATE = 0x70616401  # "pad" 1
 LOCK_NAMESPACE_QUIRKS = 0x71726B01  # "qrk" 1
 LOCK_NAMESPACE_NEEDS = 0x6E656401  # "ned" 1
 
-STATE_COLUMNS = """id, user_id, created_at, profile, openness, conscientiousness, extraversion, agreeableness,
-    neuroticism, pleasure, arousal, dominance, baseline_pleasure, baseline_arousal, baseline_dominance,
-    emotion_label, is_current, reason"""
-
-QUIRK_COLUMNS = """id, user_id, quirk_type, description, strength, times_expressed, last_expressed_at,
-    last_faded_at, is_active, source, created_at, updated_at"""
-
-NEED_COLUMNS = """need_type, current_level, baseline, growth_per_hour, trigger_threshold, last_updated_at,
-    last_satisfied_at, satisfaction_count"""
-
 
 @dataclass(frozen=True)
 class StateRow:
-    """A ``personality_state`` row (``STATE_COLUMNS``): the mood as written at ``created_at``."""
+    """A ``personality_state`` row: the mood as written at ``created_at``."""
 
     id: int
     user_id: str
@@ -54,7 +44,7 @@ class StateRow:
 
 @dataclass(frozen=True)
 class NeedRow:
-    """A ``needs`` row (``NEED_COLUMNS``): the level as written at ``last_updated_at``."""
+    """A ``needs`` row: the level as written at ``last_updated_at``."""
 
     need_type: str
     current_level: float
@@ -68,7 +58,7 @@ class NeedRow:
 
 @dataclass(frozen=True)
 class QuirkRow:
-    """A ``quirks`` row (``QUIRK_COLUMNS``)."""
+    """A ``quirks`` row."""
 
     id: int
     user_id: str
@@ -84,21 +74,23 @@ class QuirkRow:
     updated_at: datetime
 
 
-_STATE_FIELDS = tuple(f.name for f in fields(StateRow))
-_NEED_FIELDS = tuple(f.name for f in fields(NeedRow))
-_QUIRK_FIELDS = tuple(f.name for f in fields(QuirkRow))
+# Every query that reads one of these rows selects its columns first, in field order: a row decodes by position.
+STATE_COLUMNS = ", ".join(f.name for f in fields(StateRow))
+NEED_COLUMNS = ", ".join(f.name for f in fields(NeedRow))
+QUIRK_COLUMNS = ", ".join(f.name for f in fields(QuirkRow))
+_STATE_WIDTH, _NEED_WIDTH, _QUIRK_WIDTH = len(fields(StateRow)), len(fields(NeedRow)), len(fields(QuirkRow))
 
 
 def _state(row: asyncpg.Record) -> StateRow:
-    return StateRow(**{name: row[name] for name in _STATE_FIELDS})
+    return StateRow(*row[:_STATE_WIDTH])
 
 
 def _need(row: asyncpg.Record) -> NeedRow:
-    return NeedRow(**{name: row[name] for name in _NEED_FIELDS})
+    return NeedRow(*row[:_NEED_WIDTH])
 
 
 def _quirk(row: asyncpg.Record) -> QuirkRow:
-    return QuirkRow(**{name: row[name] for name in _QUIRK_FIELDS})
+    return QuirkRow(*row[:_QUIRK_WIDTH])
 
 
 @dataclass(frozen=True)
@@ -311,7 +303,7 @@ class PersonalityRepository:
         personality, in one query whatever their number."""
         if not user_ids:
             return []
-        state_columns = ", ".join(f"s.{name}" for name in _STATE_FIELDS)
+        state_columns = ", ".join(f"s.{f.name}" for f in fields(StateRow))
         rows = await self.conn.fetch(
             f"""
             SELECT {state_columns}, n.need_types, n.levels, n.baselines, n.rates, n.thresholds, n.updated,
