@@ -146,7 +146,8 @@ async def history(
 @router.get("/{user_id}/quirks", response_model=list[QuirkRead], dependencies=[ServiceAuth])
 async def quirks(user_id: KnownUser, context: Context, active_only: bool = True) -> list[QuirkRead]:
     """The companion's habits, strongest first (all of them with ``active_only=false``)."""
-    return [QuirkRead.model_validate(row) for row in await context.personality.quirks(user_id, active_only)]
+    rows = await context.personality.quirks(user_id, active_only)
+    return [QuirkRead.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/{user_id}/needs", response_model=list[NeedRead], dependencies=[ServiceAuth])
