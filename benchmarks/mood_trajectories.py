@@ -284,7 +284,7 @@ async def run_scenario(service: PersonalityService, scenario: Scenario) -> dict[
         "final_label": final.label.value,
         "final_baseline": _pad(final.baseline),
         "baseline_drifts_applied": sum(1 for n in nights if n["drift_applied"]),
-        "active_quirks": [q["description"] for q in quirks],
+        "active_quirks": [q.description for q in quirks],
         "urgent_needs_at_end": [n.need_type.value for n in needs if n.urgent],
     }
     return {

@@ -59,8 +59,8 @@ from gateway.memory.pgvector_index import (
     EF_SEARCH_MAX,
     EXACT_SCAN_MAX_FLOATS,
     PgVectorIndex,
-    hnsw_index_name,
 )
+from gateway.memory.pgvector_repository import hnsw_index_name
 from gateway.migrator import apply_migrations
 from scripts.localstack import EmbeddedPostgres, free_port
 

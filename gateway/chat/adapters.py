@@ -108,6 +108,4 @@ class SecurityAdapter:
         )
 
     async def link_interaction(self, incident_id: int, interaction_id: int) -> None:
-        await self.service.pool.execute(
-            "UPDATE security_incidents SET interaction_id = $2 WHERE id = $1", incident_id, interaction_id
-        )
+        await self.service.link_interaction(incident_id, interaction_id)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
+from gateway.db import Connection
 from gateway.jobs.schemas import JobRunRead
 
 
 class JobRunRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def start(self, name: str, trigger: str, instance: str, started_at: datetime) -> JobRunRead:

@@ -101,7 +101,7 @@ def by_origin(candidates: Sequence[Candidate]) -> list[list[Candidate]]:
     original order: a cluster never mixes a DM with a channel, or two channels."""
     groups: dict[str | None, list[Candidate]] = {}
     for candidate in candidates:
-        groups.setdefault(candidate.row.get("origin_channel_id"), []).append(candidate)
+        groups.setdefault(candidate.row.origin_channel_id, []).append(candidate)
     return list(groups.values())
 
 
@@ -109,7 +109,7 @@ def extractive_summary(cluster: Cluster) -> str:
     """The member most similar to all the others (the medoid) stands for the cluster."""
     vectors = np.stack([np.asarray(m.vector, dtype=np.float32) for m in cluster.members])
     centrality = (vectors @ vectors.T).sum(axis=1)
-    return str(cluster.members[int(np.argmax(centrality))].row["content"])
+    return str(cluster.members[int(np.argmax(centrality))].row.content)
 
 
 def _polarity(text: str) -> int:
@@ -150,10 +150,9 @@ class Consolidator:
             summary = await self._summarise(cluster)
             importance = min(
                 1.0,
-                CONSOLIDATION_IMPORTANCE_BOOST
-                * float(np.mean([m.row["importance"] for m in cluster.members])),
+                CONSOLIDATION_IMPORTANCE_BOOST * float(np.mean([m.row.importance for m in cluster.members])),
             )
-            source_ids = [m.row["id"] for m in cluster.members]
+            source_ids = [m.row.id for m in cluster.members]
             [semantic_id] = await self.memory.store_many(
                 user_id,
                 [
@@ -163,11 +162,11 @@ class Consolidator:
                         speaker=None,
                         importance=importance,
                         importance_source="consolidation",
-                        created_at=max(m.row["created_at"] for m in cluster.members),
+                        created_at=max(m.row.created_at for m in cluster.members),
                         source_memory_ids=source_ids,
                         confidence=round(max(0.0, min(1.0, cluster.cohesion)), 4),
-                        origin_channel_id=origin["origin_channel_id"],
-                        origin_guild_id=origin["origin_guild_id"],
+                        origin_channel_id=origin.origin_channel_id,
+                        origin_guild_id=origin.origin_guild_id,
                     )
                 ],
             )
@@ -195,7 +194,7 @@ class Consolidator:
         fallback = extractive_summary(cluster)
         if self.llm is None:
             return fallback
-        lines = "\n".join(f"- {quote(m.row['content'])}" for m in cluster.members[:20])
+        lines = "\n".join(f"- {quote(m.row.content)}" for m in cluster.members[:20])
         try:
             result = await self.llm.complete(
                 [
@@ -288,10 +287,9 @@ class Consolidator:
     # --- conflicts API -------------------------------------------------------------------------------------
 
     async def list_conflicts(self, user_id: str, status: ConflictStatus | None) -> list[MemoryConflictRead]:
-        rows = await MemoryRepository(self.memory.pool).list_conflicts(
+        return await MemoryRepository(self.memory.pool).list_conflicts(
             user_id, status.value if status else None
         )
-        return [MemoryConflictRead.model_validate(r) for r in rows]
 
     async def resolve(
         self, user_id: str, conflict_id: int, resolution: ConflictResolution
@@ -302,7 +300,7 @@ class Consolidator:
             conflict = await repo.get_conflict(user_id, conflict_id)
             if conflict is None:
                 raise ConflictNotFoundError(f"no conflict {conflict_id} for user {user_id}")
-            pair = (conflict["memory_id_1"], conflict["memory_id_2"])
+            pair = (conflict.memory_id_1, conflict.memory_id_2)
             for memory_id in pair:
                 await repo.restore_retrieval_weight(user_id, memory_id)
             if resolution.action == "ignore":
@@ -324,4 +322,4 @@ class Consolidator:
                 )
             updated = await repo.get_conflict(user_id, conflict_id)
         assert updated is not None
-        return MemoryConflictRead.model_validate(updated)
+        return updated

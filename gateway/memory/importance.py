@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from gateway.db import Connection
 from gateway.integrations.llm import FastLLM, LLMError, Message
+from gateway.memory.repository import MemoryRepository
 from gateway.redis import user_key
 from gateway.security.quoting import quote
 
@@ -362,7 +363,7 @@ def _by_speaker(value: float, speaker: str) -> float:
 
 
 async def rescore_pending(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    conn: Connection,
     scorer: ImportanceScorer,
     limit: int = 100,
     *,
@@ -377,36 +378,15 @@ async def rescore_pending(
     llm = scorer.llm
     if llm is None or not llm.available or limit <= 0:
         return 0
-    rows = await conn.fetch(
-        """
-        SELECT id, user_id, content, speaker
-        FROM memories
-        WHERE importance_source = 'heuristic' AND deleted_at IS NULL
-          AND ($1::varchar IS NULL OR user_id = $1)
-        ORDER BY created_at DESC
-        LIMIT $2
-        """,
-        user_id,
-        limit,
-    )
+    repo = MemoryRepository(conn)
     updated = 0
-    for row in rows:
-        result = await scorer.score(row["content"], row["speaker"] or "user", user_id=row["user_id"])
+    for row in await repo.heuristic_scored(user_id, limit):
+        result = await scorer.score(row.content, row.speaker or "user", user_id=row.user_id)
         if result.source != "llm":
             if not llm.available:
                 break
             continue  # this one content keeps failing (junk answers); leave it for a later run
-        status = await conn.execute(
-            """
-            UPDATE memories
-            SET importance = $1, importance_source = 'llm', updated_at = now()
-            WHERE id = $2 AND user_id = $3 AND importance_source = 'heuristic'
-            """,
-            result.value,
-            row["id"],
-            row["user_id"],
-        )
-        updated += int(status.split()[-1])
+        updated += await repo.set_llm_importance(row.user_id, row.id, result.value)
     if updated:
         logger.info("importance: re-scored %d heuristic memories with the LLM", updated)
     return updated

@@ -31,7 +31,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -44,12 +44,17 @@ from gateway.memory.index import (
     checked_vector,
     selected_memory_types,
 )
+from gateway.memory.pgvector_repository import (
+    Distance,
+    PgVectorRepository,
+    checked_dims,
+    hnsw_index_name,
+)
 
 logger = logging.getLogger(__name__)
 
 # pgvector 0.6: HNSW indexes at most 2000 dimensions; larger spaces are always searched exactly.
 HNSW_MAX_DIMS = 2000
-VECTOR_MAX_DIMS = 16000
 # pgvector 0.6 accepts hnsw.ef_search in [1, 1000].
 EF_SEARCH_MAX = 1000
 # Up to this many floats (5,000 vectors of 384-d, 1,250 of 1536-d) the exact scan of one user's rows
@@ -63,65 +68,10 @@ DEFAULT_STATS_TTL_SECONDS = 60.0
 _MAX_CACHED_USERS = 10_000
 # CREATE INDEX CONCURRENTLY waits for older transactions; a stuck one must fail the build, not hang it.
 _BUILD_LOCK_TIMEOUT = "60s"
-_BUILD_LOCK_KEY = 0x68_6E_73_77  # "hnsw": serialises index builds across gateway replicas
 
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
 
 Strategy = Literal["exact", "hnsw"]
-
-
-def hnsw_index_name(dims: int) -> str:
-    return f"ix_memories_embedding_hnsw_{checked_dims(dims)}"
-
-
-def checked_dims(dims: object) -> int:
-    """The size as an int safe to write into SQL (type modifiers cannot be bound as parameters)."""
-    if not isinstance(dims, int) or isinstance(dims, bool) or not 1 <= dims <= VECTOR_MAX_DIMS:
-        raise ValueError(f"embedding dims must be an int in [1, {VECTOR_MAX_DIMS}], got {dims!r}")
-    return dims
-
-
-def exact_search_sql(dims: int, *, in_channel: bool = False) -> str:
-    """Brute force over one user's rows of a space ($1 query real[], $2 user, $3 model, $4 types, $5 limit;
-    with ``in_channel``, $6 the server channel the memories must have been said in).
-
-    The query vector sits in a scalar sub-select so it is converted once (an InitPlan), not once per row
-    under a generic plan.
-    """
-    dims = checked_dims(dims)
-    channel = "AND origin_channel_id = $6::text" if in_channel else ""
-    return f"""
-        SELECT id, embedding <=> (SELECT $1::real[]::vector({dims})) AS distance
-        FROM memories
-        WHERE user_id = $2 AND embedding_dims = {dims} AND embedding_model = $3
-          AND memory_type = ANY($4::text[]) AND deleted_at IS NULL AND embedding IS NOT NULL {channel}
-        ORDER BY distance
-        LIMIT $5
-    """  # noqa: S608  (dims is a checked int; every value is bound)
-
-
-def hnsw_search_sql(dims: int) -> str:
-    """The graph walk, then this user's rows ($1 query real[], $2 ef_search, $3 user, $4 model, $5 types,
-    $6 limit).
-
-    The inner query has no user filter on purpose: it *is* the walk (the global top-ef by the indexed
-    expression, under the index's own predicate), so the planner has no other plan to prefer; the outer
-    query keeps this user's rows of this model.
-    """
-    dims = checked_dims(dims)
-    return f"""
-        SELECT id, distance FROM (
-            SELECT id, user_id, embedding_model, memory_type,
-                   embedding::vector({dims}) <=> (SELECT $1::real[]::vector({dims})) AS distance
-            FROM memories
-            WHERE embedding_dims = {dims} AND deleted_at IS NULL
-            ORDER BY distance
-            LIMIT $2
-        ) AS candidates
-        WHERE user_id = $3 AND embedding_model = $4 AND memory_type = ANY($5::text[])
-        ORDER BY distance
-        LIMIT $6
-    """  # noqa: S608  (dims is a checked int; every value is bound)
 
 
 @dataclass(frozen=True)
@@ -179,26 +129,21 @@ class PgVectorIndex:
         name = hnsw_index_name(dims)
         try:
             async with self.pool.acquire() as conn:
-                await conn.execute("SELECT pg_advisory_lock($1)", _BUILD_LOCK_KEY)
+                repo = PgVectorRepository(conn)
+                await repo.lock_builds()
                 try:
-                    valid = await conn.fetchval(
-                        "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", name
-                    )
+                    valid = await repo.index_valid(dims)
                     if valid:
                         return
                     if valid is False:  # a build interrupted half-way leaves an invalid index behind
                         logger.warning("dropping invalid index %s left by an interrupted build", name)
-                        await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+                        await repo.drop_index(dims)
                     logger.info("building %s (HNSW, cosine) for %d-dimensional memories", name, dims)
-                    await conn.execute("SELECT set_config('lock_timeout', $1, false)", _BUILD_LOCK_TIMEOUT)
-                    await conn.execute(
-                        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON memories"
-                        f" USING hnsw ((embedding::vector({dims})) vector_cosine_ops)"
-                        f" WHERE embedding_dims = {dims} AND deleted_at IS NULL"
-                    )
+                    await repo.set_lock_timeout(_BUILD_LOCK_TIMEOUT)
+                    await repo.create_index(dims)
                 finally:
-                    await conn.execute("RESET lock_timeout")
-                    await conn.execute("SELECT pg_advisory_unlock($1)", _BUILD_LOCK_KEY)
+                    await repo.reset_lock_timeout()
+                    await repo.unlock_builds()
         except _DB_ERRORS as exc:
             raise VectorIndexError(f"pgvector could not build {name}: {exc}") from exc
         self._spaces.pop(dims, None)
@@ -230,17 +175,18 @@ class PgVectorIndex:
             return []
         try:
             async with self.pool.acquire() as conn:
+                repo = PgVectorRepository(conn)
                 if channel_id is not None:
-                    return await self._search_exact(conn, space, user_id, query, limit, types, channel_id)
-                plan = await self._plan(conn, space, user_id, limit, types)
+                    return await self._search_exact(repo, space, user_id, query, limit, types, channel_id)
+                plan = await self._plan(repo, space, user_id, limit, types)
                 if plan.strategy == "hnsw":
                     assert plan.ef_search is not None
-                    hits = await self._search_hnsw(conn, space, user_id, query, limit, types, plan.ef_search)
+                    hits = await self._search_hnsw(repo, space, user_id, query, limit, types, plan.ef_search)
                     if len(hits) >= min(limit, plan.user_vectors):
                         return hits
                     logger.debug("HNSW returned %d of %d for %s: exact fallback", len(hits), limit, user_id)
                     self._mark_short(user_id, space)
-                return await self._search_exact(conn, space, user_id, query, limit, types)
+                return await self._search_exact(repo, space, user_id, query, limit, types)
         except _DB_ERRORS as exc:
             raise VectorIndexError(f"pgvector search failed: {exc}") from exc
 
@@ -255,7 +201,7 @@ class PgVectorIndex:
     async def health(self) -> None:
         try:
             async with self.pool.acquire() as conn:
-                await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+                await PgVectorRepository(conn).extension_version()
         except _DB_ERRORS as exc:
             raise VectorIndexError(f"pgvector unavailable: {exc}") from exc
 
@@ -271,7 +217,9 @@ class PgVectorIndex:
         """The path ``search`` would take now, and why."""
         try:
             async with self.pool.acquire() as conn:
-                return await self._plan(conn, space, user_id, limit, selected_memory_types(memory_types))
+                return await self._plan(
+                    PgVectorRepository(conn), space, user_id, limit, selected_memory_types(memory_types)
+                )
         except _DB_ERRORS as exc:
             raise VectorIndexError(f"pgvector plan failed: {exc}") from exc
 
@@ -288,7 +236,7 @@ class PgVectorIndex:
         try:
             async with self.pool.acquire() as conn:
                 return await self._search_exact(
-                    conn,
+                    PgVectorRepository(conn),
                     space,
                     user_id,
                     checked_vector(vector, dims),
@@ -312,7 +260,7 @@ class PgVectorIndex:
         try:
             async with self.pool.acquire() as conn:
                 return await self._search_hnsw(
-                    conn,
+                    PgVectorRepository(conn),
                     space,
                     user_id,
                     checked_vector(vector, dims),
@@ -326,12 +274,12 @@ class PgVectorIndex:
     # --- internals ------------------------------------------------------------------------------------------
 
     async def _plan(
-        self, conn: Any, space: EmbeddingSpace, user_id: str, limit: int, types: Sequence[str]
+        self, repo: PgVectorRepository, space: EmbeddingSpace, user_id: str, limit: int, types: Sequence[str]
     ) -> SearchPlan:
         dims = checked_dims(space.dims)
-        counts = await self._user_count(conn, user_id, space)
+        counts = await self._user_count(repo, user_id, space)
         mine = sum(counts.by_type.get(t, 0) for t in types)
-        entries = await self._space_entries(conn, dims)
+        entries = await self._space_entries(repo, dims)
 
         def exact(reason: str) -> SearchPlan:
             return SearchPlan("exact", None, mine, entries, reason)
@@ -356,31 +304,20 @@ class PgVectorIndex:
             return self.exact_max_vectors
         return EXACT_SCAN_MAX_FLOATS // checked_dims(dims)
 
-    async def _user_count(self, conn: Any, user_id: str, space: EmbeddingSpace) -> _UserCount:
+    async def _user_count(self, repo: PgVectorRepository, user_id: str, space: EmbeddingSpace) -> _UserCount:
         key = (user_id, space.model, space.dims)
         now = self.clock()
         cached = self._users.get(key)
         if cached is not None and cached.expires_at > now:
             return cached
-        rows = await conn.fetch(
-            """
-            SELECT memory_type, count(*) AS n FROM memories
-            WHERE user_id = $1 AND embedding_dims = $2 AND embedding_model = $3
-              AND deleted_at IS NULL AND embedding IS NOT NULL
-            GROUP BY memory_type
-            """,
-            user_id,
-            space.dims,
-            space.model,
-        )
-        fresh = _UserCount(now + self.stats_ttl_seconds, {r["memory_type"]: int(r["n"]) for r in rows})
+        fresh = _UserCount(now + self.stats_ttl_seconds, await repo.user_vector_counts(user_id, space))
         self._users.pop(key, None)
         self._users[key] = fresh
         while len(self._users) > _MAX_CACHED_USERS:
             del self._users[next(iter(self._users))]
         return fresh
 
-    async def _space_entries(self, conn: Any, dims: int) -> float | None:
+    async def _space_entries(self, repo: PgVectorRepository, dims: int) -> float | None:
         """Entries in the size's HNSW index, the planner's way: tuples per page at the last
         VACUUM/ANALYZE times the pages it has now. None when there is no valid index to use."""
         if dims > HNSW_MAX_DIMS:
@@ -389,19 +326,11 @@ class PgVectorIndex:
         cached = self._spaces.get(dims)
         if cached is not None and cached.expires_at > now:
             return cached.entries
-        row = await conn.fetchrow(
-            """
-            SELECT i.indisvalid, c.reltuples, c.relpages,
-                   pg_relation_size(c.oid) / current_setting('block_size')::int AS pages
-            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-            WHERE i.indexrelid = to_regclass($1)
-            """,
-            hnsw_index_name(dims),
-        )
+        size = await repo.index_size(dims)
         entries: float | None = None
-        if row is not None and row["indisvalid"]:
-            if row["reltuples"] > 0 and row["relpages"] > 0:
-                entries = float(row["reltuples"]) / row["relpages"] * row["pages"]
+        if size is not None and size.valid:
+            if size.reltuples > 0 and size.relpages > 0:
+                entries = float(size.reltuples) / size.relpages * size.pages
             else:  # never analysed: assume the user owns it all; a short answer falls back to exact
                 entries = 0.0
         self._spaces[dims] = _SpaceSize(now + self.stats_ttl_seconds, entries)
@@ -414,7 +343,7 @@ class PgVectorIndex:
 
     async def _search_exact(
         self,
-        conn: Any,
+        repo: PgVectorRepository,
         space: EmbeddingSpace,
         user_id: str,
         query: list[float],
@@ -422,26 +351,14 @@ class PgVectorIndex:
         types: Sequence[str],
         channel_id: str | None = None,
     ) -> list[VectorHit]:
-        dims = checked_dims(space.dims)
+        checked_dims(space.dims)
         if limit < 1 or not types:
             return []
-        if channel_id is None:
-            rows = await conn.fetch(exact_search_sql(dims), query, user_id, space.model, list(types), limit)
-        else:
-            rows = await conn.fetch(
-                exact_search_sql(dims, in_channel=True),
-                query,
-                user_id,
-                space.model,
-                list(types),
-                limit,
-                channel_id,
-            )
-        return _hits(rows)
+        return _hits(await repo.search_exact(space, user_id, query, limit, types, channel_id))
 
     async def _search_hnsw(
         self,
-        conn: Any,
+        repo: PgVectorRepository,
         space: EmbeddingSpace,
         user_id: str,
         query: list[float],
@@ -455,24 +372,13 @@ class PgVectorIndex:
         if limit < 1 or not types:
             return []
         ef = max(1, min(EF_SEARCH_MAX, ef_search))
-        # BEGIN and SET LOCAL in one simple-protocol round trip (ef is a clamped int, safe to inline).
-        await conn.execute(f"BEGIN READ ONLY; SET LOCAL hnsw.ef_search = {ef:d}")
-        try:
-            rows = await conn.fetch(
-                hnsw_search_sql(dims), query, ef, user_id, space.model, list(types), limit
-            )
-        except BaseException:
-            if not conn.is_closed() and conn.is_in_transaction():
-                await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
-        return _hits(rows)
+        return _hits(await repo.search_hnsw(space, user_id, query, limit, types, ef))
 
 
-def _hits(rows: Sequence[Any]) -> list[VectorHit]:
+def _hits(rows: Sequence[Distance]) -> list[VectorHit]:
     # A zero vector has no direction: its cosine distance is NaN and it matches nothing.
     return [
-        VectorHit(row["id"], 1.0 - float(row["distance"]))
-        for row in rows
-        if row["distance"] is not None and not math.isnan(row["distance"])
+        VectorHit(memory_id, 1.0 - float(distance))
+        for memory_id, distance in rows
+        if distance is not None and not math.isnan(distance)
     ]

@@ -24,15 +24,10 @@ from pydantic import SecretStr
 
 from gateway.config import QdrantSettings
 from gateway.memory.index import EmbeddingSpace, IndexPoint, VectorIndex
+from gateway.memory.repository import MemoryRepository
 
 DEFAULT_BATCH_SIZE = 500
 _SMALLEST_UUID = UUID(int=0)
-
-_SELECT_POINTS = """
-    SELECT id, user_id, memory_type, embedding::real[] AS vector, importance, created_at, origin_channel_id
-    FROM memories
-    WHERE embedding_model = $1 AND embedding_dims = $2 AND deleted_at IS NULL AND embedding IS NOT NULL
-"""
 
 
 async def rebuild_index(
@@ -48,21 +43,16 @@ async def rebuild_index(
     """
     _check_batch_size(batch_size)
     await index.ensure_ready(space)
+    repo = MemoryRepository(pool)
     done = 0
     after = _SMALLEST_UUID
     while True:
-        rows = await pool.fetch(
-            _SELECT_POINTS + " AND id > $3 ORDER BY id LIMIT $4",
-            space.model,
-            space.dims,
-            after,
-            batch_size,
-        )
-        if not rows:
+        points = await repo.index_points(space, after, batch_size)
+        if not points:
             return done
-        await _index_rows(pool, index, space, rows)
-        done += len(rows)
-        after = rows[-1]["id"]
+        await _index_points(repo, index, space, points)
+        done += len(points)
+        after = points[-1].memory_id
         if progress is not None:
             progress(done)
 
@@ -78,31 +68,20 @@ async def index_backlog(
     return how many. A VectorIndexError stops it with the rest still in the backlog."""
     _check_batch_size(batch_size)
     await index.ensure_ready(space)
+    repo = MemoryRepository(pool)
     done = 0
     while done < limit:
-        rows = await pool.fetch(
-            _SELECT_POINTS + " AND indexed_at IS NULL ORDER BY created_at, id LIMIT $3",
-            space.model,
-            space.dims,
-            min(batch_size, limit - done),
-        )
-        if not rows:
+        points = await repo.unindexed_points(space, min(batch_size, limit - done))
+        if not points:
             break
-        await _index_rows(pool, index, space, rows)
-        done += len(rows)
+        await _index_points(repo, index, space, points)
+        done += len(points)
     return done
 
 
 async def embedding_spaces(pool: asyncpg.Pool) -> list[EmbeddingSpace]:
     """Every embedding space that has live vectors in Postgres."""
-    rows = await pool.fetch(
-        """
-        SELECT DISTINCT embedding_model, embedding_dims FROM memories
-        WHERE embedding IS NOT NULL AND deleted_at IS NULL
-        ORDER BY embedding_model, embedding_dims
-        """
-    )
-    return [EmbeddingSpace(row["embedding_model"], row["embedding_dims"]) for row in rows]
+    return await MemoryRepository(pool).embedding_spaces()
 
 
 async def reindex_command(
@@ -167,32 +146,11 @@ async def reindex_command(
         await pool.close()
 
 
-async def _index_rows(
-    pool: asyncpg.Pool, index: VectorIndex, space: EmbeddingSpace, rows: Sequence[Any]
+async def _index_points(
+    repo: MemoryRepository, index: VectorIndex, space: EmbeddingSpace, points: Sequence[IndexPoint]
 ) -> None:
-    points = [
-        IndexPoint(
-            memory_id=row["id"],
-            user_id=row["user_id"],
-            memory_type=row["memory_type"],
-            vector=row["vector"],
-            importance=row["importance"],
-            created_at=row["created_at"],
-            origin_channel_id=row["origin_channel_id"],
-        )
-        for row in rows
-    ]
     await index.upsert(space, points)
-    # Guarded by the space: a memory re-embedded by another model meanwhile is not in this index.
-    await pool.execute(
-        """
-        UPDATE memories SET indexed_at = now()
-        WHERE id = ANY($1::uuid[]) AND indexed_at IS NULL AND embedding_model = $2 AND embedding_dims = $3
-        """,
-        [row["id"] for row in rows],
-        space.model,
-        space.dims,
-    )
+    await repo.mark_indexed_in_space([point.memory_id for point in points], space)
 
 
 def _check_batch_size(batch_size: int) -> None:

@@ -1,11 +1,11 @@
-"""All SQL of the memory domain. Every statement is scoped by ``user_id``; none commits."""
+"""All SQL of the memory domain. Every statement is scoped by ``user_id``, except the maintenance scans
+(embedding backlog, re-scoring, reindexing) that walk every user's rows; none commits."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -13,11 +13,11 @@ import numpy as np
 import numpy.typing as npt
 from pgvector import Vector
 
-Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool
+from gateway.db import Connection
+from gateway.memory.index import EmbeddingSpace, IndexPoint
+from gateway.memory.schemas import MemoryConflictRead
 
-MEMORY_COLUMNS = """id, user_id, memory_type, content, speaker, importance, importance_source, emotion_context,
-    conversation_id, source_memory_ids, consolidated_into, access_count, last_accessed_at, strength,
-    retrieval_weight, embedding_model, origin_channel_id, origin_guild_id, created_at"""
+# A pooled connection, a pool (one statement per acquire) or a bare connection (scripts, tests).
 
 
 # Who may hear a memory (docs/memory.md): ``$n::text IS NULL`` is a private reply's scope (every memory);
@@ -36,6 +36,47 @@ CONFLICT_COLUMNS = """id, memory_id_1, memory_id_2, conflict_type, description, 
 def _array(vector: Vector | None) -> npt.NDArray[np.float32] | None:
     """A stored vector (pgvector's codec decodes ``Vector``) as the float32 array retrieval computes with."""
     return None if vector is None else vector.to_numpy()
+
+
+@dataclass(frozen=True)
+class MemoryRow:
+    """A stored memory, as retrieval and consolidation read it."""
+
+    id: UUID
+    user_id: str
+    memory_type: str
+    content: str
+    speaker: str | None
+    importance: float
+    importance_source: str
+    emotion_context: str | None
+    conversation_id: str | None
+    source_memory_ids: list[UUID]
+    consolidated_into: UUID | None
+    access_count: int
+    last_accessed_at: datetime | None
+    strength: float
+    retrieval_weight: float
+    embedding_model: str | None
+    origin_channel_id: str | None
+    origin_guild_id: str | None
+    created_at: datetime
+
+
+# Every query that reads memory rows selects these columns first, in this order: a row decodes by position.
+MEMORY_COLUMNS = ", ".join(f.name for f in fields(MemoryRow))
+_MEMORY_WIDTH = len(fields(MemoryRow))
+
+
+def _memory(row: asyncpg.Record) -> MemoryRow:
+    return MemoryRow(*row[:_MEMORY_WIDTH])
+
+
+@dataclass(frozen=True)
+class DeletedMemory:
+    """A memory just soft-deleted: the space its vector is indexed in (None: it had no vector)."""
+
+    space: EmbeddingSpace | None
 
 
 @dataclass(frozen=True)
@@ -61,10 +102,20 @@ class NewMemory:
 
 
 @dataclass(frozen=True)
+class HeuristicMemory:
+    """A memory whose importance the local heuristic scored (the LLM may score it again)."""
+
+    id: UUID
+    user_id: str
+    content: str
+    speaker: str | None
+
+
+@dataclass(frozen=True)
 class Candidate:
     """What retrieval needs of one memory to score it."""
 
-    row: dict[str, Any]
+    row: MemoryRow
     vector: npt.NDArray[np.float32] | None
     pad_context: dict[str, float] | None
     term_count: int = 0  # indexed words in the memory (its BM25 length)
@@ -126,17 +177,17 @@ class MemoryRepository:
             indexed_at,
         )
 
-    async def get(self, user_id: str, memory_id: UUID) -> dict[str, Any] | None:
+    async def get(self, user_id: str, memory_id: UUID) -> MemoryRow | None:
         row = await self.conn.fetchrow(
             f"SELECT {MEMORY_COLUMNS} FROM memories WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL",  # noqa: S608
             user_id,
             memory_id,
         )
-        return dict(row) if row is not None else None
+        return _memory(row) if row is not None else None
 
     async def list_page(
         self, user_id: str, memory_type: str, limit: int, offset: int, channel_id: str | None = None
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[MemoryRow], int]:
         """A page of the user's memories of one type, newest first; with ``channel_id``, only those said in
         that server channel."""
         rows = await self.conn.fetch(
@@ -152,7 +203,7 @@ class MemoryRepository:
             channel_id,
         )
         if rows:
-            return [dict(r) for r in rows], int(rows[0]["total"])
+            return [_memory(r) for r in rows], int(rows[0]["total"])
         total = await self.conn.fetchval(
             "SELECT count(*) FROM memories WHERE user_id = $1 AND memory_type = $2 AND deleted_at IS NULL"  # noqa: S608
             f" AND {in_scope(3)}",
@@ -162,16 +213,16 @@ class MemoryRepository:
         )
         return [], int(total)
 
-    async def all_for_export(self, user_id: str) -> list[dict[str, Any]]:
+    async def all_for_export(self, user_id: str) -> list[MemoryRow]:
         rows = await self.conn.fetch(
             f"SELECT {MEMORY_COLUMNS} FROM memories WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id",  # noqa: S608
             user_id,
         )
-        return [dict(r) for r in rows]
+        return [_memory(r) for r in rows]
 
-    async def soft_delete(self, user_id: str, memory_id: UUID) -> dict[str, Any] | None:
-        """Mark the memory deleted; its embedding model and dims (to drop it from the index), or None when
-        the user has no such live memory."""
+    async def soft_delete(self, user_id: str, memory_id: UUID) -> DeletedMemory | None:
+        """Mark the memory deleted (its space tells which index entry to drop); None when the user has no
+        such live memory."""
         row = await self.conn.fetchrow(
             """UPDATE memories SET deleted_at = now(), updated_at = now()
                WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL
@@ -179,7 +230,10 @@ class MemoryRepository:
             user_id,
             memory_id,
         )
-        return dict(row) if row is not None else None
+        if row is None:
+            return None
+        model = row["embedding_model"]
+        return DeletedMemory(EmbeddingSpace(model, row["embedding_dims"]) if model else None)
 
     async def query_lexemes(self, query: str) -> list[str]:
         """The query's words as the full-text index stores them (stemmed, stop words dropped)."""
@@ -212,6 +266,7 @@ class MemoryRepository:
             "WHERE user_id = $1 AND deleted_at IS NULL",
             user_id,
         )
+        assert row is not None  # an aggregate without GROUP BY always yields one row
         return int(row["n"]), float(row["avg_len"] or 0.0)
 
     async def fulltext_search(
@@ -305,15 +360,16 @@ class MemoryRepository:
             list(lexemes),
             channel_id,
         )
-        out = []
-        for row in rows:
-            data = dict(row)
-            vector = _array(data.pop("vector"))
-            pad = data.pop("pad_context")
-            term_count = int(data.pop("term_count") or 0)
-            frequencies = dict(zip(data.pop("lexemes") or [], data.pop("counts") or [], strict=True))
-            out.append(Candidate(data, vector, pad, term_count, frequencies))
-        return out
+        return [
+            Candidate(
+                _memory(row),
+                _array(row["vector"]),
+                row["pad_context"],
+                int(row["term_count"] or 0),
+                dict(zip(row["lexemes"] or [], row["counts"] or [], strict=True)),
+            )
+            for row in rows
+        ]
 
     async def record_recall(
         self,
@@ -351,13 +407,7 @@ class MemoryRepository:
             model,
             limit,
         )
-        out = []
-        for row in rows:
-            data = dict(row)
-            out.append(
-                Candidate(row=data, vector=_array(data.pop("vector")), pad_context=data.pop("pad_context"))
-            )
-        return out
+        return [Candidate(_memory(row), _array(row["vector"]), row["pad_context"]) for row in rows]
 
     async def mark_consolidated(self, user_id: str, ids: Sequence[UUID], into: UUID) -> None:
         await self.conn.execute(
@@ -411,7 +461,7 @@ class MemoryRepository:
         )
         return int(value) if value is not None else None
 
-    async def list_conflicts(self, user_id: str, status: str | None) -> list[dict[str, Any]]:
+    async def list_conflicts(self, user_id: str, status: str | None) -> list[MemoryConflictRead]:
         rows = await self.conn.fetch(
             f"""SELECT {CONFLICT_COLUMNS} FROM memory_conflicts
                 WHERE user_id = $1 AND ($2::text IS NULL OR resolution_status = $2)
@@ -419,15 +469,15 @@ class MemoryRepository:
             user_id,
             status,
         )
-        return [dict(r) for r in rows]
+        return [MemoryConflictRead.model_validate(dict(r)) for r in rows]
 
-    async def get_conflict(self, user_id: str, conflict_id: int) -> dict[str, Any] | None:
+    async def get_conflict(self, user_id: str, conflict_id: int) -> MemoryConflictRead | None:
         row = await self.conn.fetchrow(
             f"SELECT {CONFLICT_COLUMNS} FROM memory_conflicts WHERE user_id = $1 AND id = $2",  # noqa: S608
             user_id,
             conflict_id,
         )
-        return dict(row) if row is not None else None
+        return MemoryConflictRead.model_validate(dict(row)) if row is not None else None
 
     async def resolve_conflict(
         self,
@@ -452,6 +502,105 @@ class MemoryRepository:
             note,
         )
 
+    # --- maintenance (every user's rows) ---------------------------------------------------------------------
+
+    async def without_vectors(self, limit: int) -> list[NewMemory]:
+        """Live memories stored while the embedding service was down (no vector yet), oldest first."""
+        rows = await self.conn.fetch(
+            """
+            SELECT id, user_id, memory_type, content, speaker, importance, importance_source, created_at,
+                   origin_channel_id
+            FROM memories WHERE embedding IS NULL AND deleted_at IS NULL
+            ORDER BY created_at LIMIT $1
+            """,
+            limit,
+        )
+        return [
+            NewMemory(
+                id=row["id"],
+                user_id=row["user_id"],
+                memory_type=row["memory_type"],
+                content=row["content"],
+                speaker=row["speaker"],
+                importance=row["importance"],
+                importance_source=row["importance_source"],
+                created_at=row["created_at"],
+                origin_channel_id=row["origin_channel_id"],
+            )
+            for row in rows
+        ]
+
+    async def heuristic_scored(self, user_id: str | None, limit: int) -> list[HeuristicMemory]:
+        """Live memories the heuristic scored, newest first; of one user, or of everyone (None)."""
+        rows = await self.conn.fetch(
+            """
+            SELECT id, user_id, content, speaker
+            FROM memories
+            WHERE importance_source = 'heuristic' AND deleted_at IS NULL
+              AND ($1::varchar IS NULL OR user_id = $1)
+            ORDER BY created_at DESC
+            LIMIT $2
+            """,
+            user_id,
+            limit,
+        )
+        return [HeuristicMemory(row["id"], row["user_id"], row["content"], row["speaker"]) for row in rows]
+
+    async def set_llm_importance(self, user_id: str, memory_id: UUID, importance: float) -> int:
+        """The LLM's score replaces the heuristic's; 0 when the score is no longer the heuristic's."""
+        status = await self.conn.execute(
+            """
+            UPDATE memories
+            SET importance = $1, importance_source = 'llm', updated_at = now()
+            WHERE id = $2 AND user_id = $3 AND importance_source = 'heuristic'
+            """,
+            importance,
+            memory_id,
+            user_id,
+        )
+        return int(status.split()[-1])
+
+    async def embedding_spaces(self) -> list[EmbeddingSpace]:
+        """Every embedding space that has live vectors."""
+        rows = await self.conn.fetch(
+            """
+            SELECT DISTINCT embedding_model, embedding_dims FROM memories
+            WHERE embedding IS NOT NULL AND deleted_at IS NULL
+            ORDER BY embedding_model, embedding_dims
+            """
+        )
+        return [EmbeddingSpace(row["embedding_model"], row["embedding_dims"]) for row in rows]
+
+    async def index_points(self, space: EmbeddingSpace, after: UUID, limit: int) -> list[IndexPoint]:
+        """Live memories of ``space`` with ids above ``after``, in id order (keyset pages)."""
+        rows = await self.conn.fetch(
+            _SELECT_POINTS + " AND id > $3 ORDER BY id LIMIT $4", space.model, space.dims, after, limit
+        )
+        return [_point(row) for row in rows]
+
+    async def unindexed_points(self, space: EmbeddingSpace, limit: int) -> list[IndexPoint]:
+        """Live memories of ``space`` with a vector but no ``indexed_at``, oldest first."""
+        rows = await self.conn.fetch(
+            _SELECT_POINTS + " AND indexed_at IS NULL ORDER BY created_at, id LIMIT $3",
+            space.model,
+            space.dims,
+            limit,
+        )
+        return [_point(row) for row in rows]
+
+    async def mark_indexed_in_space(self, ids: Sequence[UUID], space: EmbeddingSpace) -> None:
+        """``indexed_at`` for memories not yet indexed, guarded by the space: a memory re-embedded by another
+        model meanwhile is not in this index."""
+        await self.conn.execute(
+            """
+            UPDATE memories SET indexed_at = now()
+            WHERE id = ANY($1::uuid[]) AND indexed_at IS NULL AND embedding_model = $2 AND embedding_dims = $3
+            """,
+            list(ids),
+            space.model,
+            space.dims,
+        )
+
     async def retention_counts(self, now: datetime) -> dict[str, int]:
         """Live memories, those weakened by a conflict, and those untouched for 30 days."""
         row = await self.conn.fetchrow(
@@ -465,3 +614,22 @@ class MemoryRepository:
             now,
         )
         return {key: int(row[key]) for key in ("live", "weakened", "untouched_30_days")} if row else {}
+
+
+_SELECT_POINTS = """
+    SELECT id, user_id, memory_type, embedding::real[] AS vector, importance, created_at, origin_channel_id
+    FROM memories
+    WHERE embedding_model = $1 AND embedding_dims = $2 AND deleted_at IS NULL AND embedding IS NOT NULL
+"""
+
+
+def _point(row: asyncpg.Record) -> IndexPoint:
+    return IndexPoint(
+        memory_id=row["id"],
+        user_id=row["user_id"],
+        memory_type=row["memory_type"],
+        vector=row["vector"],
+        importance=row["importance"],
+        created_at=row["created_at"],
+        origin_channel_id=row["origin_channel_id"],
+    )

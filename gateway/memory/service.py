@@ -31,7 +31,6 @@ from gateway.memory import retrieval
 from gateway.memory.index import IndexPoint, VectorHit, VectorIndex, VectorIndexError
 from gateway.memory.repository import Candidate, MemoryRepository, NewMemory
 from gateway.memory.schemas import (
-    MemoryConflictRead,
     MemoryExport,
     MemoryPage,
     MemoryRead,
@@ -262,30 +261,9 @@ class MemoryService:
     async def embed_backlog(self, limit: int = 1000) -> int:
         """Memories stored while the embedding service was down get their vectors (and index entries) now,
         oldest first; returns how many. The maintenance job and ``scripts reindex --backlog`` call this."""
-        rows = await self.pool.fetch(
-            """
-            SELECT id, user_id, memory_type, content, speaker, importance, importance_source, created_at,
-                   origin_channel_id
-            FROM memories WHERE embedding IS NULL AND deleted_at IS NULL
-            ORDER BY created_at LIMIT $1
-            """,
-            limit,
-        )
         by_user: dict[str, list[NewMemory]] = {}
-        for row in rows:
-            by_user.setdefault(row["user_id"], []).append(
-                NewMemory(
-                    id=row["id"],
-                    user_id=row["user_id"],
-                    memory_type=row["memory_type"],
-                    content=row["content"],
-                    speaker=row["speaker"],
-                    importance=row["importance"],
-                    importance_source=row["importance_source"],
-                    created_at=row["created_at"],
-                    origin_channel_id=row["origin_channel_id"],
-                )
-            )
+        for row in await MemoryRepository(self.pool).without_vectors(limit):
+            by_user.setdefault(row.user_id, []).append(row)
         done = 0
         for user_rows in by_user.values():
             for start in range(0, len(user_rows), EMBED_BATCH):
@@ -307,7 +285,7 @@ class MemoryService:
         row = await MemoryRepository(self.pool).get(user_id, memory_id)
         if row is None:
             raise MemoryNotFoundError(f"no memory {memory_id} for user {user_id}")
-        return MemoryRead.model_validate(row)
+        return MemoryRead.model_validate(row, from_attributes=True)
 
     async def list_page(
         self, user_id: str, memory_type: MemoryType, limit: int, offset: int, channel_id: str | None = None
@@ -318,7 +296,10 @@ class MemoryService:
             user_id, memory_type.value, limit, offset, channel_id
         )
         return MemoryPage(
-            items=[MemoryRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+            items=[MemoryRead.model_validate(r, from_attributes=True) for r in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
         )
 
     async def delete(self, user_id: str, memory_id: UUID) -> None:
@@ -326,11 +307,9 @@ class MemoryService:
         row = await MemoryRepository(self.pool).soft_delete(user_id, memory_id)
         if row is None:
             raise MemoryNotFoundError(f"no memory {memory_id} for user {user_id}")
-        if row["embedding_model"]:
+        if row.space is not None:
             try:
-                await self.index.delete(
-                    EmbeddingSpace(row["embedding_model"], row["embedding_dims"]), user_id, [memory_id]
-                )
+                await self.index.delete(row.space, user_id, [memory_id])
             except VectorIndexError as exc:  # search filters deleted rows through Postgres anyway
                 logger.warning("index delete deferred: %s", exc)
 
@@ -350,10 +329,10 @@ class MemoryService:
         return MemoryExport(
             user_id=user_id,
             exported_at=utcnow(),
-            memories=[MemoryRead.model_validate(r) for r in await repo.all_for_export(user_id)],
-            conflicts=[
-                MemoryConflictRead.model_validate(r) for r in await repo.list_conflicts(user_id, None)
+            memories=[
+                MemoryRead.model_validate(r, from_attributes=True) for r in await repo.all_for_export(user_id)
             ],
+            conflicts=await repo.list_conflicts(user_id, None),
         )
 
     # --- recall ----------------------------------------------------------------------------------------------
@@ -426,9 +405,7 @@ class MemoryService:
             candidates = await repo.candidates(user_id, ids, model, list(lexical.idfs), channel_id)
             ranking = _Ranking(candidates, query_embedding, lexical)
             anchors = ranking.top(CONTIGUITY_ANCHORS * k)
-            pairs = await repo.neighbours(
-                user_id, [candidates[i].row["id"] for i in anchors], types, channel_id
-            )
+            pairs = await repo.neighbours(user_id, [candidates[i].row.id for i in anchors], types, channel_id)
             missing = [nid for _, nid in pairs if nid not in ranking.position]
             if missing:
                 ranking.add(
@@ -442,17 +419,13 @@ class MemoryService:
         lexical_shares = ranking.lexical_shares()
         for i, candidate in enumerate(ranking.candidates):
             row = candidate.row
-            if row["importance"] < min_importance:
+            if row.importance < min_importance:
                 continue
-            ret = retrieval.retention(
-                now, row["created_at"], row["last_accessed_at"], row["strength"], row["importance"]
-            )
+            ret = retrieval.retention(now, row.created_at, row.last_accessed_at, row.strength, row.importance)
             rel = retrieval.relevance_from_fused(ranking.fused[i])
-            score = retrieval.combine(rel, row["importance"], ret, row["retrieval_weight"])
+            score = retrieval.combine(rel, row.importance, ret, row.retrieval_weight)
             scored.append(
-                retrieval.Scored(
-                    i, ranking.similarity[i], lexical_shares[i], rel, row["importance"], ret, score
-                )
+                retrieval.Scored(i, ranking.similarity[i], lexical_shares[i], rel, row.importance, ret, score)
             )
         if not scored:
             return SearchOutcome([], degraded)
@@ -463,10 +436,10 @@ class MemoryService:
         for position, mmr_value in chosen:
             item = scored[position]
             row = ranking.candidates[item.index].row
-            matched = sorted(query_words & content_words(row["content"]))
+            matched = sorted(query_words & content_words(row.content))
             results.append(
                 MemorySearchResult(
-                    memory=MemoryRead.model_validate(row),
+                    memory=MemoryRead.model_validate(row, from_attributes=True),
                     components=ScoreComponents(
                         similarity=None if item.similarity is None else round(item.similarity, 4),
                         lexical=round(item.lexical, 4),
@@ -476,7 +449,7 @@ class MemoryService:
                         score=round(item.score, 4),
                         mmr=round(mmr_value, 4),
                     ),
-                    reason=retrieval.explain(item, matched, now, row["created_at"]),
+                    reason=retrieval.explain(item, matched, now, row.created_at),
                 )
             )
         if record_access and results:
@@ -578,7 +551,7 @@ class _Ranking:
 
     def _append(self, candidates: Sequence[Candidate]) -> None:
         for candidate in candidates:
-            self.position[candidate.row["id"]] = len(self.candidates)
+            self.position[candidate.row.id] = len(self.candidates)
             self.candidates.append(candidate)
             if self.query is not None and candidate.vector is not None:
                 self.similarity.append(float(np.dot(candidate.vector, self.query)))

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from gateway.integrations.llm import FastLLM, LLMError, Message
+from gateway.personality.repository import QuirkRow
 from gateway.security.quoting import quote
 from gateway.security.service import reads_as_instruction
 
@@ -118,16 +119,16 @@ class QuirkRecord:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> QuirkRecord:
+    def from_row(cls, row: QuirkRow) -> QuirkRecord:
         return cls(
-            id=row["id"],
-            description=row["description"],
-            strength=row["strength"],
-            times_expressed=row["times_expressed"],
-            last_expressed_at=row["last_expressed_at"],
-            last_faded_at=row["last_faded_at"],
-            is_active=row["is_active"],
-            created_at=row["created_at"],
+            id=row.id,
+            description=row.description,
+            strength=row.strength,
+            times_expressed=row.times_expressed,
+            last_expressed_at=row.last_expressed_at,
+            last_faded_at=row.last_faded_at,
+            is_active=row.is_active,
+            created_at=row.created_at,
         )
 
 

@@ -3,28 +3,92 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, TypeAlias
 
 import asyncpg
 
-Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool
+from gateway.db import Connection
 
 # pg_advisory_xact_lock(namespace, hashtext(user_id)): serialises one user's personality writes.
 LOCK_NAMESPACE_STATE = 0x70616401  # "pad" 1
 LOCK_NAMESPACE_QUIRKS = 0x71726B01  # "qrk" 1
 LOCK_NAMESPACE_NEEDS = 0x6E656401  # "ned" 1
 
-STATE_COLUMNS = """id, user_id, created_at, profile, openness, conscientiousness, extraversion, agreeableness,
-    neuroticism, pleasure, arousal, dominance, baseline_pleasure, baseline_arousal, baseline_dominance,
-    emotion_label, is_current, reason"""
 
-QUIRK_COLUMNS = """id, user_id, quirk_type, description, strength, times_expressed, last_expressed_at,
-    last_faded_at, is_active, source, created_at, updated_at"""
+@dataclass(frozen=True)
+class StateRow:
+    """A ``personality_state`` row: the mood as written at ``created_at``."""
 
-NEED_COLUMNS = """id, user_id, need_type, current_level, baseline, growth_per_hour, trigger_threshold,
-    last_updated_at, last_satisfied_at, satisfaction_count"""
+    id: int
+    user_id: str
+    created_at: datetime
+    profile: str
+    openness: float
+    conscientiousness: float
+    extraversion: float
+    agreeableness: float
+    neuroticism: float
+    pleasure: float
+    arousal: float
+    dominance: float
+    baseline_pleasure: float
+    baseline_arousal: float
+    baseline_dominance: float
+    emotion_label: str
+    is_current: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class NeedRow:
+    """A ``needs`` row: the level as written at ``last_updated_at``."""
+
+    need_type: str
+    current_level: float
+    baseline: float
+    growth_per_hour: float
+    trigger_threshold: float
+    last_updated_at: datetime
+    last_satisfied_at: datetime | None
+    satisfaction_count: int
+
+
+@dataclass(frozen=True)
+class QuirkRow:
+    """A ``quirks`` row."""
+
+    id: int
+    user_id: str
+    quirk_type: str
+    description: str
+    strength: float
+    times_expressed: int
+    last_expressed_at: datetime | None
+    last_faded_at: datetime | None
+    is_active: bool
+    source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+# Every query that reads one of these rows selects its columns first, in field order: a row decodes by position.
+STATE_COLUMNS = ", ".join(f.name for f in fields(StateRow))
+NEED_COLUMNS = ", ".join(f.name for f in fields(NeedRow))
+QUIRK_COLUMNS = ", ".join(f.name for f in fields(QuirkRow))
+_STATE_WIDTH, _NEED_WIDTH, _QUIRK_WIDTH = len(fields(StateRow)), len(fields(NeedRow)), len(fields(QuirkRow))
+
+
+def _state(row: asyncpg.Record) -> StateRow:
+    return StateRow(*row[:_STATE_WIDTH])
+
+
+def _need(row: asyncpg.Record) -> NeedRow:
+    return NeedRow(*row[:_NEED_WIDTH])
+
+
+def _quirk(row: asyncpg.Record) -> QuirkRow:
+    return QuirkRow(*row[:_QUIRK_WIDTH])
 
 
 @dataclass(frozen=True)
@@ -59,19 +123,19 @@ class PersonalityRepository:
 
     # --- state -------------------------------------------------------------------------------------------
 
-    async def current(self, user_id: str) -> dict[str, Any] | None:
+    async def current(self, user_id: str) -> StateRow | None:
         row = await self.conn.fetchrow(
             f"SELECT {STATE_COLUMNS} FROM personality_state WHERE user_id = $1 AND is_current",  # noqa: S608
             user_id,
         )
-        return dict(row) if row is not None else None
+        return _state(row) if row is not None else None
 
     async def retire_current(self, user_id: str) -> None:
         await self.conn.execute(
             "UPDATE personality_state SET is_current = FALSE WHERE user_id = $1 AND is_current", user_id
         )
 
-    async def insert_state(self, state: NewState) -> dict[str, Any]:
+    async def insert_state(self, state: NewState) -> StateRow:
         t = state.traits
         row = await self.conn.fetchrow(
             f"""
@@ -86,11 +150,11 @@ class PersonalityRepository:
             *state.pad, *state.baseline, state.emotion_label, state.reason,
         )  # fmt: skip
         assert row is not None
-        return dict(row)
+        return _state(row)
 
     async def history(
         self, user_id: str, since: datetime, limit: int, offset: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[StateRow], int]:
         rows = await self.conn.fetch(
             f"""
             SELECT {STATE_COLUMNS}, count(*) OVER () AS total
@@ -105,7 +169,7 @@ class PersonalityRepository:
             offset,
         )
         if rows:
-            return [dict(r) for r in rows], int(rows[0]["total"])
+            return [_state(r) for r in rows], int(rows[0]["total"])
         total = await self.conn.fetchval(
             "SELECT count(*) FROM personality_state WHERE user_id = $1 AND created_at >= $2", user_id, since
         )
@@ -156,7 +220,7 @@ class PersonalityRepository:
 
     # --- interactions ------------------------------------------------------------------------------------
 
-    async def moods_after(self, user_id: str, since: datetime, until: datetime) -> list[Any]:
+    async def moods_after(self, user_id: str, since: datetime, until: datetime) -> list[object]:
         """``interactions.pad_after`` of the user's turns in [since, until]."""
         rows = await self.conn.fetch(
             """
@@ -225,12 +289,57 @@ class PersonalityRepository:
             [(user_id, kind, level, rate, threshold, now) for kind, level, rate, threshold in needs],
         )
 
-    async def needs(self, user_id: str) -> list[dict[str, Any]]:
+    async def needs(self, user_id: str) -> list[NeedRow]:
         rows = await self.conn.fetch(
             f"SELECT {NEED_COLUMNS} FROM needs WHERE user_id = $1 ORDER BY need_type",  # noqa: S608
             user_id,
         )
-        return [dict(r) for r in rows]
+        return [_need(r) for r in rows]
+
+    async def current_with_needs(self, user_ids: Sequence[str]) -> list[tuple[StateRow, list[NeedRow]]]:
+        """The current state row and the needs (ordered by type) of each of ``user_ids`` that has a
+        personality, in one query whatever their number."""
+        if not user_ids:
+            return []
+        state_columns = ", ".join(f"s.{f.name}" for f in fields(StateRow))
+        rows = await self.conn.fetch(
+            f"""
+            SELECT {state_columns}, n.need_types, n.levels, n.baselines, n.rates, n.thresholds, n.updated,
+                   n.satisfied, n.satisfactions
+            FROM personality_state s
+            LEFT JOIN LATERAL (
+                SELECT array_agg(need_type::text ORDER BY need_type) AS need_types,
+                       array_agg(current_level ORDER BY need_type) AS levels,
+                       array_agg(baseline ORDER BY need_type) AS baselines,
+                       array_agg(growth_per_hour ORDER BY need_type) AS rates,
+                       array_agg(trigger_threshold ORDER BY need_type) AS thresholds,
+                       array_agg(last_updated_at ORDER BY need_type) AS updated,
+                       array_agg(last_satisfied_at ORDER BY need_type) AS satisfied,
+                       array_agg(satisfaction_count ORDER BY need_type) AS satisfactions
+                FROM needs WHERE needs.user_id = s.user_id
+            ) n ON TRUE
+            WHERE s.user_id = ANY($1::text[]) AND s.is_current
+            """,  # noqa: S608 (constant columns)
+            list(user_ids),
+        )
+        # One array per NeedRow field, in its order: zipped back into rows.
+        arrays = (
+            "need_types",
+            "levels",
+            "baselines",
+            "rates",
+            "thresholds",
+            "updated",
+            "satisfied",
+            "satisfactions",
+        )
+        return [
+            (
+                _state(row),
+                [NeedRow(*values) for values in zip(*(row[name] or () for name in arrays), strict=True)],
+            )
+            for row in rows
+        ]
 
     async def set_needs(
         self, user_id: str, levels: dict[str, float], now: datetime, satisfied: set[str]
@@ -257,7 +366,7 @@ class PersonalityRepository:
 
     # --- quirks ------------------------------------------------------------------------------------------
 
-    async def quirks(self, user_id: str, active_only: bool) -> list[dict[str, Any]]:
+    async def quirks(self, user_id: str, active_only: bool) -> list[QuirkRow]:
         rows = await self.conn.fetch(
             f"""
             SELECT {QUIRK_COLUMNS} FROM quirks
@@ -267,7 +376,7 @@ class PersonalityRepository:
             user_id,
             active_only,
         )
-        return [dict(r) for r in rows]
+        return [_quirk(r) for r in rows]
 
     async def insert_quirk(
         self,

@@ -151,7 +151,8 @@ async def quirks(
     user_id: KnownUser, personality: PersonalityServiceDep, active_only: bool = True
 ) -> list[QuirkRead]:
     """The companion's habits, strongest first (all of them with ``active_only=false``)."""
-    return [QuirkRead.model_validate(row) for row in await personality.quirks(user_id, active_only)]
+    rows = await personality.quirks(user_id, active_only)
+    return [QuirkRead.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/{user_id}/needs", response_model=list[NeedRead], dependencies=[ServiceAuth])

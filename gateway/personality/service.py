@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -39,9 +39,12 @@ from gateway.personality.repository import (
     LOCK_NAMESPACE_NEEDS,
     LOCK_NAMESPACE_QUIRKS,
     LOCK_NAMESPACE_STATE,
+    NeedRow,
     NewState,
     PersonalityRepository,
     QuirkChange,
+    QuirkRow,
+    StateRow,
 )
 from gateway.personality.schemas import MAX_REASON_CHARS
 
@@ -121,7 +124,7 @@ class QuirkEvolution:
 @dataclass(frozen=True)
 class NeedState:
     need_type: NeedType
-    level: float  # at the time asked
+    exact_level: float  # at the time asked, unrounded (what proactive scoring weighs)
     baseline: float
     growth_per_hour: float
     trigger_threshold: float
@@ -130,8 +133,22 @@ class NeedState:
     satisfaction_count: int
 
     @property
+    def level(self) -> float:
+        """The level at the time asked, to 6 decimals (what is shown, and what urgency compares)."""
+        return round(self.exact_level, 6)
+
+    @property
     def urgent(self) -> bool:
         return needs_rules.is_urgent(self.level, self.trigger_threshold)
+
+
+@dataclass(frozen=True)
+class CompanionSnapshot:
+    """One user's companion as of one moment: the current state (mood decayed to then) and the needs (risen
+    to then). What other domains read of personality (``PersonalityService.snapshots``)."""
+
+    state: PersonalityState
+    needs: list[NeedState]
 
 
 @dataclass(frozen=True)
@@ -181,32 +198,27 @@ class PersonalityService:
 
     # --- state ---------------------------------------------------------------------------------------------
 
-    def _state(self, row: dict[str, Any], now: datetime) -> PersonalityState:
-        stored = PAD(row["pleasure"], row["arousal"], row["dominance"])
-        baseline = PAD(row["baseline_pleasure"], row["baseline_arousal"], row["baseline_dominance"])
-        created_at: datetime = row["created_at"]
-        as_of = max(now, created_at)
-        mood = decayed(stored, baseline, created_at, as_of, self.settings.pad_half_life_hours)
+    def _state(self, row: StateRow, now: datetime) -> PersonalityState:
+        stored = PAD(row.pleasure, row.arousal, row.dominance)
+        baseline = PAD(row.baseline_pleasure, row.baseline_arousal, row.baseline_dominance)
+        as_of = max(now, row.created_at)
+        mood = decayed(stored, baseline, row.created_at, as_of, self.settings.pad_half_life_hours)
         return PersonalityState(
-            id=row["id"],
-            user_id=row["user_id"],
-            profile=PersonalityProfile(row["profile"]),
+            id=row.id,
+            user_id=row.user_id,
+            profile=PersonalityProfile(row.profile),
             traits=BigFive(
-                row["openness"],
-                row["conscientiousness"],
-                row["extraversion"],
-                row["agreeableness"],
-                row["neuroticism"],
+                row.openness, row.conscientiousness, row.extraversion, row.agreeableness, row.neuroticism
             ),
             stored_pad=stored,
             pad=mood,
             baseline=baseline,
             label=emotion_label(mood, baseline, self.settings.neutral_radius),
-            stored_label=EmotionLabel(row["emotion_label"]),
-            created_at=created_at,
+            stored_label=EmotionLabel(row.emotion_label),
+            created_at=row.created_at,
             as_of=as_of,
-            is_current=row["is_current"],
-            reason=row["reason"],
+            is_current=row.is_current,
+            reason=row.reason,
         )
 
     async def initialize(
@@ -241,7 +253,7 @@ class PersonalityService:
                         f"messages and this companion has answered {turns}; traits never change after that"
                     )
             await repo.upsert_user_profile(user_id, username or user_id, profile.value, timezone, now)
-            if row is None or self._state(row, now).traits != chosen or row["profile"] != profile.value:
+            if row is None or self._state(row, now).traits != chosen or row.profile != profile.value:
                 if row is not None:
                     await repo.forget_personality(user_id)
                 row = await self._insert_initial(repo, user_id, profile, chosen, now)
@@ -275,7 +287,7 @@ class PersonalityService:
         profile: PersonalityProfile,
         traits: BigFive,
         now: datetime,
-    ) -> dict[str, Any]:
+    ) -> StateRow:
         origin = PAD()
         row = await repo.insert_state(
             NewState(
@@ -308,6 +320,17 @@ class PersonalityService:
             )
         return self._state(row, now or utcnow())
 
+    async def snapshots(self, user_ids: Sequence[str], now: datetime) -> dict[str, CompanionSnapshot]:
+        """The companions of ``user_ids`` as of ``now``, in one query whatever their number (the proactive
+        scan's read); users without a personality are left out. Nothing is written."""
+        rows = await PersonalityRepository(self.pool).current_with_needs(user_ids)
+        return {
+            state.user_id: CompanionSnapshot(
+                self._state(state, now), [self._need(need, now) for need in needs]
+            )
+            for state, needs in rows
+        }
+
     async def history(
         self, user_id: str, days: int, limit: int, offset: int, now: datetime | None = None
     ) -> tuple[list[PersonalityState], int]:
@@ -316,7 +339,7 @@ class PersonalityService:
         rows, total = await PersonalityRepository(self.pool).history(
             user_id, now - timedelta(days=days), limit, offset
         )
-        return [self._state(row, row["created_at"]) for row in rows], total
+        return [self._state(row, row.created_at) for row in rows], total
 
     async def update_pad(
         self, user_id: str, delta: PAD, reason: str, now: datetime | None = None
@@ -425,7 +448,7 @@ class PersonalityService:
 
     # --- quirks ----------------------------------------------------------------------------------------
 
-    async def quirks(self, user_id: str, active_only: bool = True) -> list[dict[str, Any]]:
+    async def quirks(self, user_id: str, active_only: bool = True) -> list[QuirkRow]:
         return await PersonalityRepository(self.pool).quirks(user_id, active_only)
 
     async def evolve_quirks(self, user_id: str, now: datetime | None = None) -> QuirkEvolution:
@@ -484,21 +507,18 @@ class PersonalityService:
 
     # --- needs -----------------------------------------------------------------------------------------
 
-    def _need(self, row: dict[str, Any], now: datetime) -> NeedState:
+    def _need(self, row: NeedRow, now: datetime) -> NeedState:
         return NeedState(
-            need_type=NeedType(row["need_type"]),
-            level=round(
-                needs_rules.grown_level(
-                    row["current_level"], row["growth_per_hour"], row["last_updated_at"], now
-                ),
-                6,
+            need_type=NeedType(row.need_type),
+            exact_level=needs_rules.grown_level(
+                row.current_level, row.growth_per_hour, row.last_updated_at, now
             ),
-            baseline=row["baseline"],
-            growth_per_hour=row["growth_per_hour"],
-            trigger_threshold=row["trigger_threshold"],
-            last_updated_at=row["last_updated_at"],
-            last_satisfied_at=row["last_satisfied_at"],
-            satisfaction_count=row["satisfaction_count"],
+            baseline=row.baseline,
+            growth_per_hour=row.growth_per_hour,
+            trigger_threshold=row.trigger_threshold,
+            last_updated_at=row.last_updated_at,
+            last_satisfied_at=row.last_satisfied_at,
+            satisfaction_count=row.satisfaction_count,
         )
 
     async def needs(self, user_id: str, now: datetime | None = None) -> list[NeedState]:
@@ -533,18 +553,18 @@ class PersonalityService:
             satisfied: set[str] = set()
             rows = await repo.needs(user_id)
             # One "when" for the batch: never earlier than any need's last update (clock skew reads as zero).
-            when = max([now, *(row["last_updated_at"] for row in rows)])
+            when = max([now, *(row.last_updated_at for row in rows)])
             for row in rows:
-                need = NeedType(row["need_type"])
+                need = NeedType(row.need_type)
                 level = needs_rules.grown_level(
-                    row["current_level"], row["growth_per_hour"], row["last_updated_at"], when
+                    row.current_level, row.growth_per_hour, row.last_updated_at, when
                 )
                 amount = amounts.get(need, 0.0)
                 level = round(max(0.0, level - amount), 6)
                 levels[need.value] = level
                 if amount > 0:
                     satisfied.add(need.value)
-                updated.append({**row, "current_level": level, "last_updated_at": when})
+                updated.append(replace(row, current_level=level, last_updated_at=when))
             await repo.set_needs(user_id, levels, when, satisfied)
         return [self._need(row, now) for row in updated]
 
@@ -569,9 +589,9 @@ class PersonalityService:
             state.label,
             state.baseline,
             [
-                PersonaQuirk(q["description"], q["strength"])
+                PersonaQuirk(q.description, q.strength)
                 for q in quirks
-                if private or not quotes_words(q["description"])
+                if private or not quotes_words(q.description)
             ],
             [PersonaNeed(n.need_type, n.level, n.trigger_threshold) for n in urgent],
         )

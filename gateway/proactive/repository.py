@@ -1,38 +1,22 @@
-"""SQL of the proactive manager. The scan is set-based: one query for the candidates (profile, current
-personality row, needs), one for their interaction history, whatever the number of users."""
+"""SQL of the proactive manager. The scan is set-based: one query for the candidates' profiles, one for their
+interaction history (and personality's one for their companions), whatever the number of users."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 from uuid import UUID
 
-import asyncpg
-
-Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+from gateway.db import Connection
 
 LOCK_NAMESPACE_PROACTIVE = 0x50524F  # "PRO": per-user advisory lock while claiming an initiation
 
 _CANDIDATES = """
     SELECT p.user_id, p.username, p.display_name, p.status, p.timezone, p.timezone_warning,
            p.proactive_enabled, p.quiet_hours_start, p.quiet_hours_end, p.last_proactive_at,
-           p.unanswered_proactive_count, p.last_active_at, p.dm_channel_id, p.last_channel_id,
-           s.profile, s.openness, s.conscientiousness, s.extraversion, s.agreeableness, s.neuroticism,
-           s.pleasure, s.arousal, s.dominance, s.baseline_pleasure, s.baseline_arousal, s.baseline_dominance,
-           s.created_at AS state_at,
-           n.types AS need_types, n.levels AS need_levels, n.rates AS need_rates,
-           n.thresholds AS need_thresholds, n.updated AS need_updated
+           p.unanswered_proactive_count, p.last_active_at, p.dm_channel_id, p.last_channel_id
     FROM user_profiles p
-    JOIN personality_state s ON s.user_id = p.user_id AND s.is_current
-    LEFT JOIN LATERAL (
-        SELECT array_agg(need_type::text ORDER BY need_type) AS types,
-               array_agg(current_level ORDER BY need_type) AS levels,
-               array_agg(growth_per_hour ORDER BY need_type) AS rates,
-               array_agg(trigger_threshold ORDER BY need_type) AS thresholds,
-               array_agg(last_updated_at ORDER BY need_type) AS updated
-        FROM needs WHERE needs.user_id = p.user_id
-    ) n ON TRUE
 """
 
 # Per user over [since, until]: the local hour-of-week of each of their messages (hour + 24 × weekday,
@@ -80,11 +64,12 @@ _HISTORY = """
 
 
 class ProactiveRepository:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def candidates(self, user_ids: Sequence[str] | None = None, *, eligible_only: bool) -> list[Any]:
-        """Users with a personality; ``eligible_only``: opted in and active or dormant (the scan's set)."""
+        """Profiles to score (those without a personality are dropped later); ``eligible_only``: opted in and
+        active or dormant (the scan's set)."""
         where = []
         if eligible_only:
             where.append("p.proactive_enabled AND p.status IN ('active', 'dormant')")

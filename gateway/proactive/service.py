@@ -31,15 +31,13 @@ from uuid import UUID
 
 import asyncpg
 
-from gateway.chat.repository import InteractionRepository
+from gateway.chat import interactions
 from gateway.config import PersonalitySettings, ProactiveSettings
 from gateway.errors import NotFoundError
 from gateway.integrations.discord_push import Deliverer, Delivery
 from gateway.integrations.llm import ChatLLM, FastLLM
-from gateway.personality import needs as needs_rules
-from gateway.personality.pad import PAD, decayed, emotion_label
-from gateway.personality.profiles import BigFive
-from gateway.personality.service import PersonalityService
+from gateway.personality.pad import PAD
+from gateway.personality.service import CompanionSnapshot, PersonalityService
 from gateway.proactive import scoring
 from gateway.proactive.openers import OpenerContext, OpenerWriter, channel_safe_opener, usable_memory
 from gateway.proactive.repository import ProactiveRepository
@@ -140,6 +138,7 @@ class ProactiveService:
         pool: asyncpg.Pool,
         personality: PersonalityService,
         settings: ProactiveSettings,
+        # Unused since moods are read through ``personality.snapshots``; app.py still passes it.
         personality_settings: PersonalitySettings,
         *,
         clock: Callable[[], datetime],
@@ -151,7 +150,6 @@ class ProactiveService:
         self.pool = pool
         self.personality = personality
         self.settings = settings
-        self.personality_settings = personality_settings
         self.clock = clock
         self.deliverer = deliverer  # the bot's push client; set later when the bot registers
         self.chat_llm = chat_llm
@@ -177,56 +175,52 @@ class ProactiveService:
         *,
         eligible_only: bool = True,
     ) -> list[Evaluation]:
-        """Score users at ``now`` (all eligible ones when ``user_ids`` is None): two queries in all."""
+        """Score users with a personality at ``now`` (all eligible ones when ``user_ids`` is None): three
+        queries in all (profiles, their companions, their history)."""
         now = now or self.clock()
         repo = ProactiveRepository(self.pool)
-        rows = await repo.candidates(user_ids, eligible_only=eligible_only)
-        zones = [scoring.resolve_zone(row["timezone"]) for row in rows]
+        profiles = await repo.candidates(user_ids, eligible_only=eligible_only)
+        companions = await self.personality.snapshots([row["user_id"] for row in profiles], now)
+        rows = [(row, companions[row["user_id"]]) for row in profiles if row["user_id"] in companions]
+        zones = [scoring.resolve_zone(row["timezone"]) for row, _ in rows]
         history = await repo.history(
-            [row["user_id"] for row in rows],
+            [row["user_id"] for row, _ in rows],
             [zone.key for zone, _ in zones],
             now - timedelta(days=ACTIVITY_WINDOW_DAYS),
             now,
         )
         stats = {row["user_id"]: _stats(row) for row in history}
         return [
-            self._evaluate(row, zone, warning, stats.get(row["user_id"], scoring.PatternStats()), now)
-            for row, (zone, warning) in zip(rows, zones, strict=True)
+            self._evaluate(
+                row, companion, zone, warning, stats.get(row["user_id"], scoring.PatternStats()), now
+            )
+            for (row, companion), (zone, warning) in zip(rows, zones, strict=True)
         ]
 
     def _evaluate(
-        self, row: Any, zone: Any, warning: str | None, stats: scoring.PatternStats, now: datetime
+        self,
+        row: Any,
+        companion: CompanionSnapshot,
+        zone: Any,
+        warning: str | None,
+        stats: scoring.PatternStats,
+        now: datetime,
     ) -> Evaluation:
         local = now.astimezone(zone)
-        baseline = PAD(row["baseline_pleasure"], row["baseline_arousal"], row["baseline_dominance"])
-        stored = PAD(row["pleasure"], row["arousal"], row["dominance"])
-        mood = decayed(stored, baseline, row["state_at"], now, self.personality_settings.pad_half_life_hours)
+        mood = companion.state.pad
         levels: dict[str, float] = {}
         readings = []
-        for kind, level, rate, threshold, updated in zip(
-            row["need_types"] or (),
-            row["need_levels"] or (),
-            row["need_rates"] or (),
-            row["need_thresholds"] or (),
-            row["need_updated"] or (),
-            strict=True,
-        ):
-            grown = needs_rules.grown_level(level, rate, updated, now)
-            levels[kind] = round(grown, 4)
-            readings.append(scoring.NeedReading(kind, grown, threshold))
+        for need in companion.needs:
+            kind = need.need_type.value
+            levels[kind] = round(need.exact_level, 4)
+            readings.append(scoring.NeedReading(kind, need.exact_level, need.trigger_threshold))
         last_active = row["last_active_at"]
         last_proactive = row["last_proactive_at"]
         last_exchange = max((t for t in (last_active, last_proactive) if t is not None), default=None)
         unanswered = int(row["unanswered_proactive_count"])
         result = scoring.score(
             needs=readings,
-            traits=BigFive(
-                row["openness"],
-                row["conscientiousness"],
-                row["extraversion"],
-                row["agreeableness"],
-                row["neuroticism"],
-            ),
+            traits=companion.state.traits,
             mood=mood,
             stats=stats,
             local_now=local,
@@ -259,7 +253,7 @@ class ProactiveService:
             blocked=blocked,
             threshold=self.settings.threshold,
             mood=mood,
-            mood_label=emotion_label(mood, baseline, self.personality_settings.neutral_radius).value,
+            mood_label=companion.state.label.value,
             need_levels=levels,
             last_active_at=last_active,
             last_channel_id=row["last_channel_id"],
@@ -457,28 +451,21 @@ class ProactiveService:
                 logger.warning("proactive delivery to %s failed: %s", user_id, delivery.detail)
                 return _Attempt(False, message_id, delivery.detail)
             pad = mood.as_dict() if mood is not None else None
-            interaction_id = await InteractionRepository(conn).insert(
+            interaction_id = await interactions.record_proactive_turn(
+                conn,
                 user_id=user_id,
                 created_at=now,
-                user_message="",
                 # What was posted: in a channel, the channel-safe text (which a later reply there may see).
-                assistant_response=channel_text if in_channel and channel_text else text,
-                pad_before=pad,
-                pad_after=pad,
-                emotion_before=mood_label,
-                emotion_after=mood_label,
+                text=channel_text if in_channel and channel_text else text,
+                pad=pad,
+                emotion=mood_label,
                 memory_ids=memory_ids,
                 latency_ms=latency_ms,
-                tokens=0,
                 model=model,
-                runtime="proactive",
-                degraded=[],
-                threat=False,
                 channel_id=delivery.channel_id,
                 is_dm=not in_channel,
-                was_proactive=True,
-                proactive_score=round(score, 6),
-                proactive_reason=reason,
+                score=round(score, 6),
+                reason=reason,
             )
             await repo.mark_delivered(
                 message_id,

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
+from gateway.db import Connection
 
 
 class ReflectionRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def active_users(self, since: datetime, until: datetime) -> list[str]:

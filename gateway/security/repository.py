@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
+
+from gateway.db import Connection
+from gateway.security.schemas import IncidentRead, SecurityLiftRead
 
 _INCIDENT_COLUMNS = (
     "id, user_id, created_at, message, threat_type, confidence, severity, detection_method, indicators, "
@@ -12,16 +15,25 @@ _INCIDENT_COLUMNS = (
 )
 
 
-def _incident(row: asyncpg.Record) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SecurityUserStateRow:
+    """When an admin last lifted the user's escalation, and until when they are suspended."""
+
+    user_id: str
+    cleared_at: datetime | None
+    suspended_until: datetime | None
+
+
+def _incident(row: asyncpg.Record) -> IncidentRead:
     item = dict(row)
     indicators = item.get("indicators")
     if isinstance(indicators, str):
         item["indicators"] = json.loads(indicators)
-    return item
+    return IncidentRead.model_validate(item)
 
 
 class SecurityIncidentRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def add(
@@ -60,7 +72,7 @@ class SecurityIncidentRepository:
         )
         return incident_id
 
-    async def get(self, incident_id: int) -> dict[str, Any] | None:
+    async def get(self, incident_id: int) -> IncidentRead | None:
         row = await self.conn.fetchrow(
             f"SELECT {_INCIDENT_COLUMNS} FROM security_incidents WHERE id = $1",  # noqa: S608 (constant columns)
             incident_id,
@@ -77,7 +89,7 @@ class SecurityIncidentRepository:
         false_positive: bool | None,
         limit: int,
         offset: int,
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[IncidentRead], int]:
         where = """
             created_at >= $1 AND confidence >= $2
             AND ($3::varchar IS NULL OR user_id = $3)
@@ -112,7 +124,13 @@ class SecurityIncidentRepository:
         )
         return bool(status.endswith(" 1"))
 
-    async def recent_offences(self, user_id: str, since: datetime) -> list[dict[str, Any]]:
+    async def link_interaction(self, incident_id: int, interaction_id: int) -> None:
+        """The interaction row the incident's message became (written after the incident)."""
+        await self.conn.execute(
+            "UPDATE security_incidents SET interaction_id = $2 WHERE id = $1", incident_id, interaction_id
+        )
+
+    async def recent_offences(self, user_id: str, since: datetime) -> list[IncidentRead]:
         """The user's offences since ``since``, oldest first: incidents that escalate, are not false positives
         and came after the last admin lift."""
         columns = ", ".join(f"i.{name.strip()}" for name in _INCIDENT_COLUMNS.split(","))
@@ -131,14 +149,16 @@ class SecurityIncidentRepository:
 
 
 class SecurityUserStateRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    async def get(self, user_id: str) -> dict[str, Any] | None:
+    async def get(self, user_id: str) -> SecurityUserStateRow | None:
         row = await self.conn.fetchrow(
             "SELECT user_id, cleared_at, suspended_until FROM security_user_state WHERE user_id = $1", user_id
         )
-        return dict(row) if row is not None else None
+        if row is None:
+            return None
+        return SecurityUserStateRow(row["user_id"], row["cleared_at"], row["suspended_until"])
 
     async def set_suspended_until(self, user_id: str, until: datetime) -> None:
         await self.conn.execute(
@@ -163,7 +183,7 @@ class SecurityUserStateRepository:
 
 
 class SecurityLiftRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def add(
@@ -192,7 +212,7 @@ class SecurityLiftRepository:
             suspended_until_before,
         )
 
-    async def recent(self, user_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    async def recent(self, user_id: str, limit: int = 20) -> list[SecurityLiftRead]:
         rows = await self.conn.fetch(
             """
             SELECT id, lifted_at, lifted_by, reason, level_before, offences_before, suspended_until_before
@@ -201,4 +221,4 @@ class SecurityLiftRepository:
             user_id,
             limit,
         )
-        return [dict(row) for row in rows]
+        return [SecurityLiftRead.model_validate(dict(row)) for row in rows]

@@ -20,7 +20,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -51,7 +50,6 @@ from gateway.security.schemas import (
     Layer,
     Restrictions,
     SecurityLiftCreate,
-    SecurityLiftRead,
     SecurityOutcome,
     SecurityReview,
     SecurityState,
@@ -232,8 +230,8 @@ class SecurityService:
         async with self.pool.acquire() as conn:
             offences = await SecurityIncidentRepository(conn).recent_offences(user_id, window_start)
             row = await SecurityUserStateRepository(conn).get(user_id)
-        day_count = sum(1 for offence in offences if offence["created_at"] >= day_start)
-        until = row["suspended_until"] if row else None
+        day_count = sum(1 for offence in offences if offence.created_at >= day_start)
+        until = row.suspended_until if row else None
         return _Counts(len(offences), day_count, until, "postgres")
 
     async def _count_offence(self, user_id: str, incident_id: int, now: datetime, suspend: bool) -> None:
@@ -303,8 +301,8 @@ class SecurityService:
             lifts = await SecurityLiftRepository(conn).recent(user_id)
         return SecurityReview(
             **state.model_dump(),
-            offences=[IncidentRead.model_validate(row) for row in reversed(offences)],
-            lifts=[SecurityLiftRead.model_validate(row) for row in lifts],
+            offences=list(reversed(offences)),
+            lifts=lifts,
         )
 
     async def lift(self, user_id: str, lift: SecurityLiftCreate) -> SecurityReview:
@@ -355,37 +353,40 @@ class SecurityService:
             limit=limit,
             offset=offset,
         )
-        return IncidentPage(
-            items=[IncidentRead.model_validate(row) for row in rows], total=total, limit=limit, offset=offset
-        )
+        return IncidentPage(items=rows, total=total, limit=limit, offset=offset)
 
     async def mark_false_positive(self, incident_id: int, update: FalsePositiveUpdate) -> IncidentRead:
         """Admin: flag (or unflag) an incident; a false positive no longer counts as an offence."""
         repository = SecurityIncidentRepository(self.pool)
         if not await repository.mark_false_positive(incident_id, update.false_positive, update.note):
             raise IncidentNotFoundError(f"no security incident {incident_id}")
-        row = await repository.get(incident_id)
-        assert row is not None
+        incident = await repository.get(incident_id)
+        assert incident is not None
         try:
-            key = _offences_key(row["user_id"])
+            key = _offences_key(incident.user_id)
             if update.false_positive:
                 await self.redis.zrem(key, str(incident_id))
-            elif await self._still_counts(row):
-                await self.redis.zadd(key, {str(incident_id): row["created_at"].timestamp()})
+            elif await self._still_counts(incident):
+                await self.redis.zadd(key, {str(incident_id): incident.created_at.timestamp()})
         except RedisError as exc:
             logger.warning("offence counter not updated in Redis: %s", exc)
-        return IncidentRead.model_validate(row)
+        return incident
 
-    async def _still_counts(self, incident: dict[str, Any]) -> bool:
+    async def link_interaction(self, incident_id: int, interaction_id: int) -> None:
+        """Tie an incident to the interaction row its message became (the chat pipeline writes that row
+        after screening)."""
+        await SecurityIncidentRepository(self.pool).link_interaction(incident_id, interaction_id)
+
+    async def _still_counts(self, incident: IncidentRead) -> bool:
         """Whether an incident (no longer a false positive) is an offence now: it escalates, is inside the
         window, and came after the user's last lift."""
-        if not incident["escalates"]:
+        if not incident.escalates:
             return False
-        if incident["created_at"] <= datetime.now(UTC) - timedelta(days=self.settings.offence_window_days):
+        if incident.created_at <= datetime.now(UTC) - timedelta(days=self.settings.offence_window_days):
             return False
-        standing = await SecurityUserStateRepository(self.pool).get(incident["user_id"])
-        cleared_at = standing["cleared_at"] if standing else None
-        return cleared_at is None or incident["created_at"] > cleared_at
+        standing = await SecurityUserStateRepository(self.pool).get(incident.user_id)
+        cleared_at = standing.cleared_at if standing else None
+        return cleared_at is None or incident.created_at > cleared_at
 
 
 # --- memory poisoning ------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from gateway.db import Connection
+
 # Columns a user may change about themselves (PATCH /api/users/{id}).
 SETTABLE = ("display_name", "timezone", "proactive_enabled", "quiet_hours_start", "quiet_hours_end")
 
@@ -74,7 +76,7 @@ class PendingDeletion:
 
 
 class UserProfileRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def get(self, user_id: str) -> UserProfile | None:
@@ -194,7 +196,7 @@ class UserProfileRepository:
 class PendingDeletionRepository:
     """``pending_deletions``: one row per external store that still holds a deleted user's data."""
 
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def add(self, user_id: str, target: str, external_id: str | None) -> None:

@@ -12,12 +12,8 @@ import numpy as np
 import pytest
 
 from gateway.memory.index import EmbeddingSpace, VectorIndexError
-from gateway.memory.pgvector_index import (
-    PgVectorIndex,
-    exact_search_sql,
-    hnsw_index_name,
-    hnsw_search_sql,
-)
+from gateway.memory.pgvector_index import PgVectorIndex
+from gateway.memory.pgvector_repository import exact_search_sql, hnsw_index_name, hnsw_search_sql
 from scripts.localstack import free_port
 from tests.gateway.memory.conftest import StoredMemories, brute_force, insert_memories, unit_vectors
 

@@ -5,6 +5,7 @@ drift, quirks, needs, persona."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 
 import asyncpg
@@ -258,21 +259,21 @@ async def test_evolve_mines_the_companions_replies_and_applies_the_rules(
     await add_turns(pool, companion, [PAD()] * 4, T0, reply="Tell me more about that! 🌻")
     first = await service.evolve(companion, T0 + timedelta(days=1))
     assert first.quirks.source == "local" and first.quirks.created >= 1
-    quirks = {q["description"]: q for q in await service.quirks(companion)}
-    assert quirks['often says "tell me more about that"']["strength"] == pytest.approx(1.0)
+    quirks = {q.description: q for q in await service.quirks(companion)}
+    assert quirks['often says "tell me more about that"'].strength == pytest.approx(1.0)
     assert "uses the 🌻 emoji" in quirks
 
     await pool.execute("UPDATE quirks SET strength = 0.5 WHERE user_id = $1", companion)
     second = await service.evolve_quirks(companion, T0 + timedelta(days=2))
     assert second.reinforced >= 1
-    quirks = {q["description"]: q for q in await service.quirks(companion)}
-    assert quirks["uses the 🌻 emoji"]["strength"] == pytest.approx(0.6)
-    assert quirks["uses the 🌻 emoji"]["times_expressed"] == 2
+    quirks = {q.description: q for q in await service.quirks(companion)}
+    assert quirks["uses the 🌻 emoji"].strength == pytest.approx(0.6)
+    assert quirks["uses the 🌻 emoji"].times_expressed == 2
 
     silent = await service.evolve_quirks(companion, T0 + timedelta(days=23))
     assert silent.replies_read == 0 and silent.faded >= 1
-    quirks = {q["description"]: q for q in await service.quirks(companion)}
-    assert quirks["uses the 🌻 emoji"]["strength"] == pytest.approx(0.45)
+    quirks = {q.description: q for q in await service.quirks(companion)}
+    assert quirks["uses the 🌻 emoji"].strength == pytest.approx(0.45)
 
 
 async def test_needs_rise_with_time_and_fall_with_topics(service: PersonalityService, companion: str) -> None:
@@ -287,6 +288,23 @@ async def test_needs_rise_with_time_and_fall_with_topics(service: PersonalitySer
     assert after[NeedType.SOCIAL].last_satisfied_at == later
     assert after[NeedType.REST].level == pytest.approx(0.9)  # unsatisfied, risen, written
     assert after[NeedType.REST].satisfaction_count == 0
+
+
+async def test_snapshots_read_several_companions_at_once(service: PersonalityService, companion: str) -> None:
+    """Each snapshot is the companion's current state and needs as of the moment asked (the mood decayed, the
+    needs risen), the same as reading them one by one; a user without a personality is left out."""
+    other = str(10**17 + uuid.uuid4().int % 10**17)
+    await service.initialize(other, profile=PersonalityProfile.SUPPORTIVE_FRIEND, username="bo", now=T0)
+    await service.update_pad(companion, PAD(0.6, 0.2, 0.0), "a kind word", T0)
+    later = T0 + 5 * HOUR
+    snapshots = await service.snapshots([companion, other, "190000000000000001"], later)
+    assert set(snapshots) == {companion, other}
+    for user in (companion, other):
+        assert snapshots[user].state == await service.current(user, later)
+        assert snapshots[user].needs == await service.needs(user, later)
+    assert snapshots[companion].state.pad.pleasure < snapshots[companion].state.stored_pad.pleasure
+    assert len(snapshots[other].needs) == len(NeedType)
+    assert await service.snapshots([], later) == {}
 
 
 async def test_refresh_writes_risen_levels(

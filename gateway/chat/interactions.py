@@ -1,0 +1,54 @@
+"""The interactions log as other domains add to it. The chat domain owns the ``interactions`` table
+(``InteractionRepository``); a proactive opener the bot delivered is recorded here as the companion's turn,
+inside the proactive manager's own transaction (``conn``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from gateway.chat.repository import InteractionRepository
+from gateway.db import Connection
+
+
+async def record_proactive_turn(
+    conn: Connection,
+    *,
+    user_id: str,
+    created_at: datetime,
+    text: str,
+    pad: dict[str, float] | None,
+    emotion: str | None,
+    memory_ids: Sequence[UUID],
+    latency_ms: int,
+    model: str | None,
+    channel_id: str | None,
+    is_dm: bool,
+    score: float,
+    reason: str,
+) -> int:
+    """A delivered proactive message as an interaction: the companion spoke first (no user message), its mood
+    unchanged by it; counts toward the user's total interactions. Returns the interaction's id."""
+    return await InteractionRepository(conn).insert(
+        user_id=user_id,
+        created_at=created_at,
+        user_message="",
+        assistant_response=text,
+        pad_before=pad,
+        pad_after=pad,
+        emotion_before=emotion,
+        emotion_after=emotion,
+        memory_ids=memory_ids,
+        latency_ms=latency_ms,
+        tokens=0,
+        model=model,
+        runtime="proactive",
+        degraded=[],
+        threat=False,
+        channel_id=channel_id,
+        is_dm=is_dm,
+        was_proactive=True,
+        proactive_score=score,
+        proactive_reason=reason,
+    )
