@@ -19,7 +19,6 @@ from gateway.admin.service import AdminService
 from gateway.api import build_api_router
 from gateway.bot import service as bot_service
 from gateway.bot.service import BotService
-from gateway.chat.adapters import PersonalityAdapter, SecurityAdapter
 from gateway.chat.direct import DirectRuntime
 from gateway.chat.letta_runtime import LettaRuntime
 from gateway.chat.runtime import AgentRuntime
@@ -151,11 +150,14 @@ def create_app(
                 fallback_index,
                 content_filter=lambda text: screen_memory_text(text, threshold=threshold)[1],
                 metrics=metrics,
+                clock=app_clock,
             )
             personality = PersonalityService.create(
-                pool, redis, fast_llm, settings.personality, settings.tuning.pad_drift_rate
+                pool, redis, fast_llm, settings.personality, settings.tuning.pad_drift_rate, clock=app_clock
             )
-            security = await build_security_service(settings, pool, redis, embedding, fast_llm)
+            security = await build_security_service(
+                settings, pool, redis, embedding, fast_llm, clock=app_clock
+            )
             chat_llm = ChatLLM.from_settings(settings.chat_llm, metrics=metrics)
             if chat_llm is not None:
                 stack.push_async_callback(chat_llm.aclose)
@@ -169,12 +171,12 @@ def create_app(
                 memory=memory,
                 users=users,
                 consolidator=consolidator,
-                personality=PersonalityAdapter(personality),
-                security=SecurityAdapter(security),
+                personality=personality,
+                security=security,
                 runtimes=runtimes,
                 settings=settings.chat,
                 metrics=metrics,
-                clock=app_clock.now,
+                clock=app_clock,
             )
             # Memory writes behind the last replies land before the pool closes (registered after it, so
             # the exit stack runs this first).
@@ -195,20 +197,20 @@ def create_app(
                 allowed_hosts=settings.bot_push.hosts,
             )
             stack.push_async_callback(bot_push.aclose)
-            bot = BotService(redis, settings.bot_push.hosts, bot_push)
+            bot = BotService(redis, settings.bot_push.hosts, bot_push, app_clock)
             proactive = ProactiveService(
                 pool,
                 personality,
                 settings.proactive,
                 settings.personality,
-                clock=app_clock.now,
+                clock=app_clock,
                 deliverer=deliverer or bot_push,
                 chat_llm=chat_llm,
                 fast_llm=fast_llm,
                 security_threshold=threshold,
             )
             reflection = ReflectionService(
-                pool, personality, consolidator, settings.reflection, clock=app_clock.now
+                pool, personality, consolidator, settings.reflection, clock=app_clock
             )
             checks: dict[str, Check] = {
                 "postgres": lambda: db.ping(pool, acquire_timeout=CHECK_TIMEOUT_SECONDS),
@@ -221,7 +223,7 @@ def create_app(
             if letta is not None:
                 checks["letta"] = letta.health
             health = HealthService(checks, chat.pending)
-            job_runner = JobRunner(pool, redis, app_clock.now, metrics=metrics)
+            job_runner = JobRunner(pool, redis, app_clock, metrics=metrics)
             job_runner.register(
                 [
                     proactive_check(proactive),

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from apscheduler.triggers.base import BaseTrigger
 from redis.exceptions import RedisError
 
+from gateway.clock import Clock
 from gateway.config import SchedulerSettings
 from gateway.errors import ConflictError, NotFoundError
 from gateway.jobs.repository import JobRunRepository
@@ -100,7 +101,7 @@ class JobRunner:
         self,
         pool: asyncpg.Pool,
         redis: aioredis.Redis,
-        clock: Callable[[], datetime],
+        clock: Clock,
         *,
         instance: str | None = None,
         metrics: Metrics | None = None,
@@ -159,7 +160,7 @@ class JobRunner:
         if held is None:
             raise JobAlreadyRunningError(f"job {name} is already running (on this or another gateway)")
         try:
-            started = await JobRunRepository(self.pool).start(name, trigger, self.instance, self.clock())
+            started = await JobRunRepository(self.pool).start(name, trigger, self.instance, self.clock.now())
         except BaseException:
             await held.release()
             raise
@@ -199,7 +200,7 @@ class JobRunner:
         finished = await JobRunRepository(self.pool).finish(
             run.id,
             status=status,
-            finished_at=max(self.clock(), run.started_at),
+            finished_at=max(self.clock.now(), run.started_at),
             duration_ms=round(duration_ms, 2),
             users=result.users,
             errors=len(result.errors) + (1 if error else 0),
