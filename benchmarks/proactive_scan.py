@@ -30,6 +30,7 @@ import asyncpg
 from pgvector.asyncpg import register_vector
 
 from benchmarks.harness import local_stack
+from gateway.clock import FrozenClock
 from gateway.config import PersonalitySettings, ProactiveSettings
 from gateway.integrations.discord_push import Delivery
 from gateway.personality.needs import GROWTH_PER_HOUR
@@ -153,7 +154,7 @@ async def measure(dsn: str, users: int) -> dict[str, Any]:
             PersonalityService.create(pool, None, None, personality_settings, 0.01),
             ProactiveSettings(_env_file=None),  # type: ignore[call-arg]
             personality_settings,
-            clock=lambda: NOW,
+            clock=FrozenClock(NOW),
             deliverer=deliverer,
         )
         await service.evaluate(["900000000000000000"], NOW)  # warm the connections, not the data

@@ -15,7 +15,7 @@ from gateway.bot.router import admin_router as bot_admin_router
 from gateway.bot.router import router as bot_router
 from gateway.chat.router import router as chat_router
 from gateway.errors import error_responses
-from gateway.jobs_router import router as jobs_router
+from gateway.jobs.router import router as jobs_router
 from gateway.memory.router import router as memory_router
 from gateway.personality.router import router as personality_router
 from gateway.proactive.router import router as proactive_router

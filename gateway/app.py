@@ -15,37 +15,49 @@ from companion_common.asgi import HeaderLimitMiddleware
 from companion_common.metrics import HttpMetricsMiddleware
 from gateway import __doc__ as gateway_doc
 from gateway import db, migrator
+from gateway.admin.service import AdminService
 from gateway.api import build_api_router
 from gateway.bot import service as bot_service
-from gateway.chat.adapters import PersonalityAdapter, SecurityAdapter
+from gateway.bot.service import BotService
 from gateway.chat.direct import DirectRuntime
+from gateway.chat.letta_runtime import LettaRuntime
 from gateway.chat.runtime import AgentRuntime
 from gateway.chat.service import ChatService
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
-from gateway.context import AppContext
+from gateway.deps import Services
 from gateway.errors import UnexpectedErrorMiddleware, install_error_handlers
 from gateway.headers import SingleValueHeadersMiddleware
-from gateway.health import router as health_router
+from gateway.health.jobs import health_recovery
+from gateway.health.router import router as health_router
+from gateway.health.service import CHECK_TIMEOUT_SECONDS, Check, HealthService
 from gateway.integrations.discord_push import BotPushClient, Deliverer
 from gateway.integrations.embedding import EmbeddingClient
 from gateway.integrations.llm import ChatLLM, FastLLM
 from gateway.integrations.qdrant import QdrantIndex, create_qdrant_client
-from gateway.jobs import JobRunner, JobScheduler, build_jobs
+from gateway.jobs import JobRunner, JobScheduler
 from gateway.memory.consolidation import Consolidator
 from gateway.memory.importance import ImportanceScorer
 from gateway.memory.index import VectorIndex
+from gateway.memory.jobs import memory_maintenance
 from gateway.memory.pgvector_index import PgVectorIndex
 from gateway.memory.service import MemoryService
 from gateway.metrics import Metrics
 from gateway.metrics import router as metrics_router
 from gateway.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from gateway.personality.jobs import needs_update
 from gateway.personality.service import PersonalityService
+from gateway.proactive.jobs import proactive_check
 from gateway.proactive.service import ProactiveService
 from gateway.redis import create_redis
+from gateway.reflection.jobs import nightly_reflection
 from gateway.reflection.service import ReflectionService
+from gateway.security import service as security_service
 from gateway.security.ratelimit import RateLimitMiddleware
 from gateway.security.service import build_security_service, screen_memory_text
+from gateway.users.data import UserDataService, redis_forgetter
+from gateway.users.service import UsersService
+from gateway.users.stores import Forget, UserDataStores
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +95,14 @@ async def _vector_indexes(
 
 
 def _runtimes(
-    settings: Settings, pool: asyncpg.Pool, chat_llm: ChatLLM | None, stack: AsyncExitStack
+    settings: Settings, users: UsersService, chat_llm: ChatLLM | None, stack: AsyncExitStack
 ) -> list[AgentRuntime]:
     """letta (when configured and chosen), then direct (when a chat LLM is configured); the chat service
     adds the offline templates last. Each is the fallback of the one before."""
     runtimes: list[AgentRuntime] = []
     choice = settings.chat.runtime
     if choice in ("auto", "letta") and settings.letta.server_url and chat_llm is not None:
-        from gateway.chat.letta_runtime import LettaRuntime
-
-        letta = LettaRuntime.from_settings(settings, pool)
+        letta = LettaRuntime.from_settings(settings, users)
         stack.push_async_callback(letta.aclose)
         runtimes.append(letta)
     elif choice == "letta":
@@ -140,74 +150,133 @@ def create_app(
                 fallback_index,
                 content_filter=lambda text: screen_memory_text(text, threshold=threshold)[1],
                 metrics=metrics,
+                clock=app_clock,
             )
             personality = PersonalityService.create(
-                pool, redis, fast_llm, settings.personality, settings.tuning.pad_drift_rate
+                pool, redis, fast_llm, settings.personality, settings.tuning.pad_drift_rate, clock=app_clock
             )
-            security = await build_security_service(settings, pool, redis, embedding, fast_llm)
+            security = await build_security_service(
+                settings, pool, redis, embedding, fast_llm, clock=app_clock
+            )
             chat_llm = ChatLLM.from_settings(settings.chat_llm, metrics=metrics)
             if chat_llm is not None:
                 stack.push_async_callback(chat_llm.aclose)
             consolidator = Consolidator(memory, fast_llm)
+            users = UsersService(pool, app_clock)
+            runtimes = _runtimes(settings, users, chat_llm, stack)
+            letta = next((r for r in runtimes if isinstance(r, LettaRuntime)), None)
             chat = ChatService(
                 pool=pool,
                 redis=redis,
                 memory=memory,
+                users=users,
                 consolidator=consolidator,
-                personality=PersonalityAdapter(personality),
-                security=SecurityAdapter(security),
-                runtimes=_runtimes(settings, pool, chat_llm, stack),
+                personality=personality,
+                security=security,
+                runtimes=runtimes,
                 settings=settings.chat,
                 metrics=metrics,
-                clock=app_clock.now,
+                clock=app_clock,
             )
             # Memory writes behind the last replies land before the pool closes (registered after it, so
             # the exit stack runs this first).
             stack.push_async_callback(chat.aclose)
             # Work queued while Postgres was down (by this or another replica) goes in now.
             await chat.replay_pending()
+            # Every store outside Postgres that keeps something of a user, in deletion order.
+            forgetters: dict[str, Forget] = {"vector_index": memory.delete_user_index}
+            if letta is not None:
+                forgetters["letta"] = letta.forget_user
+            forgetters["embedding_cache"] = embedding.forget_user
+            forgetters["redis"] = redis_forgetter(redis, security_service.user_redis_keys)
+            stores = UserDataStores(forgetters)
+            user_data = UserDataService(pool, chat, stores, memory, app_clock)
             bot_push = BotPushClient(
                 functools.partial(bot_service.push_url, redis),
                 settings.auth.bot_push_token.get_secret_value(),
                 allowed_hosts=settings.bot_push.hosts,
             )
             stack.push_async_callback(bot_push.aclose)
-            job_runner = JobRunner(pool, redis, app_clock.now, metrics=metrics)
+            bot = BotService(redis, settings.bot_push.hosts, bot_push, app_clock)
+            proactive = ProactiveService(
+                pool,
+                personality,
+                settings.proactive,
+                settings.personality,
+                clock=app_clock,
+                deliverer=deliverer or bot_push,
+                chat_llm=chat_llm,
+                fast_llm=fast_llm,
+                security_threshold=threshold,
+            )
+            reflection = ReflectionService(
+                pool, personality, consolidator, settings.reflection, clock=app_clock
+            )
+            checks: dict[str, Check] = {
+                "postgres": lambda: db.ping(pool, acquire_timeout=CHECK_TIMEOUT_SECONDS),
+                "redis": redis.ping,
+                "embedding_service": embedding.health,
+                vector_index.name: vector_index.health,
+            }
+            if chat_llm is not None:
+                checks["chat_llm"] = chat_llm.health
+            if letta is not None:
+                checks["letta"] = letta.health
+            health = HealthService(checks, chat.pending)
+            job_runner = JobRunner(pool, redis, app_clock, metrics=metrics)
+            job_runner.register(
+                [
+                    proactive_check(proactive),
+                    needs_update(personality),
+                    nightly_reflection(reflection),
+                    memory_maintenance(
+                        memory,
+                        replay_queued=chat.replay_pending,
+                        mark_dormant=users.mark_dormant,
+                        retry_deletions=user_data.retry_pending,
+                    ),
+                    health_recovery(
+                        health,
+                        bot,
+                        memory,
+                        letta=letta,
+                        users=users,
+                        personality=personality,
+                        retry_deletions=user_data.retry_pending,
+                    ),
+                ]
+            )
             scheduler = JobScheduler(job_runner, settings.scheduler)
-            app.state.context = AppContext(
+            app.state.services = Services(
                 settings=settings,
+                clock=app_clock,
                 pool=pool,
                 redis=redis,
-                embedding=embedding,
-                fast_llm=fast_llm,
-                vector_index=vector_index,
                 memory=memory,
                 consolidator=consolidator,
                 personality=personality,
                 security=security,
-                chat_llm=chat_llm,
+                users=users,
                 chat=chat,
-                bot_push=bot_push,
-                clock=app_clock,
-                proactive=ProactiveService(
+                stores=stores,
+                user_data=user_data,
+                bot=bot,
+                proactive=proactive,
+                reflection=reflection,
+                admin=AdminService(
                     pool,
-                    personality,
-                    settings.proactive,
-                    settings.personality,
-                    clock=app_clock.now,
-                    deliverer=deliverer or bot_push,
-                    chat_llm=chat_llm,
-                    fast_llm=fast_llm,
-                    security_threshold=threshold,
+                    users=users,
+                    data=user_data,
+                    chat=chat,
+                    security=security,
+                    bot=bot,
+                    clock=app_clock,
                 ),
-                reflection=ReflectionService(
-                    pool, personality, consolidator, settings.reflection, clock=app_clock.now
-                ),
+                health=health,
                 jobs=job_runner,
                 scheduler=scheduler,
             )
             # The scheduler comes last and stops first, waiting for running jobs while everything is up.
-            job_runner.register(build_jobs(app.state.context))
             stack.push_async_callback(scheduler.stop)
             if settings.scheduler.enabled:
                 scheduler.start()

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from pgvector.asyncpg import register_vector
 
 from gateway.config import DatabaseSettings
+
+# What a repository runs its statements on: the pool (one statement), a connection, or the pooled connection
+# ``pool.acquire()`` yields (the caller's transaction).
+Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
 # What "Postgres is unreachable" looks like from asyncpg: refused or reset connections, a server shutting
 # down or starting, a connection that died mid-query, a pool that cannot connect in time. Callers with a
@@ -40,3 +46,10 @@ async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
     )
     assert pool is not None
     return pool
+
+
+async def ping(pool: asyncpg.Pool, acquire_timeout: float) -> None:
+    """One round trip through the pool (readiness checks); a pool with no free connection for
+    ``acquire_timeout`` seconds fails it."""
+    async with pool.acquire(timeout=acquire_timeout) as conn:
+        await conn.fetchval("SELECT 1")

@@ -60,12 +60,6 @@ class BadRequestError(CompanionError):
     status_code = 400
 
 
-class ServiceUnavailableError(CompanionError):
-    """A dependency is down and no fallback can answer."""
-
-    status_code = 503
-
-
 class ErrorResponse(BaseModel):
     """Every error the gateway answers: the error's name and one readable line."""
 

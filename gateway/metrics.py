@@ -86,8 +86,8 @@ router = APIRouter(tags=["health"])
 async def metrics_endpoint(request: Request) -> Response:
     """Prometheus text format. Internal only: the gateway's port is not published; Caddy never routes here."""
     metrics: Metrics = request.app.state.metrics
-    context = getattr(request.app.state, "context", None)
-    if context is not None:
-        for kind, count in (await context.chat.pending()).items():
+    services = getattr(request.app.state, "services", None)  # gateway/deps.py, from the lifespan on
+    if services is not None:
+        for kind, count in (await services.chat.pending()).items():
             metrics.queued.labels(kind=kind).set(count)
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
+from gateway.db import Connection
 
 
 class SchemaMigrationRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def list_applied(self) -> list[dict[str, Any]]:
@@ -20,7 +20,7 @@ class SchemaMigrationRepository:
 class AdminStatsRepository:
     """Counts across every user, for the operator (each query is one index-friendly aggregate)."""
 
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def users_by_status(self) -> dict[str, int]:
@@ -77,7 +77,7 @@ class AdminStatsRepository:
 
 
 class AdminUserRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def interactions(

@@ -5,14 +5,15 @@ docs/architecture.md#decisions, D1)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from gateway.bot.errors import PushUrlNotAllowedError
-from gateway.bot.schemas import BotRegistrationCreate, BotRegistrationRead
-from gateway.integrations.discord_push import check_push_url
+from gateway.bot.schemas import BotRegistrationCreate, BotRegistrationRead, BotStatusRead
+from gateway.clock import Clock
+from gateway.integrations.discord_push import BotPushClient, check_push_url
 
 REGISTRATION_KEY = "bot:registration"
 # The bot heartbeats every HEARTBEAT_SECONDS; three missed beats and the registration is gone.
@@ -20,15 +21,11 @@ HEARTBEAT_SECONDS = 30
 REGISTRATION_TTL_SECONDS = 3 * HEARTBEAT_SECONDS
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 async def register(
     redis: aioredis.Redis,
     body: BotRegistrationCreate,
     allowed_hosts: frozenset[str],
-    now: datetime | None = None,
+    now: datetime,
 ) -> BotRegistrationRead:
     """Record (or refresh) the bot's push URL; keeps the first registration time across heartbeats of the
     same URL. A URL whose host is not in ``allowed_hosts`` is refused (PushUrlNotAllowedError)."""
@@ -36,7 +33,6 @@ async def register(
         check_push_url(body.push_url, allowed_hosts)
     except ValueError as exc:
         raise PushUrlNotAllowedError(f"push_url: {exc}") from None
-    now = now or utcnow()
     previous = await _load(redis)
     registered_at = now
     if previous is not None and previous.get("push_url") == body.push_url and previous.get("registered_at"):
@@ -81,3 +77,29 @@ def _read(record: dict[str, Any]) -> BotRegistrationRead:
     return BotRegistrationRead.model_validate(
         {**record, "registered": True, "ttl_seconds": REGISTRATION_TTL_SECONDS}
     )
+
+
+class BotService:
+    """The bot's registration (Redis) and whether its push server answers."""
+
+    def __init__(
+        self, redis: aioredis.Redis, allowed_hosts: frozenset[str], push: BotPushClient, clock: Clock
+    ) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.allowed_hosts = allowed_hosts
+        self.push = push
+
+    async def register(self, body: BotRegistrationCreate) -> BotRegistrationRead:
+        return await register(self.redis, body, self.allowed_hosts, self.clock.now())
+
+    async def current(self) -> BotRegistrationRead:
+        return await current(self.redis)
+
+    async def status(self) -> BotStatusRead:
+        """The registration, and whether the bot's push server answers now."""
+        registration = await current(self.redis)
+        status = BotStatusRead(**registration.model_dump())
+        if registration.registered:
+            status.reachable, status.detail = await self.push.probe()
+        return status

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from gateway.chat.repository import Connection, InteractionRepository
+from gateway.chat.repository import InteractionRepository, NewInteraction
+from gateway.db import Connection
 
 
 async def record_proactive_turn(
@@ -30,24 +31,24 @@ async def record_proactive_turn(
     """A delivered proactive message as an interaction: the companion spoke first (no user message), its mood
     unchanged by it; counts toward the user's total interactions. Returns the interaction's id."""
     return await InteractionRepository(conn).insert(
-        user_id=user_id,
-        created_at=created_at,
-        user_message="",
-        assistant_response=text,
-        pad_before=pad,
-        pad_after=pad,
-        emotion_before=emotion,
-        emotion_after=emotion,
-        memory_ids=memory_ids,
-        latency_ms=latency_ms,
-        tokens=0,
-        model=model,
-        runtime="proactive",
-        degraded=[],
-        threat=False,
-        channel_id=channel_id,
-        is_dm=is_dm,
-        was_proactive=True,
-        proactive_score=score,
-        proactive_reason=reason,
+        NewInteraction(
+            user_id=user_id,
+            username="",
+            created_at=created_at,
+            user_message="",
+            assistant_response=text,
+            pad_before=pad,
+            pad_after=pad,
+            emotion_before=emotion,
+            emotion_after=emotion,
+            memory_ids=tuple(memory_ids),
+            latency_ms=latency_ms,
+            model=model,
+            runtime="proactive",
+            channel_id=channel_id,
+            is_dm=is_dm,
+            was_proactive=True,
+            proactive_score=score,
+            proactive_reason=reason,
+        )
     )

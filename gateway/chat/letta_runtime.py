@@ -47,6 +47,8 @@ from gateway.integrations.letta import (
     LLMConfig,
 )
 from gateway.security.service import screen_memory_text
+from gateway.users.repository import LettaAgentOwner
+from gateway.users.service import UsersService
 
 logger = logging.getLogger(__name__)
 
@@ -160,14 +162,14 @@ class LettaRuntime:
     def __init__(
         self,
         client: LettaClient,
-        pool: asyncpg.Pool,
+        users: UsersService,
         *,
         llm_config: LLMConfig,
         embedding_config: EmbeddingConfig | EmbeddingConfigSource,
         owned: tuple[Callable[[], Awaitable[None]], ...] = (),
     ) -> None:
         self.client = client
-        self.pool = pool
+        self.users = users
         self.llm_config = llm_config
         self._embedding_source = (
             EmbeddingConfigSource.fixed(embedding_config)
@@ -184,7 +186,7 @@ class LettaRuntime:
     def from_settings(
         cls,
         settings: Settings,
-        pool: asyncpg.Pool,
+        users: UsersService,
         *,
         http_client: httpx.AsyncClient | None = None,
         embedding_client: EmbeddingClient | None = None,
@@ -219,7 +221,7 @@ class LettaRuntime:
             )
             owned.append(embedding_client.aclose)
         source = EmbeddingConfigSource(embedding_endpoint, embedding_client)
-        return cls(client, pool, llm_config=llm_config, embedding_config=source, owned=tuple(owned))
+        return cls(client, users, llm_config=llm_config, embedding_config=source, owned=tuple(owned))
 
     async def aclose(self) -> None:
         for close in self._owned:
@@ -279,6 +281,26 @@ class LettaRuntime:
             if known is not None:
                 self._verified.discard(known)
             return await self._agent_for(turn, _Stopwatch())
+
+    async def recover_lost_agents(
+        self, owners: list[LettaAgentOwner], persona: Callable[[str], Awaitable[str]]
+    ) -> int:
+        """Recreate and reseed the agents of ``owners`` that Letta no longer has (a wiped Letta volume), now
+        instead of on each user's next message; returns how many were recreated."""
+        await self.health()
+        recreated = 0
+        for owner in owners:
+            try:
+                await self.client.get_agent(owner.letta_agent_id)
+                continue
+            except LettaAgentNotFound:
+                pass
+            turn = Turn(
+                user_id=owner.user_id, username=owner.name, message="", persona=await persona(owner.user_id)
+            )
+            await self.ensure_agent(turn)
+            recreated += 1
+        return recreated
 
     async def health(self) -> None:
         try:
@@ -439,29 +461,16 @@ class LettaRuntime:
     def _lock(self, user_id: str) -> asyncio.Lock:
         return self._locks[int.from_bytes(_digest(user_id)[:4], "big") % _LOCK_STRIPES]
 
-    # user_profiles.letta_agent_id
+    # user_profiles.letta_agent_id, through the users domain
 
     async def _stored_agent_id(self, user_id: str) -> str | None:
-        value = await self.pool.fetchval(
-            "SELECT letta_agent_id FROM user_profiles WHERE user_id = $1", user_id
-        )
-        return value if isinstance(value, str) and value else None
+        return await self.users.letta_agent_id(user_id)
 
     async def _store_agent_id(self, user_id: str, agent_id: str) -> None:
-        status = await self.pool.execute(
-            "UPDATE user_profiles SET letta_agent_id = $2, updated_at = now() WHERE user_id = $1",
-            user_id,
-            agent_id,
-        )
-        if status == "UPDATE 0":
+        if not await self.users.set_letta_agent_id(user_id, agent_id):
             logger.warning(
                 "no profile for user %s: Letta agent %s is cached but not stored", user_id, agent_id
             )
 
     async def _clear_agent_id(self, user_id: str, agent_id: str) -> None:
-        await self.pool.execute(
-            "UPDATE user_profiles SET letta_agent_id = NULL, updated_at = now()"
-            " WHERE user_id = $1 AND letta_agent_id = $2",
-            user_id,
-            agent_id,
-        )
+        await self.users.clear_letta_agent_id(user_id, agent_id)

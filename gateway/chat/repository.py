@@ -1,45 +1,75 @@
+"""The chat domain's table, ``interactions``: one row per turn (the user's message and the companion's reply,
+or a proactive opener alone). Adding a row also counts it in the user's ``total_interactions``."""
+
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 from uuid import UUID
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+from gateway.db import Connection
 
-Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
+
+@dataclass(frozen=True)
+class NewInteraction:
+    """One turn as ``interactions`` records it. JSON-able (``to_json``/``from_json``), so a turn answered while
+    Postgres is down is queued as it is and stored when it comes back."""
+
+    user_id: str
+    username: str  # not a column: a replay recreates the profile of a user first met during an outage
+    created_at: datetime
+    user_message: str
+    assistant_response: str
+    pad_before: dict[str, float] | None
+    pad_after: dict[str, float] | None
+    emotion_before: str | None
+    emotion_after: str | None
+    latency_ms: int
+    runtime: str
+    channel_id: str | None
+    memory_ids: tuple[UUID, ...] = ()
+    tokens: int = 0
+    model: str | None = None
+    degraded: tuple[str, ...] = ()
+    threat: bool = False
+    is_dm: bool = True
+    guild_id: str | None = None
+    was_proactive: bool = False
+    proactive_score: float | None = None
+    proactive_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        data["memory_ids"] = [str(memory_id) for memory_id in self.memory_ids]
+        data["degraded"] = list(self.degraded)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NewInteraction:
+        """A queued record (older gateways queued the same keys, some optional ones missing)."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        known["created_at"] = datetime.fromisoformat(data["created_at"])
+        known["memory_ids"] = tuple(UUID(str(memory_id)) for memory_id in data.get("memory_ids", ()))
+        known["degraded"] = tuple(data.get("degraded", ()))
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A past turn, as the prompt's conversation history shows it."""
+
+    user_message: str
+    assistant_response: str
+    was_proactive: bool = field(default=False)
 
 
 class InteractionRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    async def insert(
-        self,
-        *,
-        user_id: str,
-        created_at: datetime,
-        user_message: str,
-        assistant_response: str,
-        pad_before: dict[str, float] | None,
-        pad_after: dict[str, float] | None,
-        emotion_before: str | None,
-        emotion_after: str | None,
-        memory_ids: Sequence[UUID],
-        latency_ms: int,
-        tokens: int,
-        model: str | None,
-        runtime: str,
-        degraded: Sequence[str],
-        threat: bool,
-        channel_id: str | None,
-        is_dm: bool = True,
-        guild_id: str | None = None,
-        was_proactive: bool = False,
-        proactive_score: float | None = None,
-        proactive_reason: str | None = None,
-    ) -> int:
+    async def insert(self, new: NewInteraction) -> int:
         interaction_id: int = await self.conn.fetchval(
             """
             WITH added AS (
@@ -55,31 +85,31 @@ class InteractionRepository:
             )
             SELECT id FROM added
             """,
-            user_id,
-            created_at,
-            user_message,
-            assistant_response,
-            pad_before,
-            pad_after,
-            emotion_before,
-            emotion_after,
-            list(memory_ids),
-            latency_ms,
-            tokens,
-            model,
-            runtime,
-            list(degraded),
-            threat,
-            channel_id,
-            was_proactive,
-            proactive_score,
-            proactive_reason,
-            is_dm,
-            guild_id,
+            new.user_id,
+            new.created_at,
+            new.user_message,
+            new.assistant_response,
+            new.pad_before,
+            new.pad_after,
+            new.emotion_before,
+            new.emotion_after,
+            list(new.memory_ids),
+            new.latency_ms,
+            new.tokens,
+            new.model,
+            new.runtime,
+            list(new.degraded),
+            new.threat,
+            new.channel_id,
+            new.was_proactive,
+            new.proactive_score,
+            new.proactive_reason,
+            new.is_dm,
+            new.guild_id,
         )
         return interaction_id
 
-    async def recent(self, user_id: str, limit: int, channel_id: str | None = None) -> list[dict[str, Any]]:
+    async def recent(self, user_id: str, limit: int, channel_id: str | None = None) -> list[Exchange]:
         """The last ``limit`` exchanges, oldest first (for the prompt's conversation history). With
         ``channel_id`` (a reply in a server channel), only the exchanges in that channel: never a DM's."""
         if limit <= 0:
@@ -97,7 +127,9 @@ class InteractionRepository:
             limit,
             channel_id,
         )
-        return [dict(row) for row in rows]
+        return [
+            Exchange(row["user_message"], row["assistant_response"], row["was_proactive"]) for row in rows
+        ]
 
     async def session_stats(self, user_id: str, day_start: datetime) -> tuple[datetime | None, int]:
         row = await self.conn.fetchrow(

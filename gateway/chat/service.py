@@ -14,9 +14,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,8 +24,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from gateway.chat.ports import Mood, MoodChange, PersonalityPort, Screening, SecurityPort
-from gateway.chat.repository import InteractionRepository
+from gateway.chat.repository import InteractionRepository, NewInteraction
 from gateway.chat.runtime import AgentReply, AgentRuntime, HistoryTurn, RecalledMemory, RuntimeFailure, Turn
 from gateway.chat.schemas import (
     ChatMessageIn,
@@ -38,6 +37,7 @@ from gateway.chat.schemas import (
 )
 from gateway.chat.templates import TemplateRuntime
 from gateway.chat.writer import PENDING_INTERACTIONS_KEY, MemoryWriter, PendingQueue
+from gateway.clock import Clock
 from gateway.config import ChatSettings
 from gateway.db import DATABASE_UNAVAILABLE
 from gateway.errors import CompanionError
@@ -45,25 +45,22 @@ from gateway.memory.consolidation import Consolidator
 from gateway.memory.schemas import Speaker
 from gateway.memory.service import MemoryInput, MemoryService
 from gateway.metrics import Metrics
+from gateway.personality.pad import PAD, EmotionLabel
+from gateway.personality.service import NEUTRAL_MOOD, Mood, PersonalityService
 from gateway.redis import LeasedLock, user_key
-from gateway.users.repository import UserProfileRepository
-from gateway.users.service import UserBannedError, UserNotFoundError
+from gateway.security.service import Screening, SecurityService
+from gateway.users.service import UserBannedError, UsersService
 
 logger = logging.getLogger(__name__)
 
 SESSION_IDLE_MINUTES = 30
 SELF_CACHE_SECONDS = 7 * 24 * 3600
 REPLAY_CHECK_SECONDS = 10.0
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # Runtimes that keep their own conversation history per user (a Letta agent remembers the DMs it answered):
 # they never answer in a server channel, where only that channel's memories and turns may be used, and
-# deleting a user deletes it there too (``forgetters``).
+# deleting a user deletes it there too (a store of ``gateway/users/stores.py``).
 KEEPS_OWN_HISTORY = frozenset({"letta"})
 
 
@@ -80,18 +77,20 @@ class ChatService:
         pool: asyncpg.Pool,
         redis: aioredis.Redis,
         memory: MemoryService,
+        users: UsersService,
         consolidator: Consolidator,
-        personality: PersonalityPort,
-        security: SecurityPort,
+        personality: PersonalityService,
+        security: SecurityService,
         runtimes: Sequence[AgentRuntime],
         settings: ChatSettings,
-        clock: Clock = utcnow,
+        clock: Clock,
         metrics: Metrics | None = None,
     ) -> None:
         self.metrics = metrics
         self.pool = pool
         self.redis = redis
         self.memory = memory
+        self.users = users
         self.consolidator = consolidator
         self.personality = personality
         self.security = security
@@ -135,21 +134,21 @@ class ChatService:
     async def _handle(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
         started = time.perf_counter()
         laps = _Laps()
-        now = self.clock()
+        now = self.clock.now()
         degraded: list[str] = []
-        profile, created = await UserProfileRepository(self.pool).touch(
+        profile, created = await self.users.touch(
             user_id, request.username, now, request.channel_id, request.is_dm
         )
-        if profile["status"] == "banned":
+        if profile.status == "banned":
             raise UserBannedError(f"user {user_id} is banned")
-        mood = await self.personality.ensure(user_id, now)
+        state = await self.personality.ensure(user_id, now)
         laps.lap("user")
 
-        screening = await self.security.screen(user_id, request.message, mood.label, now)
+        screening = await self.security.screen_turn(user_id, request.message, state.label.value)
         degraded += screening.degraded
         laps.lap("security")
         if not screening.allowed:
-            return await self._refuse(user_id, request, screening, mood, now, started, degraded)
+            return await self._refuse(user_id, request, screening, state.mood, now, started, degraded)
 
         # The mood reacts while memories and the last turns are fetched (separate pooled connections).
         # A reply in a server channel draws only on what was said in that channel (request.scope).
@@ -157,31 +156,34 @@ class ChatService:
             await self.writer.user_idle(user_id)  # the previous message's memories are recallable now
             return await self._recall(user_id, request.message, now, request.scope)
 
-        change, (recalled, memory_degraded), history = await asyncio.gather(
-            self.personality.react(user_id, request.message, now),
+        reaction, (recalled, memory_degraded), history = await asyncio.gather(
+            self.personality.react(user_id, request.message, now, state=state),
             recall(),
             InteractionRepository(self.pool).recent(user_id, self.settings.history_turns, request.scope),
         )
-        degraded += change.degraded
+        before, after = reaction.change.mood_before, reaction.change.mood_after
+        degraded += reaction.degraded
         degraded += memory_degraded
         laps.lap("mood_and_recall")
         turn = Turn(
             user_id=user_id,
-            username=profile.get("display_name") or request.username,
+            username=profile.display_name or request.username,
             message=request.message,
-            persona=await self.personality.persona(user_id, now, private=request.is_dm),
+            persona=await self.personality.persona(
+                user_id, now, private=request.is_dm, state=reaction.change.state
+            ),
             memories=recalled,
             history=[
                 turn
-                for row in history
+                for exchange in history
                 for turn in (
-                    HistoryTurn("user", row["user_message"]) if row["user_message"] else None,
-                    HistoryTurn("assistant", row["assistant_response"]),
+                    HistoryTurn("user", exchange.user_message) if exchange.user_message else None,
+                    HistoryTurn("assistant", exchange.assistant_response),
                 )
                 if turn is not None
             ],
-            emotion=change.after.label,
-            user_valence=change.valence,
+            emotion=after.label.value,
+            user_valence=reaction.valence,
             restricted=screening.restricted,
             private=request.is_dm,
         )
@@ -189,15 +191,15 @@ class ChatService:
         reply = await self._reply(turn, degraded)
         laps.lap("agent")
         if not screening.restricted:
-            await self._remember(user_id, request, reply, change, now)
+            await self._remember(user_id, request, reply, after, reaction.summary, now)
         record = _interaction(
             user_id,
             request,
             now,
             started,
             reply.text,
-            change.before,
-            change.after,
+            before,
+            after,
             runtime=reply.runtime,
             model=reply.model,
             tokens=reply.tokens,
@@ -221,49 +223,28 @@ class ChatService:
             interaction_id = stored
         if isinstance(needs, BaseException) and not isinstance(needs, DATABASE_UNAVAILABLE):
             raise needs
-        await self._cache_self(user_id, turn.persona, change.after, private=request.is_dm)
-        return ChatResponse(
-            response=reply.text,
-            interaction_id=interaction_id,
-            emotion_label=change.after.label,
-            pad=PadRead(**change.after.as_dict()),
-            memories_used=[MemoryUsed(id=m.memory_id, reason=m.reason) for m in recalled],
-            degraded=list(dict.fromkeys(degraded)),
+        await self._cache_self(user_id, turn.persona, after, private=request.is_dm)
+        return _response(
+            reply.text,
+            interaction_id,
+            after,
+            screening,
+            degraded,
+            started,
             runtime=reply.runtime,
             model=reply.model,
-            offline=reply.runtime == "template",
-            security=_notice(screening),
-            processing_ms=round((time.perf_counter() - started) * 1000, 1),
-            agent_ms=round(reply.agent_ms, 1),
+            agent_ms=reply.agent_ms,
+            memories_used=[MemoryUsed(id=m.memory_id, reason=m.reason) for m in recalled],
             timings_ms=laps.finish("needs_and_interaction"),
             first_contact=created,
         )
 
-    async def _store_interaction(self, record: dict[str, Any]) -> int:
-        return await InteractionRepository(self.pool).insert(
-            user_id=record["user_id"],
-            created_at=datetime.fromisoformat(record["created_at"]),
-            user_message=record["user_message"],
-            assistant_response=record["assistant_response"],
-            pad_before=record["pad_before"],
-            pad_after=record["pad_after"],
-            emotion_before=record["emotion_before"],
-            emotion_after=record["emotion_after"],
-            memory_ids=[UUID(m) for m in record["memory_ids"]],
-            latency_ms=record["latency_ms"],
-            tokens=record["tokens"],
-            model=record["model"],
-            runtime=record["runtime"],
-            degraded=record["degraded"],
-            threat=record["threat"],
-            channel_id=record["channel_id"],
-            is_dm=record.get("is_dm", True),
-            guild_id=record.get("guild_id"),
-        )
+    async def _store_interaction(self, record: NewInteraction) -> int:
+        return await InteractionRepository(self.pool).insert(record)
 
-    async def _queue_interaction(self, record: dict[str, Any], cause: BaseException) -> None:
-        logger.warning("interaction of %s queued (postgres unavailable): %r", record["user_id"], cause)
-        await self.pending_interactions.push(record)
+    async def _queue_interaction(self, record: NewInteraction, cause: BaseException) -> None:
+        logger.warning("interaction of %s queued (postgres unavailable): %r", record.user_id, cause)
+        await self.pending_interactions.push(record.to_json())
         self._replay_due = 0.0
 
     async def _cache_self(self, user_id: str, persona: str, mood: Mood, *, private: bool) -> None:
@@ -273,7 +254,11 @@ class ChatService:
             await self.redis.set(
                 user_key(user_id, "self"),
                 json.dumps(
-                    {"persona": persona, "private": private, "mood": {**mood.as_dict(), "label": mood.label}}
+                    {
+                        "persona": persona,
+                        "private": private,
+                        "mood": {**mood.as_dict(), "label": mood.label.value},
+                    }
                 ),
                 ex=SELF_CACHE_SECONDS,
             )
@@ -290,20 +275,22 @@ class ChatService:
         if raw:
             data = json.loads(raw)
             mood = data["mood"]
-            cached_mood = Mood(mood["pleasure"], mood["arousal"], mood["dominance"], mood["label"])
+            cached_mood = Mood(
+                PAD(mood["pleasure"], mood["arousal"], mood["dominance"]), EmotionLabel(mood["label"])
+            )
             if private or not data.get("private", True):
                 return data["persona"], cached_mood
             return self.personality.offline_persona(user_id), cached_mood
-        return self.personality.offline_persona(user_id), Mood(0.0, 0.0, 0.0, "neutral")
+        return self.personality.offline_persona(user_id), NEUTRAL_MOOD
 
     async def _handle_without_database(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
         """Postgres is down (docs/architecture.md#decisions, D12): answer from the LLM with the last known
         persona, learn nothing now, queue the interaction and the memories for replay when it returns."""
         started = time.perf_counter()
-        now = self.clock()
+        now = self.clock.now()
         degraded = ["postgres"]
         persona, mood = await self._cached_self(user_id, private=request.is_dm)
-        screening = await self.security.screen_offline(user_id, request.message, mood.label)
+        screening = await self.security.screen_offline(user_id, request.message, mood.label.value)
         if not screening.allowed:
             text = screening.reply or "I'd rather not go there."
             runtime, model, agent_ms, tokens = "security", None, 0.0, 0
@@ -313,7 +300,7 @@ class ChatService:
                 username=request.username,
                 message=request.message,
                 persona=persona,
-                emotion=mood.label,
+                emotion=mood.label.value,
                 private=request.is_dm,
             )
             reply = await self._reply(turn, degraded)
@@ -324,8 +311,7 @@ class ChatService:
                 reply.agent_ms,
                 reply.tokens,
             )
-            change = MoodChange(before=mood, after=mood)
-            await self._remember(user_id, request, reply, change, now)
+            await self._remember(user_id, request, reply, mood, "", now)
         record = _interaction(
             user_id,
             request,
@@ -340,21 +326,10 @@ class ChatService:
             degraded=degraded,
             threat=screening.threat_kind is not None,
         )
-        await self.pending_interactions.push(record)
+        await self.pending_interactions.push(record.to_json())
         self._replay_due = 0.0
-        return ChatResponse(
-            response=text,
-            interaction_id=None,
-            emotion_label=mood.label,
-            pad=PadRead(**mood.as_dict()),
-            memories_used=[],
-            degraded=list(dict.fromkeys(degraded)),
-            runtime=runtime,
-            model=model,
-            offline=runtime == "template",
-            security=_notice(screening),
-            processing_ms=round((time.perf_counter() - started) * 1000, 1),
-            agent_ms=round(agent_ms, 1),
+        return _response(
+            text, None, mood, screening, degraded, started, runtime=runtime, model=model, agent_ms=agent_ms
         )
 
     # --- replay after an outage -------------------------------------------------------------------------------
@@ -381,24 +356,20 @@ class ChatService:
         their queued records under the same lock) is never undone by a replay already under way."""
         return self._user_lock(str(record["user_id"]))
 
-    async def _replay_interaction(self, record: dict[str, Any]) -> bool:
+    async def _replay_interaction(self, queued: dict[str, Any]) -> bool:
         try:
-            created = datetime.fromisoformat(record["created_at"])
-            await UserProfileRepository(self.pool).touch(
-                record["user_id"],
-                record["username"],
-                created,
-                record["channel_id"],
-                record.get("is_dm", True),
+            record = NewInteraction.from_json(queued)
+            await self.users.touch(
+                record.user_id, record.username, record.created_at, record.channel_id, record.is_dm
             )
-            await self.personality.ensure(record["user_id"], created)
+            await self.personality.ensure(record.user_id, record.created_at)
             await self._store_interaction(record)
         except DATABASE_UNAVAILABLE as exc:
             logger.info("interaction replay paused: %r", exc)
             return False
         except Exception:
             # Never let one bad record block the queue behind it.
-            logger.exception("queued interaction of %s could not be stored; dropped", record.get("user_id"))
+            logger.exception("queued interaction of %s could not be stored; dropped", queued.get("user_id"))
         return True
 
     async def aclose(self) -> None:
@@ -430,10 +401,9 @@ class ChatService:
         """A threat or a suspended user: the defensive reply, the mood penalty; nothing reaches an LLM or memory."""
         after = mood
         if screening.pad_delta:
-            change = await self.personality.penalise(
-                user_id, screening.pad_delta, f"security: {screening.threat_kind or 'suspended'}", now
-            )
-            after = change.after
+            delta = PAD(**screening.pad_delta)
+            reason = f"security: {screening.threat_kind or 'suspended'}"
+            after = (await self.personality.update_pad(user_id, delta, reason, now)).mood_after
         text = screening.reply or "I'd rather not go there."
         interaction_id = await self._store_interaction(
             _interaction(
@@ -451,19 +421,7 @@ class ChatService:
         )
         if screening.incident_id is not None:
             await self.security.link_interaction(screening.incident_id, interaction_id)
-        return ChatResponse(
-            response=text,
-            interaction_id=interaction_id,
-            emotion_label=after.label,
-            pad=PadRead(**after.as_dict()),
-            memories_used=[],
-            degraded=list(dict.fromkeys(degraded)),
-            runtime="security",
-            model=None,
-            offline=False,
-            security=_notice(screening),
-            processing_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
+        return _response(text, interaction_id, after, screening, degraded, started, runtime="security")
 
     async def _recall(
         self, user_id: str, message: str, now: datetime, channel_id: str | None
@@ -504,7 +462,7 @@ class ChatService:
         raise AssertionError("the template runtime never fails")  # pragma: no cover
 
     async def _remember(
-        self, user_id: str, request: ChatMessageIn, reply: AgentReply, change: MoodChange, now: datetime
+        self, user_id: str, request: ChatMessageIn, reply: AgentReply, mood: Mood, feeling: str, now: datetime
     ) -> None:
         """The message and the reply become episodic memories, written behind the reply (MemoryService screens
         every text for memory poisoning). Each records where it was said: private (a DM) or the channel."""
@@ -516,8 +474,8 @@ class ChatService:
                 content=message,
                 speaker=Speaker.USER,
                 created_at=now,
-                emotion_context=change.summary or change.after.label,
-                pad_context=change.after.as_dict(),
+                emotion_context=feeling or mood.label.value,
+                pad_context=mood.as_dict(),
                 conversation_id=conversation,
                 origin_channel_id=origin,
                 origin_guild_id=request.guild_id,  # kept only with a channel (MemoryService)
@@ -529,8 +487,8 @@ class ChatService:
                     content=reply.text,
                     speaker=Speaker.ASSISTANT,
                     created_at=now + timedelta(milliseconds=1),
-                    emotion_context=change.after.label,
-                    pad_context=change.after.as_dict(),
+                    emotion_context=mood.label.value,
+                    pad_context=mood.as_dict(),
                     conversation_id=conversation,
                     context=(message,),
                     origin_channel_id=origin,
@@ -542,16 +500,15 @@ class ChatService:
     # --- sessions ---------------------------------------------------------------------------------------------
 
     async def session(self, user_id: str) -> SessionStatus:
-        now = self.clock()
-        if await UserProfileRepository(self.pool).get(user_id) is None:
-            raise UserNotFoundError(f"no companion exists for user {user_id}")
-        mood = await self.personality.current(user_id, now)
+        now = self.clock.now()
+        await self.users.profile(user_id)  # UserNotFoundError for a stranger
+        mood = (await self.personality.current(user_id, now)).mood
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         last_at, today = await InteractionRepository(self.pool).session_stats(user_id, day_start)
         active = last_at is not None and now - last_at <= timedelta(minutes=SESSION_IDLE_MINUTES)
         return SessionStatus(
             user_id=user_id,
-            emotion_label=mood.label,
+            emotion_label=mood.label.value,
             pad=PadRead(**mood.as_dict()),
             last_interaction_at=last_at,
             interactions_today=today,
@@ -561,22 +518,21 @@ class ChatService:
     async def end_session(self, user_id: str) -> SessionEnd:
         """Ends the conversation: pending memory writes land, then related memories are consolidated."""
         async with self._user_lock(user_id):  # ordered with the user's turns and their deletion
-            if await UserProfileRepository(self.pool).get(user_id) is None:
-                raise UserNotFoundError(f"no companion exists for user {user_id}")
+            await self.users.profile(user_id)  # UserNotFoundError for a stranger
             await self.writer.user_idle(user_id)
-            result = await self.consolidator.consolidate(user_id, now=self.clock())
+            result = await self.consolidator.consolidate(user_id, now=self.clock.now())
         return SessionEnd(
             user_id=user_id,
             memories_consolidated=result.episodic_memories_processed,
             semantic_memories_created=result.semantic_memories_created,
-            ended_at=self.clock(),
+            ended_at=self.clock.now(),
         )
 
-    async def forgetters(self) -> list[tuple[str, Callable[[str], Awaitable[None]]]]:
-        """(component, forget(user_id)) for every runtime that keeps something of its own (Letta)."""
-        return [(r.name, r.forget_user) for r in self.runtimes if r.name in KEEPS_OWN_HISTORY]
+    # --- export and deletion (``gateway/users/data.py``: ``UserTurns``) -------------------------------------
 
-    # --- deletion ---------------------------------------------------------------------------------------------
+    async def settle(self, user_id: str) -> None:
+        """Wait until the memory writes behind the user's replies so far have landed."""
+        await self.writer.user_idle(user_id)
 
     @asynccontextmanager
     async def exclusive(self, user_id: str) -> AsyncIterator[None]:
@@ -666,29 +622,63 @@ def _interaction(
     memory_ids: Sequence[str] = (),
     degraded: Sequence[str] = (),
     threat: bool = False,
-) -> dict[str, Any]:
-    """One interaction as a JSON-able record: stored now, or queued while Postgres is down and replayed."""
-    return {
-        "user_id": user_id,
-        "username": request.username,
-        "created_at": now.isoformat(),
-        "user_message": request.message,
-        "assistant_response": reply,
-        "pad_before": before.as_dict(),
-        "pad_after": after.as_dict(),
-        "emotion_before": before.label,
-        "emotion_after": after.label,
-        "memory_ids": list(memory_ids),
-        "latency_ms": round((time.perf_counter() - started) * 1000),
-        "tokens": tokens,
-        "model": model,
-        "runtime": runtime,
-        "degraded": list(dict.fromkeys(degraded)),
-        "threat": threat,
-        "channel_id": request.channel_id,
-        "is_dm": request.is_dm,
-        "guild_id": request.guild_id,
-    }
+) -> NewInteraction:
+    """One turn as its interaction row: stored now, or queued while Postgres is down and replayed."""
+    return NewInteraction(
+        user_id=user_id,
+        username=request.username,
+        created_at=now,
+        user_message=request.message,
+        assistant_response=reply,
+        pad_before=before.as_dict(),
+        pad_after=after.as_dict(),
+        emotion_before=before.label.value,
+        emotion_after=after.label.value,
+        memory_ids=tuple(UUID(memory_id) for memory_id in memory_ids),
+        latency_ms=round((time.perf_counter() - started) * 1000),
+        tokens=tokens,
+        model=model,
+        runtime=runtime,
+        degraded=tuple(dict.fromkeys(degraded)),
+        threat=threat,
+        channel_id=request.channel_id,
+        is_dm=request.is_dm,
+        guild_id=request.guild_id,
+    )
+
+
+def _response(
+    text: str,
+    interaction_id: int | None,
+    mood: Mood,
+    screening: Screening,
+    degraded: Sequence[str],
+    started: float,
+    *,
+    runtime: str,
+    model: str | None = None,
+    agent_ms: float = 0.0,
+    memories_used: Sequence[MemoryUsed] = (),
+    timings_ms: dict[str, float] | None = None,
+    first_contact: bool = False,
+) -> ChatResponse:
+    """The answer to one message, however it was made (a reply, a refusal, a turn without Postgres)."""
+    return ChatResponse(
+        response=text,
+        interaction_id=interaction_id,
+        emotion_label=mood.label.value,
+        pad=PadRead(**mood.as_dict()),
+        memories_used=list(memories_used),
+        degraded=list(dict.fromkeys(degraded)),
+        runtime=runtime,
+        model=model,
+        offline=runtime == "template",
+        security=_notice(screening),
+        processing_ms=round((time.perf_counter() - started) * 1000, 1),
+        agent_ms=round(agent_ms, 1),
+        timings_ms=timings_ms or {},
+        first_contact=first_contact,
+    )
 
 
 class _Laps:

@@ -31,7 +31,7 @@ from gateway.memory.schemas import (
     MemoryConflictRead,
     MemoryType,
 )
-from gateway.memory.service import ConflictNotFoundError, MemoryInput, MemoryService, utcnow
+from gateway.memory.service import ConflictNotFoundError, MemoryInput, MemoryService
 from gateway.security.quoting import quote
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class Consolidator:
 
     async def consolidate(self, user_id: str, now: datetime | None = None) -> ConsolidationResult:
         """Turn this user's clusters of related episodic memories into semantic memories."""
-        now = now or utcnow()
+        now = now or self.memory.clock.now()
         space = await self._space()
         if space is None:
             return ConsolidationResult(

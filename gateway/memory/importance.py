@@ -19,8 +19,9 @@ from typing import Literal
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from gateway.db import Connection
 from gateway.integrations.llm import FastLLM, LLMError, Message
-from gateway.memory.repository import Connection, MemoryRepository
+from gateway.memory.repository import MemoryRepository
 from gateway.redis import user_key
 from gateway.security.quoting import quote
 

@@ -6,20 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
 import numpy as np
 import numpy.typing as npt
-from asyncpg.pool import PoolConnectionProxy
 from pgvector import Vector
 
+from gateway.db import Connection
 from gateway.memory.index import EmbeddingSpace, IndexPoint
 from gateway.memory.schemas import MemoryConflictRead
 
 # A pooled connection, a pool (one statement per acquire) or a bare connection (scripts, tests).
-Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
 
 # Who may hear a memory (docs/memory.md): ``$n::text IS NULL`` is a private reply's scope (every memory);
@@ -602,6 +600,20 @@ class MemoryRepository:
             space.model,
             space.dims,
         )
+
+    async def retention_counts(self, now: datetime) -> dict[str, int]:
+        """Live memories, those weakened by a conflict, and those untouched for 30 days."""
+        row = await self.conn.fetchrow(
+            """
+            SELECT count(*) AS live,
+                   count(*) FILTER (WHERE retrieval_weight < 1) AS weakened,
+                   count(*) FILTER (WHERE coalesce(last_accessed_at, created_at) < $1::timestamptz - interval '30 days')
+                     AS untouched_30_days
+            FROM memories WHERE deleted_at IS NULL
+            """,
+            now,
+        )
+        return {key: int(row[key]) for key in ("live", "weakened", "untouched_30_days")} if row else {}
 
 
 _SELECT_POINTS = """

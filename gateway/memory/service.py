@@ -12,13 +12,14 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID, uuid4
 
 import asyncpg
 import numpy as np
 
+from gateway.clock import Clock, SystemClock
 from gateway.config import MemorySettings
 from gateway.errors import BadRequestError, NotFoundError
 from gateway.integrations.embedding import (
@@ -111,10 +112,6 @@ class SearchOutcome:
     degraded: list[str] = field(default_factory=list)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1}
 
@@ -130,8 +127,10 @@ class MemoryService:
         fallback_index: VectorIndex | None = None,
         content_filter: Callable[[str], str] | None = None,
         metrics: Metrics | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.pool = pool
+        self.clock = clock or SystemClock()
         self.metrics = metrics
         # Memory-poisoning screen (gateway.security): every text stored as memory passes through it, so
         # instructions hidden in a message or a summary are kept as quoted data, never as instructions.
@@ -159,7 +158,7 @@ class MemoryService:
         if not items:
             return []
         importances = await self._importances(user_id, items)
-        now = utcnow()
+        now = self.clock.now()
         rows = [
             NewMemory(
                 id=item.id or uuid4(),
@@ -229,7 +228,7 @@ class MemoryService:
                 logger.warning("vector index not ready: %s", exc)
             async with self.pool.acquire() as conn:
                 await MemoryRepository(conn).set_embeddings(
-                    user_id, ids, embedded.vectors, space.model, space.dims, utcnow()
+                    user_id, ids, embedded.vectors, space.model, space.dims, self.clock.now()
                 )
             return len(ids)
         async with self.pool.acquire() as conn:
@@ -255,7 +254,7 @@ class MemoryService:
             logger.warning("memories kept unindexed (index backlog): %s", exc)
             return len(ids)
         async with self.pool.acquire() as conn:
-            await MemoryRepository(conn).mark_indexed(user_id, ids, utcnow())
+            await MemoryRepository(conn).mark_indexed(user_id, ids, self.clock.now())
         return len(ids)
 
     async def embed_backlog(self, limit: int = 1000) -> int:
@@ -328,7 +327,7 @@ class MemoryService:
         repo = MemoryRepository(self.pool)
         return MemoryExport(
             user_id=user_id,
-            exported_at=utcnow(),
+            exported_at=self.clock.now(),
             memories=[
                 MemoryRead.model_validate(r, from_attributes=True) for r in await repo.all_for_export(user_id)
             ],
@@ -362,7 +361,7 @@ class MemoryService:
         """
         if not query.strip():
             raise BadRequestError("query must not be blank")
-        now = now or utcnow()
+        now = now or self.clock.now()
         lam = self.settings.mmr_lambda if mmr_lambda is None else mmr_lambda
         types = [t.value for t in (memory_types or list(MemoryType))]
         n = max(self.settings.candidates, 3 * k)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TypeAlias
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
-Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
+from gateway.db import Connection
 
 # pg_advisory_xact_lock(namespace, hashtext(user_id)): serialises one user's personality writes.
 LOCK_NAMESPACE_STATE = 0x70616401  # "pad" 1
@@ -421,3 +419,15 @@ class PersonalityRepository:
                 for c in changes
             ],
         )  # fmt: skip
+
+    async def users_with_needs(self) -> list[str]:
+        """Every user whose needs keep rising (the hourly needs job): active or dormant, with needs."""
+        rows = await self.conn.fetch(
+            """
+            SELECT p.user_id FROM user_profiles p
+            WHERE p.status IN ('active', 'dormant')
+              AND EXISTS (SELECT 1 FROM needs n WHERE n.user_id = p.user_id)
+            ORDER BY p.user_id
+            """
+        )
+        return [row["user_id"] for row in rows]

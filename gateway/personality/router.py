@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from gateway.auth import AdminAuth, ServiceAuth
-from gateway.context import Context
+from gateway.deps import PersonalityServiceDep, UsersServiceDep
 from gateway.errors import error_responses
 from gateway.personality.pad import PAD
 from gateway.personality.profiles import BigFive
@@ -31,15 +31,14 @@ from gateway.personality.schemas import (
     QuirkRead,
 )
 from gateway.personality.service import NeedState, PersonalityState
-from gateway.users import service as users_service
 from gateway.users.schemas import UserId
 
 router = APIRouter(tags=["personality"])
 
 
-async def known_user(user_id: UserId, context: Context) -> str:
+async def known_user(user_id: UserId, users: UsersServiceDep) -> str:
     """The path's user, who must exist (404 otherwise)."""
-    await users_service.get_profile(context.pool, user_id)
+    await users.profile(user_id)
     return user_id
 
 
@@ -92,16 +91,16 @@ def _need(need: NeedState) -> NeedRead:
     responses=error_responses(409),
 )
 async def initialize(
-    user_id: UserId, body: PersonalityInitialize, context: Context
+    user_id: UserId, body: PersonalityInitialize, personality: PersonalityServiceDep, users: UsersServiceDep
 ) -> PersonalityInitialized:
     """Give the user's companion its personality: a profile (with a small per-user jitter) or explicit
     traits, and the user's time zone. Someone who said hi first may still choose while the companion is new
     (fewer than 5 messages answered); after that the traits never change (409)."""
     traits = BigFive(**body.traits.model_dump()) if body.traits is not None else None
-    state = await context.personality.initialize(
+    state = await personality.initialize(
         user_id, profile=body.profile, timezone=body.timezone, username=body.username, traits=traits
     )
-    profile = await users_service.get_profile(context.pool, user_id)
+    profile = await users.get_profile(user_id)
     return PersonalityInitialized(
         success=True,
         personality=snapshot(state),
@@ -111,18 +110,22 @@ async def initialize(
 
 
 @router.get("/{user_id}/current", response_model=PersonalitySnapshot, dependencies=[ServiceAuth])
-async def current(user_id: KnownUser, context: Context) -> PersonalitySnapshot:
+async def current(user_id: KnownUser, personality: PersonalityServiceDep) -> PersonalitySnapshot:
     """The companion's traits and its mood right now (decayed toward the baseline since the last change)."""
-    return snapshot(await context.personality.current(user_id))
+    return snapshot(await personality.current(user_id))
 
 
 @router.get("/{user_id}/history", response_model=PersonalityHistoryPage, dependencies=[ServiceAuth])
 async def history(
-    user_id: KnownUser, context: Context, days: Days = 30, limit: Limit = 100, offset: Offset = 0
+    user_id: KnownUser,
+    personality: PersonalityServiceDep,
+    days: Days = 30,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PersonalityHistoryPage:
     """Every mood change of the last ``days`` days, newest first, with its reason."""
-    await context.personality.current(user_id)  # 404 for a user without a personality
-    states, total = await context.personality.history(user_id, days, limit, offset)
+    await personality.current(user_id)  # 404 for a user without a personality
+    states, total = await personality.history(user_id, days, limit, offset)
     return PersonalityHistoryPage(
         items=[
             PersonalityStateRead(
@@ -144,29 +147,31 @@ async def history(
 
 
 @router.get("/{user_id}/quirks", response_model=list[QuirkRead], dependencies=[ServiceAuth])
-async def quirks(user_id: KnownUser, context: Context, active_only: bool = True) -> list[QuirkRead]:
+async def quirks(
+    user_id: KnownUser, personality: PersonalityServiceDep, active_only: bool = True
+) -> list[QuirkRead]:
     """The companion's habits, strongest first (all of them with ``active_only=false``)."""
-    rows = await context.personality.quirks(user_id, active_only)
+    rows = await personality.quirks(user_id, active_only)
     return [QuirkRead.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/{user_id}/needs", response_model=list[NeedRead], dependencies=[ServiceAuth])
-async def needs(user_id: KnownUser, context: Context) -> list[NeedRead]:
+async def needs(user_id: KnownUser, personality: PersonalityServiceDep) -> list[NeedRead]:
     """The companion's five needs as they are now; ``urgent`` at or above the trigger threshold."""
-    await context.personality.current(user_id)
-    return [_need(need) for need in await context.personality.needs(user_id)]
+    await personality.current(user_id)
+    return [_need(need) for need in await personality.needs(user_id)]
 
 
 @router.get("/{user_id}/persona", response_model=PersonaRead, dependencies=[ServiceAuth])
-async def persona(user_id: KnownUser, context: Context) -> PersonaRead:
+async def persona(user_id: KnownUser, personality: PersonalityServiceDep) -> PersonaRead:
     """The persona text the chat pipeline and Letta are given for this companion right now."""
-    return PersonaRead(user_id=user_id, text=await context.personality.persona(user_id))
+    return PersonaRead(user_id=user_id, text=await personality.persona(user_id))
 
 
 @router.post("/{user_id}/evolve", response_model=EvolveRead, dependencies=[ServiceAuth])
-async def evolve(user_id: KnownUser, context: Context) -> EvolveRead:
+async def evolve(user_id: KnownUser, personality: PersonalityServiceDep) -> EvolveRead:
     """Run the nightly evolution now: quirk mining and rules, then the baseline drift."""
-    result = await context.personality.evolve(user_id)
+    result = await personality.evolve(user_id)
     q, d = result.quirks, result.drift
     drift_note = (
         "baseline drifted" if d.applied else f"baseline kept ({d.interactions} of 5 interactions needed)"
@@ -196,10 +201,12 @@ async def evolve(user_id: KnownUser, context: Context) -> EvolveRead:
 
 
 @router.post("/{user_id}/pad/adjust", response_model=PadUpdateRead, dependencies=[AdminAuth])
-async def adjust_pad(user_id: KnownUser, body: PadAdjustment, context: Context) -> PadUpdateRead:
+async def adjust_pad(
+    user_id: KnownUser, body: PadAdjustment, personality: PersonalityServiceDep
+) -> PadUpdateRead:
     """Admin only: move the mood by the given deltas (each in [-2, 2]; the result is clamped to [-1, 1]),
     recorded in the history with the reason."""
-    change = await context.personality.update_pad(
+    change = await personality.update_pad(
         user_id, PAD(body.pleasure, body.arousal, body.dominance), f"admin: {body.reason}"
     )
     return PadUpdateRead(

@@ -12,11 +12,12 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import redis.asyncio as aioredis
 
+from gateway.clock import Clock, SystemClock
 from gateway.config import PersonalitySettings
 from gateway.integrations.llm import FastLLM
 from gateway.personality import needs as needs_rules
@@ -58,8 +59,19 @@ DRIFT_MIN_INTERACTIONS = 5
 NEW_COMPANION_TURNS = DRIFT_MIN_INTERACTIONS
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+@dataclass(frozen=True)
+class Mood:
+    """The companion's mood at one moment: where it is in PAD space, and its name."""
+
+    pad: PAD
+    label: EmotionLabel
+
+    def as_dict(self) -> dict[str, float]:
+        """The three axes, rounded to 4 digits (what interactions, memories and the API record)."""
+        return self.pad.rounded(4).as_dict()
+
+
+NEUTRAL_MOOD = Mood(PAD(), EmotionLabel.NEUTRAL)
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,10 @@ class PersonalityState:
     is_current: bool
     reason: str | None
 
+    @property
+    def mood(self) -> Mood:
+        return Mood(self.pad, self.label)
+
 
 @dataclass(frozen=True)
 class PadChange:
@@ -87,6 +103,14 @@ class PadChange:
     after: PAD
     label_before: EmotionLabel
     state: PersonalityState  # the new current state (label = after's)
+
+    @property
+    def mood_before(self) -> Mood:
+        return Mood(self.before, self.label_before)
+
+    @property
+    def mood_after(self) -> Mood:
+        return self.state.mood
 
 
 @dataclass(frozen=True)
@@ -98,6 +122,16 @@ class Reaction:
     delta: PAD
     change: PadChange
     degraded: tuple[str, ...] = ()
+
+    @property
+    def valence(self) -> float:
+        """How good the message's news is for the user, in [-1, 1]."""
+        return max(-1.0, min(1.0, self.appraisal.valence))
+
+    @property
+    def summary(self) -> str:
+        """The appraisal in words (the emotional context a memory of the message keeps)."""
+        return self.appraisal.describe()
 
 
 @dataclass(frozen=True)
@@ -168,8 +202,11 @@ class PersonalityService:
         appraiser: Appraiser,
         miner: QuirkMiner,
         fast_llm_configured: bool = False,
+        clock: Clock | None = None,
     ) -> None:
         self.pool = pool
+        # "Now" for a caller that gives none (the routes); every turn and job passes its own.
+        self.clock = clock or SystemClock()
         self.settings = settings
         self.drift_rate = drift_rate
         self.appraiser = appraiser
@@ -184,6 +221,7 @@ class PersonalityService:
         fast_llm: FastLLM | None,
         settings: PersonalitySettings,
         drift_rate: float,
+        clock: Clock | None = None,
     ) -> PersonalityService:
         """The service with the Groq appraiser and quirk miner (each falling back to its local twin)."""
         local = LocalAppraiser()
@@ -194,6 +232,7 @@ class PersonalityService:
             appraiser=GroqAppraiser(fast_llm, redis, local, settings.appraisal_cache_ttl_seconds),
             miner=LLMQuirkMiner(fast_llm, LocalQuirkMiner()),
             fast_llm_configured=fast_llm is not None,
+            clock=clock,
         )
 
     # --- state ---------------------------------------------------------------------------------------------
@@ -239,7 +278,7 @@ class PersonalityService:
         (neutral mood, no quirks; needs, memories and the conversation stay), the same ones keep it as it is.
         After that the traits are settled: PersonalityAlreadyInitializedError.
         """
-        now = now or utcnow()
+        now = now or self.clock.now()
         chosen = traits or traits_for(profile, user_id)
         async with self.pool.acquire() as conn, conn.transaction():
             repo = PersonalityRepository(conn)
@@ -263,7 +302,7 @@ class PersonalityService:
     async def ensure(self, user_id: str, now: datetime | None = None) -> PersonalityState:
         """The current state, initialising it first (with the profile the user's record names) when the
         user has none yet. Idempotent and safe under concurrency; the user's profile must exist."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         row = await PersonalityRepository(self.pool).current(user_id)
         if row is None:
             async with self.pool.acquire() as conn, conn.transaction():
@@ -318,7 +357,7 @@ class PersonalityService:
             raise PersonalityNotInitializedError(
                 f"user {user_id} has no personality yet; initialise it first"
             )
-        return self._state(row, now or utcnow())
+        return self._state(row, now or self.clock.now())
 
     async def snapshots(self, user_ids: Sequence[str], now: datetime) -> dict[str, CompanionSnapshot]:
         """The companions of ``user_ids`` as of ``now``, in one query whatever their number (the proactive
@@ -335,7 +374,7 @@ class PersonalityService:
         self, user_id: str, days: int, limit: int, offset: int, now: datetime | None = None
     ) -> tuple[list[PersonalityState], int]:
         """State rows written in the last ``days`` days, newest first, each as written (no decay)."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         rows, total = await PersonalityRepository(self.pool).history(
             user_id, now - timedelta(days=days), limit, offset
         )
@@ -345,7 +384,7 @@ class PersonalityService:
         self, user_id: str, delta: PAD, reason: str, now: datetime | None = None
     ) -> PadChange:
         """Add ``delta`` to the mood as it is at ``now`` (decayed), clamp, and write a new current row."""
-        return await self._write(user_id, now or utcnow(), reason, delta=delta)
+        return await self._write(user_id, now or self.clock.now(), reason, delta=delta)
 
     async def _write(
         self,
@@ -383,13 +422,22 @@ class PersonalityService:
             )
         return PadChange(before.pad, after, before.label, self._state(new_row, before.as_of))
 
-    async def react(self, user_id: str, message: str, now: datetime | None = None) -> Reaction:
+    async def react(
+        self,
+        user_id: str,
+        message: str,
+        now: datetime | None = None,
+        *,
+        state: PersonalityState | None = None,
+    ) -> Reaction:
         """Appraise the user's message, feel it through the companion's personality and move the mood.
 
-        A message that stirs nothing leaves the state unwritten (its before and after are the same mood).
+        ``state``: the current state as the caller already read it at ``now`` (a turn reads it once); a move is
+        written on the state as it is under the user's lock anyway. A message that stirs nothing leaves the
+        state unwritten (its before and after are the same mood).
         """
-        now = now or utcnow()
-        state = await self.current(user_id, now)
+        now = now or self.clock.now()
+        state = state or await self.current(user_id, now)
         appraisal = await self.appraiser.appraise(message, user_id)
         felt = modulate(appraisal.emotions, state.traits)
         delta = pad_delta(felt, appraisal.surprise, appraisal.valence)
@@ -405,7 +453,7 @@ class PersonalityService:
     ) -> DriftOutcome:
         """The nightly drift: the baseline moves ``rate`` of the way toward the mean ``pad_after`` of the
         last 7 days' interactions, when there are at least 5 of them; the mood itself is left as it is."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         rate = self.drift_rate if rate is None else rate
         state = await self.current(user_id, now)
         raw = await PersonalityRepository(self.pool).moods_after(user_id, now - DRIFT_WINDOW, now)
@@ -433,7 +481,7 @@ class PersonalityService:
         now: datetime | None = None,
     ) -> int:
         """Log one turn with the mood before and after it (what drift and quirk mining read)."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         return await PersonalityRepository(self.pool).insert_interaction(
             user_id,
             now,
@@ -454,7 +502,7 @@ class PersonalityService:
     async def evolve_quirks(self, user_id: str, now: datetime | None = None) -> QuirkEvolution:
         """Mine the companion's replies of the last 7 days (at most 20, 200 characters each) and apply the
         rule set: reinforce what is seen again, add what is new, fade what went unseen, keep at most 7."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         replies = await PersonalityRepository(self.pool).recent_replies(
             user_id, now - quirk_rules.REPLY_WINDOW, now, quirk_rules.MAX_REPLIES
         )
@@ -499,7 +547,7 @@ class PersonalityService:
     async def evolve(self, user_id: str, now: datetime | None = None) -> Evolution:
         """The nightly evolution, now: quirks first, then the baseline drift (the order of
         docs/proactive.md#nightly-reflection)."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         await self.current(user_id, now)  # 404 before any work for a user without a personality
         quirks = await self.evolve_quirks(user_id, now)
         drift = await self.drift_baseline(user_id, now)
@@ -523,19 +571,23 @@ class PersonalityService:
 
     async def needs(self, user_id: str, now: datetime | None = None) -> list[NeedState]:
         """The needs as they are at ``now`` (risen since their last update; nothing is written)."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         return [self._need(row, now) for row in await PersonalityRepository(self.pool).needs(user_id)]
+
+    async def users_with_needs(self) -> list[str]:
+        """Every active or dormant user whose needs keep rising."""
+        return await PersonalityRepository(self.pool).users_with_needs()
 
     async def refresh_needs(self, user_id: str, now: datetime | None = None) -> list[NeedState]:
         """Write the risen levels (the hourly job), so urgency is visible to plain SQL too."""
-        return await self._update_needs(user_id, now or utcnow(), {})
+        return await self._update_needs(user_id, now or self.clock.now(), {})
 
     async def satisfy_needs(
         self, user_id: str, message: str, now: datetime | None = None
     ) -> dict[NeedType, float]:
         """Lower the needs the message's topics satisfy (see ``gateway.personality.needs``); returns how much."""
         amounts = needs_rules.satisfaction(message)
-        await self._update_needs(user_id, now or utcnow(), amounts)
+        await self._update_needs(user_id, now or self.clock.now(), amounts)
         return amounts
 
     async def _update_needs(
@@ -566,24 +618,33 @@ class PersonalityService:
 
     # --- persona ---------------------------------------------------------------------------------------
 
-    async def persona(self, user_id: str, now: datetime | None = None, *, private: bool = True) -> str:
+    async def persona(
+        self,
+        user_id: str,
+        now: datetime | None = None,
+        *,
+        private: bool = True,
+        state: PersonalityState | None = None,
+    ) -> str:
         """The companion's current self as persona text (traits, mood, active quirks, urgent needs).
 
         ``private=False`` (a reply in a server channel): quirks that quote words are left out. Quirks are
         mined from every reply, DMs included, so a quoted phrase may repeat what was said in private.
+        ``state``: the current state when the caller holds it (a turn, after its reaction), else read now.
         """
-        now = now or utcnow()
-        # Three independent reads, on three pooled connections at once.
-        state, quirks, needs = await asyncio.gather(
-            self.current(user_id, now), self.quirks(user_id, active_only=True), self.needs(user_id, now)
+        now = now or self.clock.now()
+        # Independent reads, on pooled connections at once.
+        read = self.current(user_id, now) if state is None else _ready(state)
+        current, quirks, needs = await asyncio.gather(
+            read, self.quirks(user_id, active_only=True), self.needs(user_id, now)
         )
         urgent = [need for need in needs if need.urgent]
         return render_persona(
-            state.profile,
-            state.traits,
-            state.pad,
-            state.label,
-            state.baseline,
+            current.profile,
+            current.traits,
+            current.pad,
+            current.label,
+            current.baseline,
             [
                 PersonaQuirk(q.description, q.strength)
                 for q in quirks
@@ -591,3 +652,15 @@ class PersonalityService:
             ],
             [PersonaNeed(n.need_type, n.level, n.trigger_threshold) for n in urgent],
         )
+
+    def offline_persona(self, user_id: str) -> str:
+        """A persona without the database (Postgres is down and nothing is cached): the default profile's
+        traits for this user, a neutral mood, no quirks or needs."""
+        profile = PersonalityProfile.CURIOUS_COMPANION
+        return render_persona(
+            profile, traits_for(profile, user_id), PAD(), EmotionLabel.NEUTRAL, PAD(), [], []
+        )
+
+
+async def _ready(state: PersonalityState) -> PersonalityState:
+    return state

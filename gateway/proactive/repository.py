@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 from uuid import UUID
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
-
-Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
+from gateway.db import Connection
 
 LOCK_NAMESPACE_PROACTIVE = 0x50524F  # "PRO": per-user advisory lock while claiming an initiation
 
@@ -67,7 +64,7 @@ _HISTORY = """
 
 
 class ProactiveRepository:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def candidates(self, user_ids: Sequence[str] | None = None, *, eligible_only: bool) -> list[Any]:

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from uuid import UUID
 import asyncpg
 
 from gateway.chat import interactions
+from gateway.clock import Clock
 from gateway.config import PersonalitySettings, ProactiveSettings
 from gateway.errors import NotFoundError
 from gateway.integrations.discord_push import Deliverer, Delivery
@@ -141,7 +142,7 @@ class ProactiveService:
         # Unused since moods are read through ``personality.snapshots``; app.py still passes it.
         personality_settings: PersonalitySettings,
         *,
-        clock: Callable[[], datetime],
+        clock: Clock,
         deliverer: Deliverer | None = None,
         chat_llm: ChatLLM | None = None,
         fast_llm: FastLLM | None = None,
@@ -177,7 +178,7 @@ class ProactiveService:
     ) -> list[Evaluation]:
         """Score users with a personality at ``now`` (all eligible ones when ``user_ids`` is None): three
         queries in all (profiles, their companions, their history)."""
-        now = now or self.clock()
+        now = now or self.clock.now()
         repo = ProactiveRepository(self.pool)
         profiles = await repo.candidates(user_ids, eligible_only=eligible_only)
         companions = await self.personality.snapshots([row["user_id"] for row in profiles], now)
@@ -266,7 +267,7 @@ class ProactiveService:
     async def check_all(self, now: datetime | None = None, trigger: str = "schedule") -> CheckReport:
         """One proactive check over every eligible user (the 5-minute job)."""
         started = time.perf_counter()
-        now = now or self.clock()
+        now = now or self.clock.now()
         report = CheckReport()
         retrying = await self._retry_failed(now, report)
         evaluations = await self.evaluate(None, now, eligible_only=True)
@@ -602,7 +603,7 @@ class ProactiveService:
         )
 
     async def _one(self, user_id: str, now: datetime | None) -> Evaluation:
-        found = await self.evaluate([user_id], now or self.clock(), eligible_only=False)
+        found = await self.evaluate([user_id], now or self.clock.now(), eligible_only=False)
         if not found:
             raise ProactiveUserNotFoundError(f"no companion with a personality exists for user {user_id}")
         evaluation = found[0]

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
+from gateway.db import Connection
 
 
 class ReflectionRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def active_users(self, since: datetime, until: datetime) -> list[str]:
@@ -20,17 +20,5 @@ class ReflectionRepository:
             """,
             since,
             until,
-        )
-        return [row["user_id"] for row in rows]
-
-    async def users_with_needs(self) -> list[str]:
-        """Every user whose needs keep rising (the hourly needs job)."""
-        rows = await self.conn.fetch(
-            """
-            SELECT p.user_id FROM user_profiles p
-            WHERE p.status IN ('active', 'dormant')
-              AND EXISTS (SELECT 1 FROM needs n WHERE n.user_id = p.user_id)
-            ORDER BY p.user_id
-            """
         )
         return [row["user_id"] for row in rows]

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from gateway.clock import Clock
 from gateway.config import ReflectionSettings
 from gateway.memory.consolidation import Consolidator
 from gateway.memory.schemas import MemoryType
@@ -97,7 +98,7 @@ class ReflectionService:
         consolidator: Consolidator,
         settings: ReflectionSettings,
         *,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self.pool = pool
         self.personality = personality
@@ -107,7 +108,7 @@ class ReflectionService:
 
     async def run(self, now: datetime | None = None, user_ids: list[str] | None = None) -> ReflectionReport:
         """Reflect for every active user (or ``user_ids``); returns the per-run report."""
-        now = now or self.clock()
+        now = now or self.clock.now()
         started = time.perf_counter()
         if user_ids is None:
             user_ids = await ReflectionRepository(self.pool).active_users(

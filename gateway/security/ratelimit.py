@@ -88,11 +88,12 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or not self._applies(scope):
             await self.app(scope, receive, send)
             return
-        context = getattr(scope["app"].state, "context", None)
-        if context is None:
+        # The services exist from the lifespan on (gateway/deps.py); before it, nothing is limited.
+        services = getattr(scope["app"].state, "services", None)
+        if services is None:
             await self.app(scope, receive, send)
             return
-        settings = context.settings
+        settings = services.settings
         security = settings.security
         if not security.rate_limit_enabled or not self._has_service_token(scope, settings):
             await self.app(scope, receive, send)
@@ -105,7 +106,7 @@ class RateLimitMiddleware:
             keys.append(user_key(user_id, "ratelimit"))
             args.extend([security.user_requests_per_minute / 60.0, security.user_burst])
         try:
-            allowed, retry = await context.redis.eval(BUCKET_LUA, len(keys), *keys, *args)
+            allowed, retry = await services.redis.eval(BUCKET_LUA, len(keys), *keys, *args)
         except RedisError as exc:
             now = time.monotonic()
             if now - self._last_warning > _WARN_EVERY_SECONDS:

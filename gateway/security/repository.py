@@ -3,14 +3,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
+from gateway.db import Connection
 from gateway.security.schemas import IncidentRead, SecurityLiftRead
-
-Connection: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
 _INCIDENT_COLUMNS = (
     "id, user_id, created_at, message, threat_type, confidence, severity, detection_method, indicators, "

@@ -18,14 +18,15 @@ import asyncio
 import functools
 import logging
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from companion_common.visible_text import clean_name
+from gateway.clock import Clock, SystemClock
 from gateway.config import SecuritySettings, Settings
 from gateway.errors import NotFoundError
 from gateway.integrations.embedding import EmbeddingClient
@@ -87,6 +88,22 @@ def user_redis_keys(user_id: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Screening:
+    """What a conversation turn needs of the screen: may the message go on, and if not, what to answer."""
+
+    allowed: bool
+    threat_kind: str | None = None
+    confidence: float = 0.0
+    reply: str | None = None  # the defensive reply or suspension notice when not allowed
+    pad_delta: dict[str, float] | None = None  # what the offence costs the companion's mood
+    incident_id: int | None = None
+    level: int = 0
+    restricted: bool = False  # short replies, no memory writes
+    suspended_until: datetime | None = None
+    degraded: tuple[str, ...] = field(default_factory=tuple)  # layers skipped: embedding_service, groq
+
+
+@dataclass(frozen=True)
 class _Counts:
     week: int
     day: int
@@ -104,8 +121,10 @@ class SecurityService:
         *,
         fast_llm: FastLLM | None = None,
         max_offences_per_day: int = 10,
+        clock: Clock | None = None,
     ) -> None:
         self.pool = pool
+        self.clock = clock or SystemClock()
         self.redis = redis
         self.detector = detector
         self.settings = settings
@@ -148,7 +167,7 @@ class SecurityService:
                 verdict=verdict, allowed=True, reply=None, pad_delta=None, incident_id=None, state=state
             )
 
-        now = datetime.now(UTC)
+        now = self.clock.now()
         certain = verdict.confidence >= self.settings.escalation_min_confidence
         offence = record and certain
         counts = await self._counts(user_id, now)
@@ -253,7 +272,7 @@ class SecurityService:
 
     async def state(self, user_id: str) -> SecurityState:
         """The user's escalation level and what it means, for the bot and the chat pipeline."""
-        now = datetime.now(UTC)
+        now = self.clock.now()
         counts = await self._counts(user_id, now)
         suspended_until = (
             counts.suspended_until if counts.suspended_until and counts.suspended_until > now else None
@@ -295,7 +314,7 @@ class SecurityService:
         """Admin: the user's standing and why: the offences that count now (each with the rules, layers and
         scores that flagged it) and the lifts admins made."""
         state = await self.state(user_id)
-        since = datetime.now(UTC) - timedelta(days=self.settings.offence_window_days)
+        since = self.clock.now() - timedelta(days=self.settings.offence_window_days)
         async with self.pool.acquire() as conn:
             offences = await SecurityIncidentRepository(conn).recent_offences(user_id, since)
             lifts = await SecurityLiftRepository(conn).recent(user_id)
@@ -309,7 +328,7 @@ class SecurityService:
         """Admin: reset the user's level and offence counters and end any suspension, in Redis and Postgres,
         recording who did it, why, and what was undone (incidents stay as the record)."""
         before = await self.state(user_id)
-        now = datetime.now(UTC)
+        now = self.clock.now()
         async with self.pool.acquire() as conn, conn.transaction():
             await SecurityLiftRepository(conn).add(
                 user_id=user_id,
@@ -345,7 +364,7 @@ class SecurityService:
         offset: int,
     ) -> IncidentPage:
         rows, total = await SecurityIncidentRepository(self.pool).page(
-            since=datetime.now(UTC) - timedelta(days=days),
+            since=self.clock.now() - timedelta(days=days),
             user_id=user_id,
             threat_type=threat_type.value if threat_type else None,
             min_confidence=min_confidence,
@@ -372,6 +391,46 @@ class SecurityService:
             logger.warning("offence counter not updated in Redis: %s", exc)
         return incident
 
+    async def screen_turn(self, user_id: str, message: str, emotion: str) -> Screening:
+        """Every user message of a conversation passes here before anything else sees it (recorded and
+        counted); ``emotion`` is the companion's mood label, which colours a defensive reply."""
+        outcome = await self.screen_message(user_id, message, mood=emotion, record=True)
+        verdict, state = outcome.verdict, outcome.state
+        degraded = tuple(
+            "embedding_service" if skipped.startswith("semantic") else "groq"
+            for skipped in verdict.skipped
+            if skipped.startswith(("semantic", "llm"))
+        )
+        threat = verdict.kind.value if verdict.is_threat and verdict.kind is not None else None
+        return Screening(
+            allowed=outcome.allowed,
+            threat_kind=threat,
+            confidence=verdict.confidence,
+            reply=outcome.reply,
+            pad_delta=outcome.pad_delta.model_dump() if outcome.pad_delta is not None else None,
+            incident_id=outcome.incident_id,
+            level=int(state.level),
+            restricted=state.level >= EscalationLevel.RESTRICTED,
+            suspended_until=state.suspended_until,
+            degraded=degraded,
+        )
+
+    async def screen_offline(self, user_id: str, message: str, emotion: str) -> Screening:
+        """The detector alone, for a turn while Postgres is down: no escalation state, nothing recorded."""
+        verdict = await self.detector.detect(message, user_id=user_id)
+        if not verdict.is_threat or verdict.kind is None or verdict.severity is None:
+            return Screening(allowed=True, confidence=verdict.confidence)
+        reply = await responses.defensive_reply(
+            None, verdict.kind, emotion, message[:200], EscalationLevel.WARNING
+        )
+        return Screening(
+            allowed=False,
+            threat_kind=verdict.kind.value,
+            confidence=verdict.confidence,
+            reply=reply,
+            level=int(EscalationLevel.WARNING),
+        )
+
     async def link_interaction(self, incident_id: int, interaction_id: int) -> None:
         """Tie an incident to the interaction row its message became (the chat pipeline writes that row
         after screening)."""
@@ -382,7 +441,7 @@ class SecurityService:
         window, and came after the user's last lift."""
         if not incident.escalates:
             return False
-        if incident.created_at <= datetime.now(UTC) - timedelta(days=self.settings.offence_window_days):
+        if incident.created_at <= self.clock.now() - timedelta(days=self.settings.offence_window_days):
             return False
         standing = await SecurityUserStateRepository(self.pool).get(incident.user_id)
         cleared_at = standing.cleared_at if standing else None
@@ -460,6 +519,7 @@ async def build_security_service(
     redis: aioredis.Redis,
     embedding: EmbeddingClient,
     fast_llm: FastLLM | None,
+    clock: Clock | None = None,
 ) -> SecurityService:
     """The service as the lifespan wires it; the exemplar bank is embedded now when the embedding service
     answers within a few seconds, else on first use (the semantic layer is skipped until then)."""
@@ -483,4 +543,5 @@ async def build_security_service(
         security,
         fast_llm=fast_llm,
         max_offences_per_day=settings.tuning.max_security_violations_per_day,
+        clock=clock,
     )

@@ -1,9 +1,15 @@
+"""The users domain's tables: ``user_profiles`` (one row per Discord user the companion has met) and
+``pending_deletions`` (external stores whose deletion failed, retried by the jobs)."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from gateway.db import Connection
 
 # Columns a user may change about themselves (PATCH /api/users/{id}).
 SETTABLE = ("display_name", "timezone", "proactive_enabled", "quiet_hours_start", "quiet_hours_end")
@@ -23,13 +29,59 @@ EXPORT_QUERIES = {
 NOT_EXPORTED = frozenset({"pending_deletions"})
 
 
+@dataclass(frozen=True)
+class UserProfile:
+    """One ``user_profiles`` row."""
+
+    user_id: str
+    username: str
+    display_name: str | None
+    status: str
+    letta_agent_id: str | None
+    personality_profile: str
+    timezone: str
+    proactive_enabled: bool
+    quiet_hours_start: int
+    quiet_hours_end: int
+    last_proactive_at: datetime | None
+    unanswered_proactive_count: int
+    dm_channel_id: str | None
+    last_channel_id: str | None
+    total_interactions: int
+    total_proactive_initiations: int
+    created_at: datetime
+    updated_at: datetime
+    last_active_at: datetime
+    timezone_warning: str | None
+
+    @classmethod
+    def from_record(cls, record: asyncpg.Record) -> UserProfile:
+        return cls(**{name: record[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class LettaAgentOwner:
+    """A user who has a Letta agent, with the name the companion calls them."""
+
+    user_id: str
+    name: str
+    letta_agent_id: str
+
+
+@dataclass(frozen=True)
+class PendingDeletion:
+    id: int
+    user_id: str
+    target: str
+
+
 class UserProfileRepository:
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    async def get(self, user_id: str) -> dict[str, Any] | None:
+    async def get(self, user_id: str) -> UserProfile | None:
         row = await self.conn.fetchrow("SELECT * FROM user_profiles WHERE user_id = $1", user_id)
-        return dict(row) if row is not None else None
+        return UserProfile.from_record(row) if row is not None else None
 
     async def touch(
         self,
@@ -38,7 +90,7 @@ class UserProfileRepository:
         now: datetime,
         channel_id: str | None,
         is_dm: bool,
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[UserProfile, bool]:
         """The profile after recording that the user just wrote (created on first contact), and whether it
         was created now. A dormant or soft-deleted (inactive) user becomes active again; a banned one stays
         banned (the caller refuses them)."""
@@ -63,13 +115,12 @@ class UserProfileRepository:
             channel_id,
             is_dm,
         )
-        data = dict(row)
-        created = bool(data.pop("created"))
-        return data, created
+        assert row is not None  # an upsert always returns its row
+        return UserProfile.from_record(row), bool(row["created"])
 
     async def update_settings(
         self, user_id: str, changes: dict[str, Any], now: datetime
-    ) -> dict[str, Any] | None:
+    ) -> UserProfile | None:
         columns = [name for name in changes if name in SETTABLE]
         if not columns:
             return await self.get(user_id)
@@ -81,7 +132,7 @@ class UserProfileRepository:
             *[changes[name] for name in columns],
             now,
         )
-        return dict(row) if row is not None else None
+        return UserProfile.from_record(row) if row is not None else None
 
     async def mark_dormant(self, inactive_since: datetime, now: datetime) -> int:
         """Active users silent since ``inactive_since`` become dormant; returns how many."""
@@ -103,3 +154,77 @@ class UserProfileRepository:
         """Delete the profile; every per-user table cascades from it."""
         result: str = await self.conn.execute("DELETE FROM user_profiles WHERE user_id = $1", user_id)
         return result.endswith(" 1")
+
+    async def letta_agent_id(self, user_id: str) -> str | None:
+        value = await self.conn.fetchval(
+            "SELECT letta_agent_id FROM user_profiles WHERE user_id = $1", user_id
+        )
+        return value if isinstance(value, str) and value else None
+
+    async def set_letta_agent_id(self, user_id: str, agent_id: str) -> bool:
+        """Record the user's Letta agent; False when the user has no profile."""
+        status: str = await self.conn.execute(
+            "UPDATE user_profiles SET letta_agent_id = $2, updated_at = now() WHERE user_id = $1",
+            user_id,
+            agent_id,
+        )
+        return status != "UPDATE 0"
+
+    async def clear_letta_agent_id(self, user_id: str, agent_id: str) -> None:
+        """Forget the user's Letta agent, if it is still ``agent_id``."""
+        await self.conn.execute(
+            "UPDATE user_profiles SET letta_agent_id = NULL, updated_at = now()"
+            " WHERE user_id = $1 AND letta_agent_id = $2",
+            user_id,
+            agent_id,
+        )
+
+    async def letta_agent_owners(self, active_since: datetime, limit: int) -> list[LettaAgentOwner]:
+        """Active users with a Letta agent who wrote since ``active_since``, most recent first."""
+        rows = await self.conn.fetch(
+            """
+            SELECT user_id, coalesce(display_name, username) AS name, letta_agent_id FROM user_profiles
+            WHERE letta_agent_id IS NOT NULL AND status = 'active' AND last_active_at >= $1
+            ORDER BY last_active_at DESC LIMIT $2
+            """,
+            active_since,
+            limit,
+        )
+        return [LettaAgentOwner(row["user_id"], row["name"], row["letta_agent_id"]) for row in rows]
+
+
+class PendingDeletionRepository:
+    """``pending_deletions``: one row per external store that still holds a deleted user's data."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def add(self, user_id: str, target: str, external_id: str | None) -> None:
+        await self.conn.execute(
+            "INSERT INTO pending_deletions (user_id, target, external_id) VALUES ($1, $2, $3)",
+            user_id,
+            target,
+            external_id,
+        )
+
+    async def claim(self, max_attempts: int, limit: int) -> list[PendingDeletion]:
+        """Rows still to retry, locked for this transaction (``SKIP LOCKED``: two jobs never take one row)."""
+        rows = await self.conn.fetch(
+            """
+            SELECT id, user_id, target FROM pending_deletions
+            WHERE attempts < $1 ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT $2
+            """,
+            max_attempts,
+            limit,
+        )
+        return [PendingDeletion(row["id"], row["user_id"], row["target"]) for row in rows]
+
+    async def failed(self, deletion_id: int, error: str) -> None:
+        await self.conn.execute(
+            "UPDATE pending_deletions SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+            deletion_id,
+            error,
+        )
+
+    async def done(self, deletion_id: int) -> None:
+        await self.conn.execute("DELETE FROM pending_deletions WHERE id = $1", deletion_id)

@@ -1,26 +1,22 @@
-"""Users: the profile the companion keeps for each Discord user, its lifecycle, export and deletion.
+"""Users: the profile the companion keeps for each Discord user, and its lifecycle.
 
 Lifecycle: ``active`` on every message; ``dormant`` after ``DORMANT_AFTER_DAYS`` without one (set by the
 maintenance job via ``mark_dormant``); ``inactive`` = soft-deleted (kept, never contacted, active again
-when they write); ``banned`` (set by an admin; the chat pipeline refuses them). Deleting a user removes
-everything everywhere: the vector index, the Letta agent, Redis keys, then Postgres (every table cascades
-from the profile). An external store that fails is recorded in ``pending_deletions`` and retried.
+when they write); ``banned`` (set by an admin; the chat pipeline refuses them). Deleting a user is
+``gateway/users/data.py``, with the export.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import asyncpg
 
-from gateway.context import AppContext
+from gateway.clock import Clock
 from gateway.errors import CompanionError, NotFoundError
-from gateway.redis import delete_user_keys, user_key
-from gateway.security import service as security_service
-from gateway.users.repository import UserProfileRepository
-from gateway.users.schemas import UserDeletion, UserExport, UserProfileRead, UserSettingsUpdate
+from gateway.users.repository import LettaAgentOwner, UserProfile, UserProfileRepository
+from gateway.users.schemas import UserProfileRead, UserSettingsUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -35,133 +31,56 @@ class UserBannedError(CompanionError):
     status_code = 403
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+class UsersService:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
+        self.pool = pool
+        self.clock = clock
 
+    async def profile(self, user_id: str) -> UserProfile:
+        """The user's profile row; UserNotFoundError when the companion has never met them."""
+        profile = await UserProfileRepository(self.pool).get(user_id)
+        if profile is None:
+            raise UserNotFoundError(f"no companion exists for user {user_id}")
+        return profile
 
-async def get_profile(conn: asyncpg.Connection | asyncpg.Pool, user_id: str) -> UserProfileRead:
-    """The user's profile; UserNotFoundError when the companion has never met them."""
-    row = await UserProfileRepository(conn).get(user_id)
-    if row is None:
-        raise UserNotFoundError(f"no companion exists for user {user_id}")
-    return UserProfileRead.model_validate(row)
+    async def exists(self, user_id: str) -> bool:
+        return await UserProfileRepository(self.pool).get(user_id) is not None
 
+    async def get_profile(self, user_id: str) -> UserProfileRead:
+        """The user's profile as the API shows it; UserNotFoundError when the companion has never met them."""
+        return UserProfileRead.model_validate(await self.profile(user_id), from_attributes=True)
 
-async def update_settings(
-    pool: asyncpg.Pool, user_id: str, update: UserSettingsUpdate, now: datetime | None = None
-) -> UserProfileRead:
-    changes = update.model_dump(exclude_none=True)
-    row = await UserProfileRepository(pool).update_settings(user_id, changes, now or utcnow())
-    if row is None:
-        raise UserNotFoundError(f"no companion exists for user {user_id}")
-    return UserProfileRead.model_validate(row)
+    async def touch(
+        self, user_id: str, username: str, now: datetime, channel_id: str | None, is_dm: bool
+    ) -> tuple[UserProfile, bool]:
+        """Record that the user just wrote (the profile is created on first contact): the profile, and whether
+        it was created now. A dormant or soft-deleted user becomes active again; a banned one stays banned."""
+        return await UserProfileRepository(self.pool).touch(user_id, username, now, channel_id, is_dm)
 
+    async def update_settings(self, user_id: str, update: UserSettingsUpdate) -> UserProfileRead:
+        changes = update.model_dump(exclude_none=True)
+        profile = await UserProfileRepository(self.pool).update_settings(user_id, changes, self.clock.now())
+        if profile is None:
+            raise UserNotFoundError(f"no companion exists for user {user_id}")
+        return UserProfileRead.model_validate(profile, from_attributes=True)
 
-async def mark_dormant(pool: asyncpg.Pool, now: datetime) -> int:
-    return await UserProfileRepository(pool).mark_dormant(now - timedelta(days=DORMANT_AFTER_DAYS), now)
+    async def mark_dormant(self, now: datetime) -> int:
+        """Active users silent for ``DORMANT_AFTER_DAYS`` become dormant; returns how many."""
+        return await UserProfileRepository(self.pool).mark_dormant(
+            now - timedelta(days=DORMANT_AFTER_DAYS), now
+        )
 
+    # The user's Letta agent (user_profiles.letta_agent_id), for the letta runtime and its recovery job.
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)  # UUIDs, Decimals, vectors' repr never reach here (embedding columns are dropped)
+    async def letta_agent_id(self, user_id: str) -> str | None:
+        return await UserProfileRepository(self.pool).letta_agent_id(user_id)
 
+    async def set_letta_agent_id(self, user_id: str, agent_id: str) -> bool:
+        """Record the user's Letta agent; False when the user has no profile (yet, or any more)."""
+        return await UserProfileRepository(self.pool).set_letta_agent_id(user_id, agent_id)
 
-async def export(context: AppContext, user_id: str) -> UserExport:
-    repo = UserProfileRepository(context.pool)
-    profile = await repo.get(user_id)
-    if profile is None:
-        raise UserNotFoundError(f"no companion exists for user {user_id}")
-    tables = await repo.export_tables(user_id)
-    memories = await context.memory.export(user_id)
-    dumped = memories.model_dump(mode="json")
-    return UserExport(
-        user_id=user_id,
-        exported_at=utcnow(),
-        profile=_jsonable(profile),
-        memories=dumped["memories"],
-        memory_conflicts=dumped["conflicts"],
-        **{name: _jsonable(rows) for name, rows in tables.items()},
-    )
+    async def clear_letta_agent_id(self, user_id: str, agent_id: str) -> None:
+        await UserProfileRepository(self.pool).clear_letta_agent_id(user_id, agent_id)
 
-
-async def delete_everything(context: AppContext, user_id: str) -> UserDeletion:
-    """Delete everything about the user everywhere (the user's own deletion and the admin reset).
-
-    Runs under the user's chat lock (``ChatService.exclusive``), so it is ordered with their messages: those
-    sent before are answered (and their memories written) first, those sent after start a new companion.
-    Their work queued for Postgres is dropped, so no replay brings them back. Stores that fail are recorded in
-    ``pending_deletions`` and retried by the maintenance and health jobs.
-    """
-    async with context.chat.exclusive(user_id):
-        return await _delete_everything(context, user_id)
-
-
-async def delete_redis_keys(context: AppContext, user_id: str) -> None:
-    """Every Redis key of the user (caches, their rate-limit bucket, security counters) but the chat lock the
-    deletion holds, which goes when it is released right after."""
-    await delete_user_keys(
-        context.redis,
-        user_id,
-        keep=(user_key(user_id, "chat-lock"),),
-        also=security_service.user_redis_keys(user_id),
-    )
-
-
-async def _delete_everything(context: AppContext, user_id: str) -> UserDeletion:
-    repo = UserProfileRepository(context.pool)
-    profile = await repo.get(user_id)
-    removed: list[str] = []
-    pending: list[str] = []
-    try:
-        # Before the 404 check: a user met only while Postgres was down exists solely in these queues.
-        queued = await context.chat.drop_queued(user_id)
-    except Exception as exc:
-        logger.warning("dropping %s's queued work failed: %s", user_id, exc)
-        queued, pending = 0, ["redis"]
-    if profile is None and not queued:
-        raise UserNotFoundError(f"no companion exists for user {user_id}")
-    try:
-        await context.memory.delete_user_index(user_id)
-        removed.append("vector_index")
-    except Exception as exc:  # any store failure is recorded and retried
-        logger.warning("deleting %s from the vector index failed: %s", user_id, exc)
-        pending.append("vector_index")
-    for component, forget in await context.chat.forgetters():
-        try:
-            await forget(user_id)
-            removed.append(component)
-        except Exception as exc:
-            logger.warning("deleting %s from %s failed: %s", user_id, component, exc)
-            pending.append(component)
-    try:
-        await context.embedding.forget_user(user_id)
-        removed.append("embedding_cache")
-    except Exception as exc:
-        logger.warning("deleting %s's cached embeddings failed: %s", user_id, exc)
-        pending.append("embedding_cache")
-    if "redis" not in pending:
-        try:
-            await delete_redis_keys(context, user_id)
-            removed.append("redis")
-        except Exception as exc:
-            logger.warning("deleting %s's Redis keys failed: %s", user_id, exc)
-            pending.append("redis")
-    async with context.pool.acquire() as conn, conn.transaction():
-        await UserProfileRepository(conn).delete(user_id)
-        for target in pending:
-            await conn.execute(
-                "INSERT INTO pending_deletions (user_id, target, external_id) VALUES ($1, $2, $3)",
-                user_id,
-                target,
-                profile.get("letta_agent_id") if target == "letta" and profile is not None else None,
-            )
-    removed.insert(0, "postgres")
-    context.memory.forget_user_caches(user_id)
-    return UserDeletion(user_id=user_id, deleted=True, removed=removed, pending=pending)
+    async def letta_agent_owners(self, active_since: datetime, limit: int) -> list[LettaAgentOwner]:
+        return await UserProfileRepository(self.pool).letta_agent_owners(active_since, limit)

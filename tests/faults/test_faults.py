@@ -50,7 +50,7 @@ async def test_postgres_stopped_mid_conversation_loses_nothing(
     openai_fake.reply_for_model(MODEL, "I'm listening.")
     user = new_user()
     await say(http, user, "I started learning the cello this week.")
-    chat = fault_app.state.context.chat
+    chat = fault_app.state.services.chat
     await chat.writer.drain()
     assert await counts(fault_stack.database_url, user) == (1, 2)
 
@@ -84,9 +84,9 @@ async def test_a_new_user_met_while_postgres_is_down_exists_afterwards(
     fault_stack.stop_postgres()
     body = await say(http, user, "Hi, I'm new here!")
     assert "postgres" in body["degraded"] and body["interaction_id"] is None
-    await fault_app.state.context.chat.writer.drain()
+    await fault_app.state.services.chat.writer.drain()
     fault_stack.start_postgres()
-    assert await fault_app.state.context.chat.replay_pending() == {"interactions": 1, "memories": 2}
+    assert await fault_app.state.services.chat.replay_pending() == {"interactions": 1, "memories": 2}
     profile = await http.get(f"/api/users/{user}")
     assert profile.status_code == 200 and profile.json()["username"] == "faye"
     assert await counts(fault_stack.database_url, user) == (1, 2)
@@ -98,7 +98,7 @@ async def test_a_channel_message_queued_while_postgres_is_down_keeps_its_origin(
     """Replayed after the outage, a server-channel turn and its memories still say where they were said."""
     user = new_user()
     await say(http, user, "Hello there.")
-    await fault_app.state.context.chat.writer.drain()
+    await fault_app.state.services.chat.writer.drain()
     fault_stack.stop_postgres()
     response = await http.post(
         f"/api/chat/{user}/messages",
@@ -106,9 +106,9 @@ async def test_a_channel_message_queued_while_postgres_is_down_keeps_its_origin(
               "guild_id": "88"},
     )  # fmt: skip
     assert response.status_code == 200 and "postgres" in response.json()["degraded"], response.text
-    await fault_app.state.context.chat.writer.drain()
+    await fault_app.state.services.chat.writer.drain()
     fault_stack.start_postgres()
-    await fault_app.state.context.chat.replay_pending()
+    await fault_app.state.services.chat.replay_pending()
     conn = await asyncpg.connect(fault_stack.database_url)
     try:
         turn = await conn.fetchrow(
@@ -143,7 +143,7 @@ async def test_redis_killed_mid_conversation(
     status = await ready(http)
     assert status["dependencies"]["redis"]["ok"] is False
     fault_stack.start_redis()
-    await fault_app.state.context.chat.writer.drain()
+    await fault_app.state.services.chat.writer.drain()
     assert await counts(fault_stack.database_url, user) == (3, 6)
     assert (await ready(http))["dependencies"]["redis"]["ok"] is True
 
@@ -156,7 +156,7 @@ async def test_embedding_service_killed_then_memories_are_embedded_later(
     fault_stack.kill_embedding()
     body = await say(http, user, "I adopted a kitten called Miso.")
     assert "embedding_service" in body["degraded"], body
-    context = fault_app.state.context
+    context = fault_app.state.services
     await context.chat.writer.drain()
     assert (await ready(http))["dependencies"]["embedding_service"]["ok"] is False
     assert await counts(fault_stack.database_url, user) == (2, 4)
@@ -179,7 +179,7 @@ async def test_chat_llm_errors_and_timeouts_fall_back_to_templates(
     second = await say(http, user, "Hello?")
     for body in (first, second):
         assert body["offline"] is True and "chat_llm" in body["degraded"], body
-    await fault_app.state.context.chat.writer.drain()
+    await fault_app.state.services.chat.writer.drain()
     # Both messages are kept; offline template replies are not worth a memory of their own.
     assert await counts(fault_stack.database_url, user) == (2, 2)
 
@@ -208,8 +208,8 @@ async def qdrant_app(
 async def test_qdrant_index_dropped_mid_conversation_is_rebuilt_from_postgres(
     qdrant_app: FastAPI, fault_stack: FaultStack
 ) -> None:
-    context = qdrant_app.state.context
-    index = context.vector_index
+    context = qdrant_app.state.services
+    index = context.memory.index
     assert index.name == "qdrant"
     async with asgi_client(qdrant_app, service_auth()) as http:
         user = new_user()
@@ -231,7 +231,9 @@ async def test_qdrant_index_dropped_mid_conversation_is_rebuilt_from_postgres(
         assert ran.status_code == 200, ran.text
         assert ran.json()["report"]["index_reconcile"]["rebuilt"] >= 4, ran.json()
         space = (await embedding_spaces(context.pool))[0]
-        found = await index.search(space, user, (await context.embedding.embed_query("tea")).vector, 10)
+        found = await index.search(
+            space, user, (await context.memory.embedding.embed_query("tea")).vector, 10
+        )
         assert len(found) == 4  # every memory of this user is back in the index
         after = await say(http, user, "Thanks!")
         assert "qdrant" not in after["degraded"]
@@ -275,7 +277,7 @@ async def test_a_user_deleted_with_work_still_queued_stays_deleted(
     """A turn answered while Postgres was down is queued; deleting the user drops it, so the replay that
     follows brings nothing back (no profile, interaction or memory)."""
     user = new_user()
-    chat = fault_app.state.context.chat
+    chat = fault_app.state.services.chat
     await say(http, user, "Hello before the outage.")
     await chat.writer.drain()
     fault_stack.stop_postgres()

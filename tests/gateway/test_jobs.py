@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 
 from gateway.config import SchedulerSettings, Settings
-from gateway.context import AppContext
+from gateway.deps import Services
 from gateway.jobs import JobResult, JobSpec
 from scripts.localstack import free_port
 from tests.gateway.conftest import admin_auth, asgi_client, gateway_settings, running_app, service_auth
@@ -39,8 +39,8 @@ async def running(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.Asyn
         yield app, http
 
 
-def ctx(app: FastAPI) -> AppContext:
-    context: AppContext = app.state.context
+def ctx(app: FastAPI) -> Services:
+    context: Services = app.state.services
     return context
 
 

@@ -33,7 +33,7 @@ async def test_gateway_metrics_count_what_happened(client: httpx.AsyncClient, ap
         headers=service_auth(),
     )
     assert response.status_code == 200
-    await app.state.context.chat.writer.drain()
+    await app.state.services.chat.writer.drain()
     text = (await client.get("/metrics")).text
     route = "/api/chat/{user_id}/messages"
     assert sample(text, "companion_http_requests_total", method="POST", route=route, status="200") == 1

@@ -11,8 +11,10 @@ import httpx
 import pytest
 
 from gateway.chat.letta_runtime import LettaRuntime
+from gateway.clock import SystemClock
 from gateway.config import ChatLLMSettings, LettaSettings, Settings
 from gateway.integrations.letta import LettaClient
+from gateway.users.service import UsersService
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.gateway.conftest import embedding_service_url, gateway_settings  # noqa: F401  (fixture)
 
@@ -107,7 +109,9 @@ async def make_runtime(
         options.update(overrides)
         http = httpx.AsyncClient(event_hooks={"request": [record]}, timeout=options.get("timeout", 30.0))
         clients.append(http)
-        runtime = LettaRuntime.from_settings(letta_settings(**options), letta_pool, http_client=http)
+        runtime = LettaRuntime.from_settings(
+            letta_settings(**options), UsersService(letta_pool, SystemClock()), http_client=http
+        )
         runtimes.append(runtime)
         return runtime
 

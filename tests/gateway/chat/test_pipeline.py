@@ -68,7 +68,7 @@ async def say(client: httpx.AsyncClient, user_id: str, text: str, **extra: Any) 
 
 
 async def drain(app: FastAPI) -> None:
-    await app.state.context.chat.writer.drain()
+    await app.state.services.chat.writer.drain()
 
 
 async def test_the_puppy_conversation_through_direct(
@@ -145,7 +145,7 @@ async def test_offline_mode_answers_from_templates_and_says_so(
     sympathy = [line.format(name="bob") for line in RESPONSES["bad_news"]]
     assert any(body["response"].startswith(line) for line in sympathy), body["response"]
     assert body["pad"]["pleasure"] < 0 and body["pad"]["dominance"] < 0
-    await app.state.context.chat.writer.drain()
+    await app.state.services.chat.writer.drain()
     memories = await client.get(f"/api/memory/{user}/episodic", headers=service_auth())
     assert [m["content"] for m in memories.json()["items"]] == ["my mom passed away last night"]
 
@@ -287,7 +287,7 @@ async def test_fifty_messages_at_once_queue_in_order_and_the_excess_gets_429(
                     for i in range(50)
                 )
             )
-        await application.state.context.chat.writer.drain()
+        await application.state.services.chat.writer.drain()
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == burst and statuses.count(429) == 50 - burst, statuses
     assert all(float(r.headers["Retry-After"]) > 0 for r in responses if r.status_code == 429)

@@ -79,7 +79,7 @@ async def test_the_puppy_conversation_through_letta(
     assert "recalled_memories" in forwarded and "I got a new puppy today!" in forwarded
     assert "Big Five" in forwarded or "openness" in forwarded.lower()
 
-    await letta_app.state.context.chat.writer.drain()
+    await letta_app.state.services.chat.writer.drain()
     found = await letta_chat.post(f"/api/memory/{user}/search", json={"query": "puppy", "k": 5})
     assert any("Sparky" in r["memory"]["content"] for r in found.json()["results"])
     conn = await asyncpg.connect(database_url)
@@ -108,7 +108,7 @@ async def test_the_puppy_conversation_through_letta(
     # Deleting the user deletes their Letta agent too.
     deleted = await letta_chat.delete(f"/api/users/{user}")
     assert deleted.status_code == 200 and "letta" in deleted.json()["removed"], deleted.text
-    runtime = next(r for r in letta_app.state.context.chat.runtimes if r.name == "letta")
+    runtime = next(r for r in letta_app.state.services.chat.runtimes if r.name == "letta")
     assert await runtime.client.find_agents(f"companion_{user}") == []
 
 

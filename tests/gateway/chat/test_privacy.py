@@ -127,7 +127,7 @@ async def test_memories_record_where_they_were_said(offline: httpx.AsyncClient, 
     user = new_user()
     await say(offline, user, SECRET)
     await say(offline, user, "I love board games.", **in_channel())
-    await app.state.context.chat.writer.drain()
+    await app.state.services.chat.writer.drain()
     page = (await offline.get(f"/api/memory/{user}/episodic", params={"limit": 50})).json()
     origins = {
         item["content"]: (item["origin_channel_id"], item["origin_guild_id"]) for item in page["items"]
@@ -221,7 +221,7 @@ async def test_a_quirk_quoting_words_stays_out_of_a_channel_prompt(
     openai_fake.reply_for_model(MODEL, "Hello!")
     user = new_user()
     await say(llm_chat, user, "hi there")
-    async with llm_app.state.context.pool.acquire() as conn:
+    async with llm_app.state.services.pool.acquire() as conn:
         repo = PersonalityRepository(conn)
         now = datetime.now(UTC)
         await repo.insert_quirk(

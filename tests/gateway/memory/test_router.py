@@ -11,14 +11,14 @@ from tests.gateway.memory.service_fixtures import add_user
 
 @pytest.fixture
 async def alice(app, user_id: str) -> str:  # type: ignore[no-untyped-def]
-    await add_user(app.state.context.pool, user_id, "alice")
+    await add_user(app.state.services.pool, user_id, "alice")
     return user_id
 
 
 @pytest.fixture
 async def bob(app, user_id: str) -> str:  # type: ignore[no-untyped-def]
     other = user_id + "2"
-    await add_user(app.state.context.pool, other, "bob")
+    await add_user(app.state.services.pool, other, "bob")
     return other
 
 

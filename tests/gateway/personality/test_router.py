@@ -200,7 +200,7 @@ async def test_unknown_users_are_404(client: httpx.AsyncClient, user_id: str) ->
 
 
 async def test_user_without_personality_is_404(client: httpx.AsyncClient, app, user_id: str) -> None:  # type: ignore[no-untyped-def]
-    await app.state.context.pool.execute(
+    await app.state.services.pool.execute(
         "INSERT INTO user_profiles (user_id, username) VALUES ($1, 'x')", user_id
     )
     response = await client.get(f"/api/personality/{user_id}/current", headers=service_auth())

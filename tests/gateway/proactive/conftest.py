@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from gateway.app import create_app
 from gateway.clock import FrozenClock
 from gateway.config import SchedulerSettings, SecuritySettings, Settings
-from gateway.context import AppContext
+from gateway.deps import Services
 from tests.gateway.conftest import gateway_settings, service_auth
 from tests.gateway.proactive.fake_bot import BotHandle
 
@@ -52,8 +52,8 @@ class Sim:
     bot: BotHandle
 
     @property
-    def context(self) -> AppContext:
-        context: AppContext = self.app.state.context
+    def context(self) -> Services:
+        context: Services = self.app.state.services
         return context
 
     async def say(self, user_id: str, message: str, username: str = "sam") -> dict[str, object]:

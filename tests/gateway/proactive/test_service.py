@@ -41,7 +41,7 @@ async def test_invalid_timezone_falls_back_to_utc_and_says_so(sim: Sim, user_id:
     assert response.status_code == 200, response.text
     status = response.json()
     assert status["timezone"] == "UTC" and "Not/AZone" in status["timezone_warning"]
-    report = await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    report = await sim.context.proactive.check_all()
     assert report.timezone_fallbacks >= 1
     warning = await sim.context.pool.fetchval(
         "SELECT timezone_warning FROM user_profiles WHERE user_id = $1", user_id
@@ -52,7 +52,7 @@ async def test_invalid_timezone_falls_back_to_utc_and_says_so(sim: Sim, user_id:
 async def test_a_lonely_companion_writes_first_and_it_is_recorded(sim: Sim, user_id: str) -> None:
     """Over the threshold: thought, opener, push to the bot, an interaction with was_proactive, score, reason."""
     await lonely_user(sim, user_id)
-    report = await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    report = await sim.context.proactive.check_all()
     assert report.delivered >= 1, report.as_dict()
     row = await sim.context.pool.fetchrow(
         "SELECT * FROM interactions WHERE user_id = $1 AND was_proactive", user_id
@@ -86,7 +86,7 @@ async def test_bot_unreachable_is_recorded_and_retried_next_check(sim: Sim, user
     """The attempt is kept as failed, never counted as delivered, and delivered by the next check."""
     await lonely_user(sim, user_id)
     sim.bot.stop()
-    report = await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    report = await sim.context.proactive.check_all()
     assert report.failed >= 1 and report.delivered == 0
     message = await sim.context.pool.fetchrow("SELECT * FROM proactive_messages WHERE user_id = $1", user_id)
     assert message["status"] == "failed" and "unreachable" in message["delivery_detail"]
@@ -98,7 +98,7 @@ async def test_bot_unreachable_is_recorded_and_retried_next_check(sim: Sim, user
     assert profile["last_proactive_at"] is None and profile["unanswered_proactive_count"] == 0
     sim.bot.start()
     sim.clock.advance(minutes=5)
-    report = await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    report = await sim.context.proactive.check_all()
     assert report.retry_delivered >= 1
     message = await sim.context.pool.fetchrow("SELECT * FROM proactive_messages WHERE user_id = $1", user_id)
     assert message["status"] == "delivered_dm" and message["attempts"] == 2
@@ -137,11 +137,11 @@ async def test_a_retried_opener_keeps_its_channel_safe_text(sim: Sim, user_id: s
     """A failed delivery is retried with the same two texts: the channel never gets the DM text."""
     await lonely_user(sim, user_id)
     sim.bot.bot.fail_with = "bot restarting"
-    await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    await sim.context.proactive.check_all()
     sim.bot.bot.fail_with = None
     sim.bot.bot.dm_open = False
     sim.clock.advance(minutes=5)
-    await sim.context.proactive.check_all()  # type: ignore[union-attr]
+    await sim.context.proactive.check_all()
     first, retry = [p for p in sim.bot.bot.pushes if p["user_id"] == user_id][:2]
     assert retry["text"] == first["text"] and retry["channel_text"] == first["channel_text"]
     assert sim.bot.bot.posted_in_channels == [first["channel_text"]]
@@ -167,10 +167,10 @@ async def test_two_unanswered_messages_back_off(sim: Sim, user_id: str) -> None:
     """After two proactive messages without an answer, no third one until the user writes."""
     await lonely_user(sim, user_id)
     for _ in range(2):
-        outcome = await sim.context.proactive.trigger(user_id, force=True)  # type: ignore[union-attr]
+        outcome = await sim.context.proactive.trigger(user_id, force=True)
         assert outcome.success, outcome
         sim.clock.advance(hours=25)
-    status = await sim.context.proactive.status(user_id)  # type: ignore[union-attr]
+    status = await sim.context.proactive.status(user_id)
     assert "backoff_unanswered" in status.blocked_by and not status.would_initiate
 
 
@@ -186,8 +186,8 @@ async def test_user_message_just_now_blocks_for_30_minutes(sim: Sim, user_id: st
     await lonely_user(sim, user_id)
     await sim.say(user_id, "hey", username="alex")
     sim.clock.advance(minutes=20)
-    status = await sim.context.proactive.status(user_id)  # type: ignore[union-attr]
+    status = await sim.context.proactive.status(user_id)
     assert "user_just_wrote" in status.blocked_by
     sim.clock.advance(timedelta(minutes=15))
-    status = await sim.context.proactive.status(user_id)  # type: ignore[union-attr]
+    status = await sim.context.proactive.status(user_id)
     assert "user_just_wrote" not in status.blocked_by

@@ -68,7 +68,7 @@ async def test_the_poisoning_sentence_is_not_stored_verbatim(client: httpx.Async
         f"/api/chat/{user}/messages", json={"message": POISON, "username": "mallory"}, headers=service_auth()
     )
     assert response.status_code == 200, response.text
-    await app.state.context.chat.writer.drain()
+    await app.state.services.chat.writer.drain()
     memories = await client.get(f"/api/memory/{user}/episodic", headers=service_auth())
     contents = [m["content"] for m in memories.json()["items"]]
     assert POISON not in contents
@@ -85,6 +85,6 @@ async def test_an_everyday_ownership_sentence_is_stored_verbatim(
         f"/api/chat/{user}/messages", json={"message": text, "username": "bea"}, headers=service_auth()
     )
     assert response.status_code == 200, response.text
-    await app.state.context.chat.writer.drain()
+    await app.state.services.chat.writer.drain()
     memories = await client.get(f"/api/memory/{user}/episodic", headers=service_auth())
     assert text in [m["content"] for m in memories.json()["items"]]

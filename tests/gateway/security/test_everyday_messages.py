@@ -124,7 +124,7 @@ async def test_everyday_conversation_never_escalates(
     assert review["restrictions"] == {"short_replies": False, "memory_writes": True, "suspended": False}
     incidents = await chat.get(f"/api/admin/security/incidents?user_id={user}", headers=admin_auth())
     assert incidents.json()["total"] == 0
-    await chat_app.state.context.chat.writer.drain()
+    await chat_app.state.services.chat.writer.drain()
     remembered: set[str] = set()
     for offset in range(0, 2 * len(EVERYDAY), 200):  # the user's messages and the replies
         page = await chat.get(f"/api/memory/{user}/episodic", params={"limit": 200, "offset": offset})

@@ -24,7 +24,7 @@ async def limited_client(
     app = create_app(gateway_settings(database_url, redis_url, embedding_url, security=security))
     async with app.router.lifespan_context(app):
         # Each test gets its own global bucket: the key is shared by the whole session's Redis.
-        await app.state.context.redis.delete("ratelimit:global")
+        await app.state.services.redis.delete("ratelimit:global")
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gateway"
         ) as client:
@@ -48,7 +48,7 @@ async def test_user_limit_answers_429_with_retry_after(
     app, client = user_limited
     alice, bob = (str(10**17 + uuid.uuid4().int % 10**17) for _ in range(2))
     for user in (alice, bob):
-        await add_user(app.state.context.pool, user)
+        await add_user(app.state.services.pool, user)
     statuses = [
         (await client.get(f"/api/users/{alice}", headers=service_auth())).status_code for _ in range(4)
     ]
@@ -72,7 +72,7 @@ async def test_global_limit_covers_every_user(
     ):
         users = [str(10**17 + uuid.uuid4().int % 10**17) for _ in range(3)]
         for user in users:
-            await add_user(app.state.context.pool, user)
+            await add_user(app.state.services.pool, user)
         statuses = [(await client.get(f"/api/users/{u}", headers=service_auth())).status_code for u in users]
         assert statuses == [200, 200, 429]
 
@@ -86,7 +86,7 @@ async def test_rate_limit_can_be_disabled(
         user_burst=1,
     ):  # fmt: skip
         user = str(10**17 + uuid.uuid4().int % 10**17)
-        await add_user(app.state.context.pool, user)
+        await add_user(app.state.services.pool, user)
         for _ in range(3):
             assert (await client.get(f"/api/users/{user}", headers=service_auth())).status_code == 200
 

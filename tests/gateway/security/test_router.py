@@ -185,7 +185,7 @@ async def redis_down_app(database_url: str, embedding_service_url: str) -> Async
 
 async def test_escalation_falls_back_to_postgres(redis_down_app: FastAPI, user_id: str) -> None:
     """With Redis down, offences are counted from the incidents in Postgres and the state says so."""
-    await add_user(redis_down_app.state.context.pool, user_id, "carol")
+    await add_user(redis_down_app.state.services.pool, user_id, "carol")
     transport = httpx.ASGITransport(app=redis_down_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         states = [(await check(client, user_id, f"{ATTACK} [{n}]"))["state"] for n in range(3)]

@@ -121,7 +121,7 @@ async def test_a_deletion_during_a_conversation_answers_earlier_messages_then_le
         deletion = delete_request(http, route, user)
         answers = await asyncio.gather(*sends)
         deleted = await deletion
-        await chat_app.state.context.chat.writer.drain()
+        await chat_app.state.services.chat.writer.drain()
 
         assert [a.status_code for a in answers] == [200] * len(texts), [a.text for a in answers]
         assert deleted.status_code == 200, deleted.text
@@ -155,7 +155,7 @@ async def test_a_deletion_leaves_no_key_and_no_cached_embedding_of_the_user(
         for text in texts:
             sent = await http.post(f"/api/chat/{user}/messages", json={"message": text, "username": "dee"})
             assert sent.status_code == 200, sent.text
-        await chat_app.state.context.chat.writer.drain()
+        await chat_app.state.services.chat.writer.drain()
         assert await cached_vectors_of(redis_client, texts), "the texts were never cached"
         assert await redis_keys_of(redis_client, user), "nothing of the user was in Redis to begin with"
 
@@ -184,7 +184,7 @@ async def test_a_memory_written_through_the_api_while_its_user_is_deleted_is_a_4
     async with running_app(settings) as application, asgi_client(application, service_auth()) as http:
         hello = await http.post(f"/api/chat/{user}/messages", json={"message": "hello", "username": "dee"})
         assert hello.status_code == 200, hello.text
-        await application.state.context.chat.writer.drain()
+        await application.state.services.chat.writer.drain()
         seen = len(openai_fake.chat_requests)
         openai_fake.delay_next(1.0, model="fast")
         created = asyncio.create_task(
@@ -226,7 +226,7 @@ async def test_a_deletion_leaves_no_cached_llm_judgement_of_the_users_words(
         sent = await http.post(f"/api/chat/{user}/messages", json={"message": text, "username": "dee"})
         assert sent.status_code == 200, sent.text
         assert not sent.json()["security"]["threat_detected"]
-        await application.state.context.chat.writer.drain()
+        await application.state.services.chat.writer.drain()
         judged = normalize(text).analysis_text
         cached = [
             importance_key(text, "user", user),

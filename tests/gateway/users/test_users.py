@@ -10,7 +10,6 @@ import pytest
 from fastapi import FastAPI
 
 from gateway.redis import user_key
-from gateway.users import service as users_service
 from gateway.users.repository import NOT_EXPORTED
 from tests.gateway.chat.test_pipeline import new_user
 from tests.gateway.conftest import service_auth
@@ -71,7 +70,7 @@ async def test_export_has_everything_and_delete_removes_it_everywhere(
     for who in (user, other):
         assert (await talk(client, who, "I got a new puppy today!")).status_code == 200
         assert (await talk(client, who, "His name is Sparky")).status_code == 200
-    context = app.state.context
+    context = app.state.services
     await context.redis.set(user_key(user, "probe"), "1")
 
     export = await client.get(f"/api/users/{user}/export", headers=service_auth())
@@ -103,13 +102,13 @@ async def test_a_banned_user_is_refused_and_a_dormant_one_wakes_up(
 ) -> None:
     user = new_user()
     assert (await talk(client, user, "hello")).status_code == 200
-    pool = app.state.context.pool
+    pool = app.state.services.pool
     await pool.execute(
         "UPDATE user_profiles SET last_active_at = $2 WHERE user_id = $1",
         user,
         datetime.now(UTC) - timedelta(days=31),
     )
-    assert await users_service.mark_dormant(pool, datetime.now(UTC)) >= 1
+    assert await app.state.services.users.mark_dormant(datetime.now(UTC)) >= 1
     assert (await client.get(f"/api/users/{user}", headers=service_auth())).json()["status"] == "dormant"
     assert (await talk(client, user, "I'm back")).status_code == 200
     assert (await client.get(f"/api/users/{user}", headers=service_auth())).json()["status"] == "active"

@@ -7,49 +7,41 @@ import asyncio
 from fastapi import APIRouter, Query, Response
 
 from gateway.auth import AdminAuth
-from gateway.context import AppContext, Context
-from gateway.errors import ServiceUnavailableError, error_responses
-from gateway.jobs import JobInfo, JobRunner, JobRunRead, JobRunRepository, JobsOverview
+from gateway.deps import JobRunnerDep, JobSchedulerDep
+from gateway.errors import error_responses
+from gateway.jobs.schemas import JobInfo, JobRunRead, JobsOverview
 
-router = APIRouter(tags=["admin"], dependencies=[AdminAuth], responses=error_responses(503))
-
-
-def _runner(context: AppContext) -> JobRunner:
-    if context.jobs is None:
-        raise ServiceUnavailableError("the job runner is not running in this gateway")
-    return context.jobs
+router = APIRouter(tags=["admin"], dependencies=[AdminAuth])
 
 
 @router.get("", response_model=JobsOverview)
 async def list_jobs(
-    context: Context,
+    runner: JobRunnerDep,
+    scheduler: JobSchedulerDep,
     job: str | None = Query(default=None, max_length=50, description="only this job's runs"),
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
 ) -> JobsOverview:
     """Each job (schedule, next run, last run) and the recorded runs, newest first."""
-    runner = _runner(context)
     if job is not None:
         runner.spec(job)  # 404 for an unknown name
-    repo = JobRunRepository(context.pool)
-    runs, total = await repo.page(job, limit, offset)
-    last = await repo.last_runs()
-    scheduler = context.scheduler
+    runs, total = await runner.history(job, limit, offset)
+    last = await runner.last_runs()
     return JobsOverview(
-        scheduler_enabled=scheduler is not None and scheduler.enabled,
-        timezone=context.settings.scheduler.timezone,
+        scheduler_enabled=scheduler.enabled,
+        timezone=scheduler.settings.timezone,
         jobs=[
             JobInfo(
                 name=spec.name,
                 description=spec.description,
                 schedule=spec.schedule,
-                next_run_at=scheduler.next_run(spec.name) if scheduler is not None else None,
+                next_run_at=scheduler.next_run(spec.name),
                 running_here=runner.running_here(spec.name),
-                last_run=JobRunRead.model_validate(last[spec.name]) if spec.name in last else None,
+                last_run=last.get(spec.name),
             )
             for spec in runner.specs.values()
         ],
-        runs=[JobRunRead.model_validate(row) for row in runs],
+        runs=runs,
         total_runs=total,
     )
 
@@ -57,14 +49,14 @@ async def list_jobs(
 @router.post("/{name}/run", response_model=JobRunRead, status_code=202, responses=error_responses(409))
 async def run_job(
     name: str,
-    context: Context,
+    runner: JobRunnerDep,
     response: Response,
     wait: bool = Query(
         default=False, description="answer when the run is over (200) instead of at once (202)"
     ),
 ) -> JobRunRead:
     """Run a job now, under its lock like a scheduled run: 409 while it runs here or on another gateway."""
-    run, task = await _runner(context).start(name, trigger="manual")
+    run, task = await runner.start(name, trigger="manual")
     if not wait:
         return run
     response.status_code = 200
