@@ -1,8 +1,11 @@
+"""The admin domain's reporting view: counts and pages over the other domains' tables, read only (admin owns
+no table and writes none)."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from gateway.admin.schemas import AdminUserCounts, AdminUserSummary, AppliedMigration, InteractionRead
 from gateway.db import Connection
 
 
@@ -10,11 +13,11 @@ class SchemaMigrationRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    async def list_applied(self) -> list[dict[str, Any]]:
+    async def list_applied(self) -> list[AppliedMigration]:
         rows = await self.conn.fetch(
             "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
         )
-        return [dict(row) for row in rows]
+        return [AppliedMigration.model_validate(dict(row)) for row in rows]
 
 
 class AdminStatsRepository:
@@ -82,7 +85,7 @@ class AdminUserRepository:
 
     async def interactions(
         self, user_id: str, since: datetime, limit: int, offset: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[InteractionRead], int]:
         """The user's interactions since ``since``, newest first, and how many there are in all."""
         rows = await self.conn.fetch(
             """
@@ -100,9 +103,9 @@ class AdminUserRepository:
         total = await self.conn.fetchval(
             "SELECT count(*) FROM interactions WHERE user_id = $1 AND created_at >= $2", user_id, since
         )
-        return [dict(row) for row in rows], int(total)
+        return [InteractionRead.model_validate(dict(row)) for row in rows], int(total)
 
-    async def list(self, status: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    async def list(self, status: str | None, limit: int, offset: int) -> tuple[list[AdminUserSummary], int]:
         rows = await self.conn.fetch(
             """
             SELECT user_id, username, display_name, status, personality_profile, timezone, proactive_enabled,
@@ -119,9 +122,9 @@ class AdminUserRepository:
         total = await self.conn.fetchval(
             "SELECT count(*) FROM user_profiles WHERE ($1::text IS NULL OR status = $1)", status
         )
-        return [dict(row) for row in rows], int(total)
+        return [AdminUserSummary.model_validate(dict(row)) for row in rows], int(total)
 
-    async def counts(self, user_id: str, since: datetime) -> dict[str, int]:
+    async def counts(self, user_id: str, since: datetime) -> AdminUserCounts:
         row = await self.conn.fetchrow(
             """
             SELECT (SELECT count(*) FROM interactions WHERE user_id = $1) AS interactions,
@@ -140,4 +143,4 @@ class AdminUserRepository:
             since,
         )
         assert row is not None
-        return {key: int(value) for key, value in dict(row).items()}
+        return AdminUserCounts(**{key: int(value) for key, value in dict(row).items()})

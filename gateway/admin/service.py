@@ -14,14 +14,10 @@ from gateway import migrator
 from gateway.admin.repository import AdminStatsRepository, AdminUserRepository, SchemaMigrationRepository
 from gateway.admin.schemas import (
     AdminStats,
-    AdminUserCounts,
     AdminUserDetail,
     AdminUserPage,
-    AdminUserSummary,
-    AppliedMigration,
     IncidentStats,
     InteractionPage,
-    InteractionRead,
     InteractionStats,
     MemoryStats,
     MigrationStatus,
@@ -60,10 +56,7 @@ class AdminService:
 
     async def migration_status(self) -> MigrationStatus:
         """Which migration files the database has, and which ones it still lacks."""
-        applied = [
-            AppliedMigration.model_validate(row)
-            for row in await SchemaMigrationRepository(self.pool).list_applied()
-        ]
+        applied = [row for row in await SchemaMigrationRepository(self.pool).list_applied()]
         versions = {migration.version for migration in applied}
         pending = [m.path.name for m in migrator.discover() if m.version not in versions]
         return MigrationStatus(applied=applied, pending=pending)
@@ -106,7 +99,7 @@ class AdminService:
             None if status is None else status.value, limit, offset
         )
         return AdminUserPage(
-            items=[AdminUserSummary.model_validate(row) for row in rows],
+            items=rows,
             total=total,
             limit=limit,
             offset=offset,
@@ -129,9 +122,7 @@ class AdminService:
             security = await self.security.state(user_id)
         except CompanionError:
             security = None
-        return AdminUserDetail(
-            profile=profile, counts=AdminUserCounts(**counts), emotion_label=emotion, security=security
-        )
+        return AdminUserDetail(profile=profile, counts=counts, emotion_label=emotion, security=security)
 
     async def reset_user(self, user_id: str, request: UserResetRequest) -> UserDeletion:
         """Delete everything about the user everywhere (the same path as the user's own deletion)."""
@@ -144,5 +135,5 @@ class AdminService:
         rows, total = await AdminUserRepository(self.pool).interactions(user_id, since, limit, offset)
         if not rows:
             await self.users.profile(user_id)  # UserNotFoundError for a stranger
-        items = [InteractionRead.model_validate(row) for row in rows]
+        items = rows
         return InteractionPage(items=items, total=total, limit=limit, offset=offset, days=days)
