@@ -6,6 +6,7 @@ embedded) again."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from gateway.chat.writer import PENDING_INTERACTIONS_KEY
 from gateway.config import ChatLLMSettings, QdrantSettings
 from gateway.memory.reindex import embedding_spaces
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -90,6 +92,36 @@ async def test_a_new_user_met_while_postgres_is_down_exists_afterwards(
     profile = await http.get(f"/api/users/{user}")
     assert profile.status_code == 200 and profile.json()["username"] == "faye"
     assert await counts(fault_stack.database_url, user) == (1, 2)
+
+
+async def test_a_turn_queued_by_an_older_gateway_is_replayed_after_the_upgrade(
+    http: httpx.AsyncClient, fault_app: FastAPI, fault_stack: FaultStack
+) -> None:
+    """An interaction an older gateway queued (before turns recorded their server and DM flag) is stored
+    by the upgraded one: an outage spanning an upgrade loses no turn."""
+    user = new_user()
+    legacy = {
+        "user_id": user, "username": "faye", "created_at": "2026-12-01T10:00:00+00:00",
+        "user_message": "Queued before the upgrade.", "assistant_response": "And kept after it.",
+        "pad_before": {"pleasure": 0.1, "arousal": 0.0, "dominance": 0.0},
+        "pad_after": {"pleasure": 0.2, "arousal": 0.0, "dominance": 0.0},
+        "emotion_before": "neutral", "emotion_after": "content", "memory_ids": [], "latency_ms": 12,
+        "tokens": 3, "model": MODEL, "runtime": "direct", "degraded": ["postgres"], "threat": False,
+        "channel_id": None,
+    }  # fmt: skip
+    await fault_app.state.services.redis.rpush(PENDING_INTERACTIONS_KEY, json.dumps(legacy))
+    assert (await fault_app.state.services.chat.replay_pending())["interactions"] == 1
+    conn = await asyncpg.connect(fault_stack.database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT assistant_response, is_dm, emotion_after, created_at FROM interactions WHERE user_id = $1",
+            user,
+        )
+    finally:
+        await conn.close()
+    assert row is not None and row["assistant_response"] == "And kept after it."
+    assert row["is_dm"] is True and row["emotion_after"] == "content"
+    assert row["created_at"].isoformat() == "2026-12-01T10:00:00+00:00"
 
 
 async def test_a_channel_message_queued_while_postgres_is_down_keeps_its_origin(
