@@ -39,12 +39,11 @@ import openai
 
 from gateway.config import ChatLLMSettings, GroqSettings
 from gateway.errors import CompanionError
+from gateway.metrics import Metrics
 
 if TYPE_CHECKING:
     import httpx2
     from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
-
-    from gateway.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,9 @@ import asyncpg
 from pydantic import SecretStr
 
 from gateway.config import QdrantSettings
+from gateway.integrations.qdrant import QdrantIndex, create_qdrant_client
 from gateway.memory.index import EmbeddingSpace, IndexPoint, VectorIndex
+from gateway.memory.pgvector_index import PgVectorIndex
 from gateway.memory.repository import MemoryRepository
 
 DEFAULT_BATCH_SIZE = 500
@@ -98,9 +100,6 @@ async def reindex_command(
     """``python -m scripts reindex``: rebuild the index (Qdrant at ``qdrant_url``, else pgvector) from
     Postgres for ``spaces`` (default: every space that has vectors), or only its backlog; print progress
     to ``out`` (stdout) and return how many memories were indexed."""
-    from gateway.integrations.qdrant import QdrantIndex, create_qdrant_client
-    from gateway.memory.pgvector_index import PgVectorIndex
-
     stream = out or sys.stdout
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     assert pool is not None

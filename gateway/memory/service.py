@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -40,9 +40,7 @@ from gateway.memory.schemas import (
     ScoreComponents,
     Speaker,
 )
-
-if TYPE_CHECKING:
-    from gateway.metrics import Metrics
+from gateway.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
