@@ -32,11 +32,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from gateway.clock import SystemClock
 from gateway.config import DatabaseSettings, PersonalitySettings
 from gateway.db import create_pool
 from gateway.personality.pad import PAD
 from gateway.personality.profiles import PROFILE_TRAITS, PersonalityProfile
 from gateway.personality.service import PersonalityService
+from gateway.users.service import UsersService
 
 logger = logging.getLogger(__name__)
 
@@ -342,7 +344,8 @@ def summary_line(results: dict[str, dict[str, Any]]) -> str:
 async def run(database_url: str, settings: PersonalitySettings) -> dict[str, Any]:
     pool = await create_pool(DatabaseSettings(url=SecretStr(database_url), _env_file=None))  # type: ignore[call-arg]
     try:
-        service = PersonalityService.create(pool, None, None, settings, DRIFT_RATE)
+        users = UsersService(pool, SystemClock())
+        service = PersonalityService.create(pool, None, None, settings, DRIFT_RATE, users=users)
         results = {scenario.name: await run_scenario(service, scenario) for scenario in SCENARIOS}
     finally:
         await pool.close()

@@ -175,48 +175,11 @@ class PersonalityRepository:
         )
         return [], int(total)
 
-    # --- the user's profile (the two columns personality owns) -----------------------------------------------
-
-    async def upsert_user_profile(
-        self, user_id: str, username: str, profile: str, timezone: str | None, now: datetime
-    ) -> None:
-        """Create the user's profile when missing; record the chosen personality profile and time zone (none
-        given: the stored one stays, UTC for a new profile)."""
-        await self.conn.execute(
-            """
-            INSERT INTO user_profiles AS p (user_id, username, personality_profile, timezone, created_at,
-                                            updated_at, last_active_at)
-            VALUES ($1, $2, $3, COALESCE($4::text, 'UTC'), $5, $5, $5)
-            ON CONFLICT (user_id) DO UPDATE SET
-                personality_profile = EXCLUDED.personality_profile,
-                timezone = COALESCE($4::text, p.timezone),
-                updated_at = EXCLUDED.updated_at
-            """,
-            user_id,
-            username,
-            profile,
-            timezone,
-            now,
-        )
-
-    async def answered_turns(self, user_id: str) -> int:
-        """How many of the user's messages the companion has answered (0 for a user never met)."""
-        value = await self.conn.fetchval(
-            "SELECT total_interactions FROM user_profiles WHERE user_id = $1", user_id
-        )
-        return int(value or 0)
-
     async def forget_personality(self, user_id: str) -> None:
         """Every state row and quirk of the user: the start of a new companion chosen while it was new.
         Interactions keep their text; their link to a state row becomes NULL (migration 001)."""
         await self.conn.execute("DELETE FROM quirks WHERE user_id = $1", user_id)
         await self.conn.execute("DELETE FROM personality_state WHERE user_id = $1", user_id)
-
-    async def preferred_profile(self, user_id: str) -> str | None:
-        value = await self.conn.fetchval(
-            "SELECT personality_profile FROM user_profiles WHERE user_id = $1", user_id
-        )
-        return str(value) if value is not None else None
 
     # --- interactions ------------------------------------------------------------------------------------
 

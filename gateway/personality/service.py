@@ -48,6 +48,7 @@ from gateway.personality.repository import (
     StateRow,
 )
 from gateway.personality.schemas import MAX_REASON_CHARS
+from gateway.users.service import UsersService
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ class PersonalityService:
         pool: asyncpg.Pool,
         settings: PersonalitySettings,
         *,
+        users: UsersService,
         drift_rate: float,
         appraiser: Appraiser,
         miner: QuirkMiner,
@@ -205,6 +207,7 @@ class PersonalityService:
         clock: Clock | None = None,
     ) -> None:
         self.pool = pool
+        self.users = users  # the profile: its personality columns, and how many turns were answered
         # "Now" for a caller that gives none (the routes); every turn and job passes its own.
         self.clock = clock or SystemClock()
         self.settings = settings
@@ -221,6 +224,8 @@ class PersonalityService:
         fast_llm: FastLLM | None,
         settings: PersonalitySettings,
         drift_rate: float,
+        *,
+        users: UsersService,
         clock: Clock | None = None,
     ) -> PersonalityService:
         """The service with the Groq appraiser and quirk miner (each falling back to its local twin)."""
@@ -228,6 +233,7 @@ class PersonalityService:
         return cls(
             pool,
             settings,
+            users=users,
             drift_rate=drift_rate,
             appraiser=GroqAppraiser(fast_llm, redis, local, settings.appraisal_cache_ttl_seconds),
             miner=LLMQuirkMiner(fast_llm, LocalQuirkMiner()),
@@ -285,13 +291,17 @@ class PersonalityService:
             await repo.lock(LOCK_NAMESPACE_STATE, user_id)
             row = await repo.current(user_id)
             if row is not None:
-                turns = await repo.answered_turns(user_id)
+                known = await self.users.find(user_id, conn=conn)
+                turns = known.total_interactions if known is not None else 0
                 if turns >= NEW_COMPANION_TURNS:
                     raise PersonalityAlreadyInitializedError(
                         f"the personality is settled: it is chosen within the first {NEW_COMPANION_TURNS} "
                         f"messages and this companion has answered {turns}; traits never change after that"
                     )
-            await repo.upsert_user_profile(user_id, username or user_id, profile.value, timezone, now)
+            # In this transaction, under the state lock: the profile names the personality that is written.
+            await self.users.initialize_profile(
+                user_id, username or user_id, profile.value, timezone, now, conn=conn
+            )
             if row is None or self._state(row, now).traits != chosen or row.profile != profile.value:
                 if row is not None:
                     await repo.forget_personality(user_id)
@@ -310,10 +320,10 @@ class PersonalityService:
                 await repo.lock(LOCK_NAMESPACE_STATE, user_id)
                 row = await repo.current(user_id)
                 if row is None:
-                    preferred = await repo.preferred_profile(user_id)
-                    if preferred is None:
+                    known = await self.users.find(user_id, conn=conn)
+                    if known is None:
                         raise PersonalityNotInitializedError(f"no companion exists for user {user_id}")
-                    profile = PersonalityProfile(preferred)
+                    profile = PersonalityProfile(known.personality_profile)
                     row = await self._insert_initial(
                         repo, user_id, profile, traits_for(profile, user_id), now
                     )

@@ -118,6 +118,28 @@ class UserProfileRepository:
         assert row is not None  # an upsert always returns its row
         return UserProfile.from_record(row), bool(row["created"])
 
+    async def initialize(
+        self, user_id: str, username: str, personality_profile: str, timezone: str | None, now: datetime
+    ) -> None:
+        """Create the profile when missing; record the chosen personality profile and time zone (none given:
+        the stored one stays, UTC for a new profile)."""
+        await self.conn.execute(
+            """
+            INSERT INTO user_profiles AS p (user_id, username, personality_profile, timezone, created_at,
+                                            updated_at, last_active_at)
+            VALUES ($1, $2, $3, COALESCE($4::text, 'UTC'), $5, $5, $5)
+            ON CONFLICT (user_id) DO UPDATE SET
+                personality_profile = EXCLUDED.personality_profile,
+                timezone = COALESCE($4::text, p.timezone),
+                updated_at = EXCLUDED.updated_at
+            """,
+            user_id,
+            username,
+            personality_profile,
+            timezone,
+            now,
+        )
+
     async def update_settings(
         self, user_id: str, changes: dict[str, Any], now: datetime
     ) -> UserProfile | None:
