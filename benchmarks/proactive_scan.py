@@ -157,6 +157,7 @@ async def measure(dsn: str, users: int) -> dict[str, Any]:
             PersonalityService.create(pool, None, None, personality_settings, 0.01, users=users_service),
             ProactiveSettings(_env_file=None),  # type: ignore[call-arg]
             personality_settings,
+            users=users_service,
             clock=clock,
             deliverer=deliverer,
         )

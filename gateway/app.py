@@ -209,6 +209,7 @@ def create_app(
                 personality,
                 settings.proactive,
                 settings.personality,
+                users=users,
                 clock=app_clock,
                 deliverer=deliverer or bot_push,
                 chat_llm=chat_llm,

@@ -156,6 +156,36 @@ class UserProfileRepository:
         )
         return UserProfile.from_record(row) if row is not None else None
 
+    async def set_timezone_warnings(self, warnings: dict[str, str | None], now: datetime) -> None:
+        """Record (or clear) each profile's note saying its time zone is unknown and UTC is used instead, in
+        one statement; a profile whose note is unchanged is not written."""
+        if not warnings:
+            return
+        names = list(warnings)
+        await self.conn.execute(
+            """
+            UPDATE user_profiles AS p SET timezone_warning = v.warning, updated_at = $3
+            FROM unnest($1::text[], $2::text[]) AS v(user_id, warning)
+            WHERE p.user_id = v.user_id AND p.timezone_warning IS DISTINCT FROM v.warning
+            """,
+            names,
+            [warnings[name] for name in names],
+            now,
+        )
+
+    async def record_proactive_sent(self, user_id: str, now: datetime) -> None:
+        """A delivered proactive message: the limits' clock starts and it waits for an answer."""
+        await self.conn.execute(
+            """
+            UPDATE user_profiles
+            SET last_proactive_at = $2, unanswered_proactive_count = unanswered_proactive_count + 1,
+                total_proactive_initiations = total_proactive_initiations + 1, updated_at = $2
+            WHERE user_id = $1
+            """,
+            user_id,
+            now,
+        )
+
     async def mark_dormant(self, inactive_since: datetime, now: datetime) -> int:
         """Active users silent since ``inactive_since`` become dormant; returns how many."""
         result = await self.conn.execute(

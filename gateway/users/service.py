@@ -87,6 +87,19 @@ class UsersService:
             raise UserNotFoundError(f"no companion exists for user {user_id}")
         return UserProfileRead.model_validate(profile, from_attributes=True)
 
+    async def set_timezone_warnings(self, warnings: dict[str, str | None], now: datetime) -> None:
+        """Record (or clear, None) the note saying a user's stored time zone is unknown and UTC is used
+        instead, for every user of ``warnings`` in one statement (the proactive scan's finding)."""
+        await UserProfileRepository(self.pool).set_timezone_warnings(warnings, now)
+
+    async def record_proactive_sent(
+        self, user_id: str, now: datetime, *, conn: Connection | None = None
+    ) -> None:
+        """A proactive message was delivered: the limits' clock starts (``last_proactive_at``), it waits for an
+        answer (``unanswered_proactive_count``, reset by the user's next message) and counts as an initiation.
+        ``conn``: inside the caller's transaction (the delivery's record)."""
+        await UserProfileRepository(conn or self.pool).record_proactive_sent(user_id, now)
+
     async def mark_dormant(self, now: datetime) -> int:
         """Active users silent for ``DORMANT_AFTER_DAYS`` become dormant; returns how many."""
         return await UserProfileRepository(self.pool).mark_dormant(
