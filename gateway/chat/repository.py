@@ -141,3 +141,32 @@ class InteractionRepository:
             day_start,
         )
         return (row["last_at"], int(row["today"])) if row else (None, 0)
+
+    async def moods_after(self, user_id: str, since: datetime, until: datetime) -> list[object]:
+        """``pad_after`` of the user's turns in [since, until] that recorded one."""
+        rows = await self.conn.fetch(
+            """
+            SELECT pad_after FROM interactions
+            WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 AND pad_after IS NOT NULL
+            """,
+            user_id,
+            since,
+            until,
+        )
+        return [row["pad_after"] for row in rows]
+
+    async def replies(self, user_id: str, since: datetime, until: datetime, limit: int) -> list[str]:
+        """The companion's own (non-empty) replies in [since, until], newest first."""
+        rows = await self.conn.fetch(
+            """
+            SELECT assistant_response FROM interactions
+            WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 AND assistant_response <> ''
+            ORDER BY created_at DESC
+            LIMIT $4
+            """,
+            user_id,
+            since,
+            until,
+            limit,
+        )
+        return [str(row["assistant_response"]) for row in rows]

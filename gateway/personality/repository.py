@@ -1,4 +1,9 @@
-"""All SQL of the personality domain. Every statement is scoped by ``user_id``; none commits."""
+"""All SQL of the personality domain. Every statement is scoped by ``user_id``; none commits.
+
+It writes personality's tables only (``personality_state``, ``needs``, ``quirks``): the user's profile is
+written through ``UsersService``, and the interactions the nightly evolution learns from are read through
+``gateway.chat.interactions``. The one read of another domain's table is the hourly job's set of users
+(``users_with_needs``: ``user_profiles`` joined with ``needs``, in one query)."""
 
 from __future__ import annotations
 
@@ -180,61 +185,6 @@ class PersonalityRepository:
         Interactions keep their text; their link to a state row becomes NULL (migration 001)."""
         await self.conn.execute("DELETE FROM quirks WHERE user_id = $1", user_id)
         await self.conn.execute("DELETE FROM personality_state WHERE user_id = $1", user_id)
-
-    # --- interactions ------------------------------------------------------------------------------------
-
-    async def moods_after(self, user_id: str, since: datetime, until: datetime) -> list[object]:
-        """``interactions.pad_after`` of the user's turns in [since, until]."""
-        rows = await self.conn.fetch(
-            """
-            SELECT pad_after FROM interactions
-            WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 AND pad_after IS NOT NULL
-            """,
-            user_id,
-            since,
-            until,
-        )
-        return [row["pad_after"] for row in rows]
-
-    async def recent_replies(self, user_id: str, since: datetime, until: datetime, limit: int) -> list[str]:
-        """The companion's own replies in [since, until], newest first."""
-        rows = await self.conn.fetch(
-            """
-            SELECT assistant_response FROM interactions
-            WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 AND assistant_response <> ''
-            ORDER BY created_at DESC
-            LIMIT $4
-            """,
-            user_id,
-            since,
-            until,
-            limit,
-        )
-        return [str(row["assistant_response"]) for row in rows]
-
-    async def insert_interaction(
-        self,
-        user_id: str,
-        created_at: datetime,
-        user_message: str,
-        assistant_response: str,
-        personality_state_id: int | None,
-        pad_before: dict[str, float] | None,
-        pad_after: dict[str, float] | None,
-        emotion_before: str | None,
-        emotion_after: str | None,
-    ) -> int:
-        value = await self.conn.fetchval(
-            """
-            INSERT INTO interactions (user_id, created_at, user_message, assistant_response,
-                personality_state_id, pad_before, pad_after, emotion_before, emotion_after)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            RETURNING id
-            """,
-            user_id, created_at, user_message, assistant_response, personality_state_id, pad_before,
-            pad_after, emotion_before, emotion_after,
-        )  # fmt: skip
-        return int(value)
 
     # --- needs -------------------------------------------------------------------------------------------
 

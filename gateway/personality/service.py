@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import redis.asyncio as aioredis
 
+from gateway.chat import interactions
 from gateway.clock import Clock, SystemClock
 from gateway.config import PersonalitySettings
 from gateway.integrations.llm import FastLLM
@@ -466,7 +467,7 @@ class PersonalityService:
         now = now or self.clock.now()
         rate = self.drift_rate if rate is None else rate
         state = await self.current(user_id, now)
-        raw = await PersonalityRepository(self.pool).moods_after(user_id, now - DRIFT_WINDOW, now)
+        raw = await interactions.moods_after(self.pool, user_id, now - DRIFT_WINDOW, now)
         moods = [pad for pad in (PAD.from_mapping(value) for value in raw) if pad is not None]
         target = drifted_baseline(state.baseline, moods, rate, DRIFT_MIN_INTERACTIONS)
         if target is None:
@@ -480,30 +481,6 @@ class PersonalityService:
         )
         return DriftOutcome(True, len(moods), rate, state.baseline, change.state.baseline)
 
-    # --- interactions ----------------------------------------------------------------------------------
-
-    async def record_interaction(
-        self,
-        user_id: str,
-        user_message: str,
-        assistant_response: str,
-        change: PadChange | None,
-        now: datetime | None = None,
-    ) -> int:
-        """Log one turn with the mood before and after it (what drift and quirk mining read)."""
-        now = now or self.clock.now()
-        return await PersonalityRepository(self.pool).insert_interaction(
-            user_id,
-            now,
-            user_message,
-            assistant_response,
-            change.state.id if change else None,
-            change.before.as_dict() if change else None,
-            change.after.as_dict() if change else None,
-            change.label_before.value if change else None,
-            change.state.label.value if change else None,
-        )
-
     # --- quirks ----------------------------------------------------------------------------------------
 
     async def quirks(self, user_id: str, active_only: bool = True) -> list[QuirkRow]:
@@ -513,8 +490,8 @@ class PersonalityService:
         """Mine the companion's replies of the last 7 days (at most 20, 200 characters each) and apply the
         rule set: reinforce what is seen again, add what is new, fade what went unseen, keep at most 7."""
         now = now or self.clock.now()
-        replies = await PersonalityRepository(self.pool).recent_replies(
-            user_id, now - quirk_rules.REPLY_WINDOW, now, quirk_rules.MAX_REPLIES
+        replies = await interactions.recent_replies(
+            self.pool, user_id, now - quirk_rules.REPLY_WINDOW, now, quirk_rules.MAX_REPLIES
         )
         replies = [reply[: quirk_rules.MAX_REPLY_CHARS] for reply in replies]
         mined = await self.miner.mine(replies)
