@@ -31,7 +31,8 @@ async def record_proactive_turn(
     reason: str,
 ) -> int:
     """A delivered proactive message as an interaction: the companion spoke first (no user message), its mood
-    unchanged by it; counts toward the user's total interactions. Returns the interaction's id."""
+    unchanged by it. Returns the interaction's id. The profile counts it with the delivery
+    (``UsersService.record_proactive_sent``, in the same transaction)."""
     return await InteractionRepository(conn).insert(
         NewInteraction(
             user_id=user_id,

@@ -156,6 +156,11 @@ class UserProfileRepository:
         )
         return UserProfile.from_record(row) if row is not None else None
 
+    async def count_interaction(self, user_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE user_profiles SET total_interactions = total_interactions + 1 WHERE user_id = $1", user_id
+        )
+
     async def set_timezone_warnings(self, warnings: dict[str, str | None], now: datetime) -> None:
         """Record (or clear) each profile's note saying its time zone is unknown and UTC is used instead, in
         one statement; a profile whose note is unchanged is not written."""
@@ -174,12 +179,14 @@ class UserProfileRepository:
         )
 
     async def record_proactive_sent(self, user_id: str, now: datetime) -> None:
-        """A delivered proactive message: the limits' clock starts and it waits for an answer."""
+        """A delivered proactive message: the limits' clock starts, it waits for an answer, and it counts as
+        an initiation and as an interaction."""
         await self.conn.execute(
             """
             UPDATE user_profiles
             SET last_proactive_at = $2, unanswered_proactive_count = unanswered_proactive_count + 1,
-                total_proactive_initiations = total_proactive_initiations + 1, updated_at = $2
+                total_proactive_initiations = total_proactive_initiations + 1,
+                total_interactions = total_interactions + 1, updated_at = $2
             WHERE user_id = $1
             """,
             user_id,

@@ -87,6 +87,11 @@ class UsersService:
             raise UserNotFoundError(f"no companion exists for user {user_id}")
         return UserProfileRead.model_validate(profile, from_attributes=True)
 
+    async def count_interaction(self, user_id: str, *, conn: Connection | None = None) -> None:
+        """One more stored interaction in the user's ``total_interactions`` (what tells a new companion from a
+        settled one). ``conn``: inside the transaction that stores the interaction row."""
+        await UserProfileRepository(conn or self.pool).count_interaction(user_id)
+
     async def set_timezone_warnings(self, warnings: dict[str, str | None], now: datetime) -> None:
         """Record (or clear, None) the note saying a user's stored time zone is unknown and UTC is used
         instead, for every user of ``warnings`` in one statement (the proactive scan's finding)."""
@@ -96,8 +101,9 @@ class UsersService:
         self, user_id: str, now: datetime, *, conn: Connection | None = None
     ) -> None:
         """A proactive message was delivered: the limits' clock starts (``last_proactive_at``), it waits for an
-        answer (``unanswered_proactive_count``, reset by the user's next message) and counts as an initiation.
-        ``conn``: inside the caller's transaction (the delivery's record)."""
+        answer (``unanswered_proactive_count``, reset by the user's next message), and it counts as an
+        initiation and as an interaction (its row is ``gateway.chat.interactions.record_proactive_turn``).
+        ``conn``: inside the caller's transaction (the delivery's record), in one statement."""
         await UserProfileRepository(conn or self.pool).record_proactive_sent(user_id, now)
 
     async def mark_dormant(self, now: datetime) -> int:
