@@ -32,11 +32,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from gateway.chat.repository import InteractionRepository, NewInteraction
+from gateway.clock import SystemClock
 from gateway.config import DatabaseSettings, PersonalitySettings
 from gateway.db import create_pool
 from gateway.personality.pad import PAD
 from gateway.personality.profiles import PROFILE_TRAITS, PersonalityProfile
-from gateway.personality.service import PersonalityService
+from gateway.personality.service import PadChange, PersonalityService
+from gateway.users.service import UsersService
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +209,29 @@ def _pad(pad: PAD) -> dict[str, float]:
     return {k: round(v, 4) for k, v in pad.as_dict().items()}
 
 
+async def record_turn(
+    service: PersonalityService, user_id: str, turn: Turn, change: PadChange, now: datetime
+) -> None:
+    """The turn in the interactions log (chat's table), with the mood before and after it: what the nightly
+    drift and quirk mining read."""
+    await InteractionRepository(service.pool).insert(
+        NewInteraction(
+            user_id=user_id,
+            username="",
+            created_at=now,
+            user_message=turn.message,
+            assistant_response=turn.reply,
+            pad_before=change.before.as_dict(),
+            pad_after=change.after.as_dict(),
+            emotion_before=change.label_before.value,
+            emotion_after=change.state.label.value,
+            latency_ms=0,
+            runtime="scripted",
+            channel_id=None,
+        )
+    )
+
+
 async def run_scenario(service: PersonalityService, scenario: Scenario) -> dict[str, Any]:
     user_id = "bench_" + uuid.uuid4().hex[:12]
     # The profile's own traits, without the per-user jitter, so every run prints the same figures.
@@ -230,7 +256,7 @@ async def run_scenario(service: PersonalityService, scenario: Scenario) -> dict[
     for now, _, item in events:
         if isinstance(item, Turn):
             reaction = await service.react(user_id, item.message, now)
-            await service.record_interaction(user_id, item.message, item.reply, reaction.change, now)
+            await record_turn(service, user_id, item, reaction.change, now)
             await service.satisfy_needs(user_id, item.message, now)
             turns.append(
                 {
@@ -342,7 +368,8 @@ def summary_line(results: dict[str, dict[str, Any]]) -> str:
 async def run(database_url: str, settings: PersonalitySettings) -> dict[str, Any]:
     pool = await create_pool(DatabaseSettings(url=SecretStr(database_url), _env_file=None))  # type: ignore[call-arg]
     try:
-        service = PersonalityService.create(pool, None, None, settings, DRIFT_RATE)
+        users = UsersService(pool, SystemClock())
+        service = PersonalityService.create(pool, None, None, settings, DRIFT_RATE, users=users)
         results = {scenario.name: await run_scenario(service, scenario) for scenario in SCENARIOS}
     finally:
         await pool.close()

@@ -37,6 +37,7 @@ from gateway.personality.needs import GROWTH_PER_HOUR
 from gateway.personality.profiles import PROFILE_TRAITS, PersonalityProfile
 from gateway.personality.service import PersonalityService
 from gateway.proactive.service import ProactiveService
+from gateway.users.service import UsersService
 
 logger = logging.getLogger("benchmarks.proactive_scan")
 
@@ -149,12 +150,15 @@ async def measure(dsn: str, users: int) -> dict[str, Any]:
     try:
         personality_settings = PersonalitySettings(_env_file=None)  # type: ignore[call-arg]
         deliverer = RecordingDeliverer()
+        clock = FrozenClock(NOW)
+        users_service = UsersService(pool, clock)
         service = ProactiveService(
             pool,
-            PersonalityService.create(pool, None, None, personality_settings, 0.01),
+            PersonalityService.create(pool, None, None, personality_settings, 0.01, users=users_service),
             ProactiveSettings(_env_file=None),  # type: ignore[call-arg]
             personality_settings,
-            clock=FrozenClock(NOW),
+            users=users_service,
+            clock=clock,
             deliverer=deliverer,
         )
         await service.evaluate(["900000000000000000"], NOW)  # warm the connections, not the data

@@ -152,8 +152,15 @@ def create_app(
                 metrics=metrics,
                 clock=app_clock,
             )
+            users = UsersService(pool, app_clock)
             personality = PersonalityService.create(
-                pool, redis, fast_llm, settings.personality, settings.tuning.pad_drift_rate, clock=app_clock
+                pool,
+                redis,
+                fast_llm,
+                settings.personality,
+                settings.tuning.pad_drift_rate,
+                users=users,
+                clock=app_clock,
             )
             security = await build_security_service(
                 settings, pool, redis, embedding, fast_llm, clock=app_clock
@@ -162,7 +169,6 @@ def create_app(
             if chat_llm is not None:
                 stack.push_async_callback(chat_llm.aclose)
             consolidator = Consolidator(memory, fast_llm)
-            users = UsersService(pool, app_clock)
             runtimes = _runtimes(settings, users, chat_llm, stack)
             letta = next((r for r in runtimes if isinstance(r, LettaRuntime)), None)
             chat = ChatService(
@@ -203,6 +209,7 @@ def create_app(
                 personality,
                 settings.proactive,
                 settings.personality,
+                users=users,
                 clock=app_clock,
                 deliverer=deliverer or bot_push,
                 chat_llm=chat_llm,

@@ -1,5 +1,6 @@
 """The chat domain's table, ``interactions``: one row per turn (the user's message and the companion's reply,
-or a proactive opener alone). Adding a row also counts it in the user's ``total_interactions``."""
+or a proactive opener alone). The count of them in the user's profile (``total_interactions``) is the users
+domain's, written by whoever stores a row, in the same transaction."""
 
 from __future__ import annotations
 
@@ -72,18 +73,13 @@ class InteractionRepository:
     async def insert(self, new: NewInteraction) -> int:
         interaction_id: int = await self.conn.fetchval(
             """
-            WITH added AS (
-                INSERT INTO interactions (user_id, created_at, user_message, assistant_response, pad_before,
-                    pad_after, emotion_before, emotion_after, memories_retrieved, memory_ids,
-                    response_latency_ms, tokens_used, model_used, runtime, degraded, security_threat_detected,
-                    channel_id, was_proactive, proactive_score, proactive_reason, is_dm, guild_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, cardinality($9::uuid[]), $9, $10, $11, $12, $13, $14,
-                        $15, $16, $17, $18, $19, $20, $21)
-                RETURNING id
-            ), counted AS (
-                UPDATE user_profiles SET total_interactions = total_interactions + 1 WHERE user_id = $1
-            )
-            SELECT id FROM added
+            INSERT INTO interactions (user_id, created_at, user_message, assistant_response, pad_before,
+                pad_after, emotion_before, emotion_after, memories_retrieved, memory_ids,
+                response_latency_ms, tokens_used, model_used, runtime, degraded, security_threat_detected,
+                channel_id, was_proactive, proactive_score, proactive_reason, is_dm, guild_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, cardinality($9::uuid[]), $9, $10, $11, $12, $13, $14,
+                    $15, $16, $17, $18, $19, $20, $21)
+            RETURNING id
             """,
             new.user_id,
             new.created_at,
@@ -141,3 +137,32 @@ class InteractionRepository:
             day_start,
         )
         return (row["last_at"], int(row["today"])) if row else (None, 0)
+
+    async def moods_after(self, user_id: str, since: datetime, until: datetime) -> list[object]:
+        """``pad_after`` of the user's turns in [since, until] that recorded one."""
+        rows = await self.conn.fetch(
+            """
+            SELECT pad_after FROM interactions
+            WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 AND pad_after IS NOT NULL
+            """,
+            user_id,
+            since,
+            until,
+        )
+        return [row["pad_after"] for row in rows]
+
+    async def replies(self, user_id: str, since: datetime, until: datetime, limit: int) -> list[str]:
+        """The companion's own (non-empty) replies in [since, until], newest first."""
+        rows = await self.conn.fetch(
+            """
+            SELECT assistant_response FROM interactions
+            WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 AND assistant_response <> ''
+            ORDER BY created_at DESC
+            LIMIT $4
+            """,
+            user_id,
+            since,
+            until,
+            limit,
+        )
+        return [str(row["assistant_response"]) for row in rows]

@@ -240,7 +240,11 @@ class ChatService:
         )
 
     async def _store_interaction(self, record: NewInteraction) -> int:
-        return await InteractionRepository(self.pool).insert(record)
+        """The row, and one more in the profile's count of interactions, in one transaction."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            interaction_id = await InteractionRepository(conn).insert(record)
+            await self.users.count_interaction(record.user_id, conn=conn)
+        return interaction_id
 
     async def _queue_interaction(self, record: NewInteraction, cause: BaseException) -> None:
         logger.warning("interaction of %s queued (postgres unavailable): %r", record.user_id, cause)

@@ -1,4 +1,9 @@
-"""All SQL of the personality domain. Every statement is scoped by ``user_id``; none commits."""
+"""All SQL of the personality domain. Every statement is scoped by ``user_id``; none commits.
+
+It writes personality's tables only (``personality_state``, ``needs``, ``quirks``): the user's profile is
+written through ``UsersService``, and the interactions the nightly evolution learns from are read through
+``gateway.chat.interactions``. The one read of another domain's table is the hourly job's set of users
+(``users_with_needs``: ``user_profiles`` joined with ``needs``, in one query)."""
 
 from __future__ import annotations
 
@@ -175,103 +180,11 @@ class PersonalityRepository:
         )
         return [], int(total)
 
-    # --- the user's profile (the two columns personality owns) -----------------------------------------------
-
-    async def upsert_user_profile(
-        self, user_id: str, username: str, profile: str, timezone: str | None, now: datetime
-    ) -> None:
-        """Create the user's profile when missing; record the chosen personality profile and time zone (none
-        given: the stored one stays, UTC for a new profile)."""
-        await self.conn.execute(
-            """
-            INSERT INTO user_profiles AS p (user_id, username, personality_profile, timezone, created_at,
-                                            updated_at, last_active_at)
-            VALUES ($1, $2, $3, COALESCE($4::text, 'UTC'), $5, $5, $5)
-            ON CONFLICT (user_id) DO UPDATE SET
-                personality_profile = EXCLUDED.personality_profile,
-                timezone = COALESCE($4::text, p.timezone),
-                updated_at = EXCLUDED.updated_at
-            """,
-            user_id,
-            username,
-            profile,
-            timezone,
-            now,
-        )
-
-    async def answered_turns(self, user_id: str) -> int:
-        """How many of the user's messages the companion has answered (0 for a user never met)."""
-        value = await self.conn.fetchval(
-            "SELECT total_interactions FROM user_profiles WHERE user_id = $1", user_id
-        )
-        return int(value or 0)
-
     async def forget_personality(self, user_id: str) -> None:
         """Every state row and quirk of the user: the start of a new companion chosen while it was new.
         Interactions keep their text; their link to a state row becomes NULL (migration 001)."""
         await self.conn.execute("DELETE FROM quirks WHERE user_id = $1", user_id)
         await self.conn.execute("DELETE FROM personality_state WHERE user_id = $1", user_id)
-
-    async def preferred_profile(self, user_id: str) -> str | None:
-        value = await self.conn.fetchval(
-            "SELECT personality_profile FROM user_profiles WHERE user_id = $1", user_id
-        )
-        return str(value) if value is not None else None
-
-    # --- interactions ------------------------------------------------------------------------------------
-
-    async def moods_after(self, user_id: str, since: datetime, until: datetime) -> list[object]:
-        """``interactions.pad_after`` of the user's turns in [since, until]."""
-        rows = await self.conn.fetch(
-            """
-            SELECT pad_after FROM interactions
-            WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 AND pad_after IS NOT NULL
-            """,
-            user_id,
-            since,
-            until,
-        )
-        return [row["pad_after"] for row in rows]
-
-    async def recent_replies(self, user_id: str, since: datetime, until: datetime, limit: int) -> list[str]:
-        """The companion's own replies in [since, until], newest first."""
-        rows = await self.conn.fetch(
-            """
-            SELECT assistant_response FROM interactions
-            WHERE user_id = $1 AND created_at >= $2 AND created_at <= $3 AND assistant_response <> ''
-            ORDER BY created_at DESC
-            LIMIT $4
-            """,
-            user_id,
-            since,
-            until,
-            limit,
-        )
-        return [str(row["assistant_response"]) for row in rows]
-
-    async def insert_interaction(
-        self,
-        user_id: str,
-        created_at: datetime,
-        user_message: str,
-        assistant_response: str,
-        personality_state_id: int | None,
-        pad_before: dict[str, float] | None,
-        pad_after: dict[str, float] | None,
-        emotion_before: str | None,
-        emotion_after: str | None,
-    ) -> int:
-        value = await self.conn.fetchval(
-            """
-            INSERT INTO interactions (user_id, created_at, user_message, assistant_response,
-                personality_state_id, pad_before, pad_after, emotion_before, emotion_after)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            RETURNING id
-            """,
-            user_id, created_at, user_message, assistant_response, personality_state_id, pad_before,
-            pad_after, emotion_before, emotion_after,
-        )  # fmt: skip
-        return int(value)
 
     # --- needs -------------------------------------------------------------------------------------------
 

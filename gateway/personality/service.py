@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import redis.asyncio as aioredis
 
+from gateway.chat import interactions
 from gateway.clock import Clock, SystemClock
 from gateway.config import PersonalitySettings
 from gateway.integrations.llm import FastLLM
@@ -48,6 +49,7 @@ from gateway.personality.repository import (
     StateRow,
 )
 from gateway.personality.schemas import MAX_REASON_CHARS
+from gateway.users.service import UsersService
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +200,7 @@ class PersonalityService:
         pool: asyncpg.Pool,
         settings: PersonalitySettings,
         *,
+        users: UsersService,
         drift_rate: float,
         appraiser: Appraiser,
         miner: QuirkMiner,
@@ -205,6 +208,7 @@ class PersonalityService:
         clock: Clock | None = None,
     ) -> None:
         self.pool = pool
+        self.users = users  # the profile: its personality columns, and how many turns were answered
         # "Now" for a caller that gives none (the routes); every turn and job passes its own.
         self.clock = clock or SystemClock()
         self.settings = settings
@@ -221,6 +225,8 @@ class PersonalityService:
         fast_llm: FastLLM | None,
         settings: PersonalitySettings,
         drift_rate: float,
+        *,
+        users: UsersService,
         clock: Clock | None = None,
     ) -> PersonalityService:
         """The service with the Groq appraiser and quirk miner (each falling back to its local twin)."""
@@ -228,6 +234,7 @@ class PersonalityService:
         return cls(
             pool,
             settings,
+            users=users,
             drift_rate=drift_rate,
             appraiser=GroqAppraiser(fast_llm, redis, local, settings.appraisal_cache_ttl_seconds),
             miner=LLMQuirkMiner(fast_llm, LocalQuirkMiner()),
@@ -285,13 +292,17 @@ class PersonalityService:
             await repo.lock(LOCK_NAMESPACE_STATE, user_id)
             row = await repo.current(user_id)
             if row is not None:
-                turns = await repo.answered_turns(user_id)
+                known = await self.users.find(user_id, conn=conn)
+                turns = known.total_interactions if known is not None else 0
                 if turns >= NEW_COMPANION_TURNS:
                     raise PersonalityAlreadyInitializedError(
                         f"the personality is settled: it is chosen within the first {NEW_COMPANION_TURNS} "
                         f"messages and this companion has answered {turns}; traits never change after that"
                     )
-            await repo.upsert_user_profile(user_id, username or user_id, profile.value, timezone, now)
+            # In this transaction, under the state lock: the profile names the personality that is written.
+            await self.users.initialize_profile(
+                user_id, username or user_id, profile.value, timezone, now, conn=conn
+            )
             if row is None or self._state(row, now).traits != chosen or row.profile != profile.value:
                 if row is not None:
                     await repo.forget_personality(user_id)
@@ -310,10 +321,10 @@ class PersonalityService:
                 await repo.lock(LOCK_NAMESPACE_STATE, user_id)
                 row = await repo.current(user_id)
                 if row is None:
-                    preferred = await repo.preferred_profile(user_id)
-                    if preferred is None:
+                    known = await self.users.find(user_id, conn=conn)
+                    if known is None:
                         raise PersonalityNotInitializedError(f"no companion exists for user {user_id}")
-                    profile = PersonalityProfile(preferred)
+                    profile = PersonalityProfile(known.personality_profile)
                     row = await self._insert_initial(
                         repo, user_id, profile, traits_for(profile, user_id), now
                     )
@@ -456,7 +467,7 @@ class PersonalityService:
         now = now or self.clock.now()
         rate = self.drift_rate if rate is None else rate
         state = await self.current(user_id, now)
-        raw = await PersonalityRepository(self.pool).moods_after(user_id, now - DRIFT_WINDOW, now)
+        raw = await interactions.moods_after(self.pool, user_id, now - DRIFT_WINDOW, now)
         moods = [pad for pad in (PAD.from_mapping(value) for value in raw) if pad is not None]
         target = drifted_baseline(state.baseline, moods, rate, DRIFT_MIN_INTERACTIONS)
         if target is None:
@@ -470,30 +481,6 @@ class PersonalityService:
         )
         return DriftOutcome(True, len(moods), rate, state.baseline, change.state.baseline)
 
-    # --- interactions ----------------------------------------------------------------------------------
-
-    async def record_interaction(
-        self,
-        user_id: str,
-        user_message: str,
-        assistant_response: str,
-        change: PadChange | None,
-        now: datetime | None = None,
-    ) -> int:
-        """Log one turn with the mood before and after it (what drift and quirk mining read)."""
-        now = now or self.clock.now()
-        return await PersonalityRepository(self.pool).insert_interaction(
-            user_id,
-            now,
-            user_message,
-            assistant_response,
-            change.state.id if change else None,
-            change.before.as_dict() if change else None,
-            change.after.as_dict() if change else None,
-            change.label_before.value if change else None,
-            change.state.label.value if change else None,
-        )
-
     # --- quirks ----------------------------------------------------------------------------------------
 
     async def quirks(self, user_id: str, active_only: bool = True) -> list[QuirkRow]:
@@ -503,8 +490,8 @@ class PersonalityService:
         """Mine the companion's replies of the last 7 days (at most 20, 200 characters each) and apply the
         rule set: reinforce what is seen again, add what is new, fade what went unseen, keep at most 7."""
         now = now or self.clock.now()
-        replies = await PersonalityRepository(self.pool).recent_replies(
-            user_id, now - quirk_rules.REPLY_WINDOW, now, quirk_rules.MAX_REPLIES
+        replies = await interactions.recent_replies(
+            self.pool, user_id, now - quirk_rules.REPLY_WINDOW, now, quirk_rules.MAX_REPLIES
         )
         replies = [reply[: quirk_rules.MAX_REPLY_CHARS] for reply in replies]
         mined = await self.miner.mine(replies)

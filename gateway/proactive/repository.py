@@ -1,5 +1,9 @@
 """SQL of the proactive manager. The scan is set-based: one query for the candidates' profiles, one for their
-interaction history (and personality's one for their companions), whatever the number of users."""
+interaction history (and personality's one for their companions), whatever the number of users.
+
+It writes ``proactive_messages`` only. The profiles, interactions and memories it reads belong to users, chat
+and memory; they are read here because the join over every candidate is the point (docs/architecture.md,
+"The gateway inside"), and the profile's proactive columns are written by ``UsersService``."""
 
 from __future__ import annotations
 
@@ -86,22 +90,6 @@ class ProactiveRepository:
         if not user_ids:
             return []
         return list(await self.conn.fetch(_HISTORY, list(user_ids), list(zones), since, until))
-
-    async def set_timezone_warnings(self, warnings: dict[str, str | None], now: datetime) -> None:
-        """Record (or clear) the note saying a profile's time zone is unknown and UTC is used instead."""
-        if not warnings:
-            return
-        names = list(warnings)
-        await self.conn.execute(
-            """
-            UPDATE user_profiles AS p SET timezone_warning = v.warning, updated_at = $3
-            FROM unnest($1::text[], $2::text[]) AS v(user_id, warning)
-            WHERE p.user_id = v.user_id AND p.timezone_warning IS DISTINCT FROM v.warning
-            """,
-            names,
-            [warnings[name] for name in names],
-            now,
-        )
 
     async def follow_up_memories(
         self, user_ids: Sequence[str], since: datetime, until: datetime, min_importance: float
@@ -262,19 +250,6 @@ class ProactiveRepository:
             max_age_hours * 3600,
         )
         return list(rows)
-
-    async def record_sent(self, user_id: str, now: datetime) -> None:
-        """A delivered proactive message: the limits' clock starts and it waits for an answer."""
-        await self.conn.execute(
-            """
-            UPDATE user_profiles
-            SET last_proactive_at = $2, unanswered_proactive_count = unanswered_proactive_count + 1,
-                total_proactive_initiations = total_proactive_initiations + 1, updated_at = $2
-            WHERE user_id = $1
-            """,
-            user_id,
-            now,
-        )
 
     async def messages(self, user_id: str, limit: int) -> list[dict[str, Any]]:
         rows = await self.conn.fetch(

@@ -44,6 +44,7 @@ from gateway.proactive.openers import OpenerContext, OpenerWriter, channel_safe_
 from gateway.proactive.repository import ProactiveRepository
 from gateway.proactive.schemas import ProactiveMessageRead, ProactiveOutcome, ProactiveStatus
 from gateway.security.service import screen_memory_text
+from gateway.users.service import UsersService
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ class ProactiveService:
         # Unused since moods are read through ``personality.snapshots``; app.py still passes it.
         personality_settings: PersonalitySettings,
         *,
+        users: UsersService,
         clock: Clock,
         deliverer: Deliverer | None = None,
         chat_llm: ChatLLM | None = None,
@@ -150,6 +152,7 @@ class ProactiveService:
     ) -> None:
         self.pool = pool
         self.personality = personality
+        self.users = users  # the profile's proactive columns: the limits' counters, the time-zone note
         self.settings = settings
         self.clock = clock
         self.deliverer = deliverer  # the bot's push client; set later when the bot registers
@@ -324,7 +327,7 @@ class ProactiveService:
         }
         report.timezone_fallbacks = sum(1 for e in evaluations if e.timezone_warning)
         if changed:
-            await ProactiveRepository(self.pool).set_timezone_warnings(changed, now)
+            await self.users.set_timezone_warnings(changed, now)
 
     async def _initiate(
         self, evaluation: Evaluation, memory: dict[str, Any] | None, trigger: str
@@ -476,7 +479,7 @@ class ProactiveService:
                 interaction_id=interaction_id,
                 now=now,
             )
-            await repo.record_sent(user_id, now)
+            await self.users.record_proactive_sent(user_id, now, conn=conn)
         return _Attempt(True, message_id, delivery.status)
 
     async def _push(
@@ -608,9 +611,7 @@ class ProactiveService:
             raise ProactiveUserNotFoundError(f"no companion with a personality exists for user {user_id}")
         evaluation = found[0]
         if evaluation.timezone_warning != evaluation.stored_warning:
-            await ProactiveRepository(self.pool).set_timezone_warnings(
-                {user_id: evaluation.timezone_warning}, evaluation.now
-            )
+            await self.users.set_timezone_warnings({user_id: evaluation.timezone_warning}, evaluation.now)
         return evaluation
 
 

@@ -118,6 +118,28 @@ class UserProfileRepository:
         assert row is not None  # an upsert always returns its row
         return UserProfile.from_record(row), bool(row["created"])
 
+    async def initialize(
+        self, user_id: str, username: str, personality_profile: str, timezone: str | None, now: datetime
+    ) -> None:
+        """Create the profile when missing; record the chosen personality profile and time zone (none given:
+        the stored one stays, UTC for a new profile)."""
+        await self.conn.execute(
+            """
+            INSERT INTO user_profiles AS p (user_id, username, personality_profile, timezone, created_at,
+                                            updated_at, last_active_at)
+            VALUES ($1, $2, $3, COALESCE($4::text, 'UTC'), $5, $5, $5)
+            ON CONFLICT (user_id) DO UPDATE SET
+                personality_profile = EXCLUDED.personality_profile,
+                timezone = COALESCE($4::text, p.timezone),
+                updated_at = EXCLUDED.updated_at
+            """,
+            user_id,
+            username,
+            personality_profile,
+            timezone,
+            now,
+        )
+
     async def update_settings(
         self, user_id: str, changes: dict[str, Any], now: datetime
     ) -> UserProfile | None:
@@ -133,6 +155,43 @@ class UserProfileRepository:
             now,
         )
         return UserProfile.from_record(row) if row is not None else None
+
+    async def count_interaction(self, user_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE user_profiles SET total_interactions = total_interactions + 1 WHERE user_id = $1", user_id
+        )
+
+    async def set_timezone_warnings(self, warnings: dict[str, str | None], now: datetime) -> None:
+        """Record (or clear) each profile's note saying its time zone is unknown and UTC is used instead, in
+        one statement; a profile whose note is unchanged is not written."""
+        if not warnings:
+            return
+        names = list(warnings)
+        await self.conn.execute(
+            """
+            UPDATE user_profiles AS p SET timezone_warning = v.warning, updated_at = $3
+            FROM unnest($1::text[], $2::text[]) AS v(user_id, warning)
+            WHERE p.user_id = v.user_id AND p.timezone_warning IS DISTINCT FROM v.warning
+            """,
+            names,
+            [warnings[name] for name in names],
+            now,
+        )
+
+    async def record_proactive_sent(self, user_id: str, now: datetime) -> None:
+        """A delivered proactive message: the limits' clock starts, it waits for an answer, and it counts as
+        an initiation and as an interaction."""
+        await self.conn.execute(
+            """
+            UPDATE user_profiles
+            SET last_proactive_at = $2, unanswered_proactive_count = unanswered_proactive_count + 1,
+                total_proactive_initiations = total_proactive_initiations + 1,
+                total_interactions = total_interactions + 1, updated_at = $2
+            WHERE user_id = $1
+            """,
+            user_id,
+            now,
+        )
 
     async def mark_dormant(self, inactive_since: datetime, now: datetime) -> int:
         """Active users silent since ``inactive_since`` become dormant; returns how many."""

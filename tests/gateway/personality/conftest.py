@@ -10,10 +10,12 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from gateway.clock import SystemClock
 from gateway.config import DatabaseSettings, PersonalitySettings
 from gateway.db import create_pool
 from gateway.personality.profiles import PersonalityProfile
 from gateway.personality.service import PersonalityService
+from gateway.users.service import UsersService
 
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)  # a Monday noon; every test runs on its own clock
 DRIFT_RATE = 0.01
@@ -37,7 +39,9 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def service(pool: asyncpg.Pool, redis_client: aioredis.Redis) -> PersonalityService:
     """The service as the gateway builds it when no Groq key is set."""
-    return PersonalityService.create(pool, redis_client, None, personality_settings(), DRIFT_RATE)
+    return PersonalityService.create(
+        pool, redis_client, None, personality_settings(), DRIFT_RATE, users=UsersService(pool, SystemClock())
+    )
 
 
 @pytest.fixture

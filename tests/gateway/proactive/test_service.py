@@ -82,6 +82,32 @@ async def test_a_lonely_companion_writes_first_and_it_is_recorded(sim: Sim, user
     )
 
 
+async def test_the_profile_counts_every_stored_turn_and_no_failed_delivery(sim: Sim, user_id: str) -> None:
+    """``total_interactions`` counts each stored interaction (the answered messages, then the delivered
+    proactive one, also an initiation); a failed delivery counts nothing."""
+    await lonely_user(sim, user_id)
+    pool = sim.context.pool
+
+    async def totals() -> tuple[int, int, int]:
+        row = await pool.fetchrow(
+            """SELECT total_interactions, total_proactive_initiations,
+                      (SELECT count(*) FROM interactions i WHERE i.user_id = p.user_id) AS stored
+               FROM user_profiles p WHERE user_id = $1""",
+            user_id,
+        )
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    assert await totals() == (5, 0, 5)
+    sim.bot.stop()
+    assert (await sim.context.proactive.check_all()).failed >= 1
+    assert await totals() == (5, 0, 5)
+    sim.bot.start()
+    sim.clock.advance(minutes=5)
+    assert (await sim.context.proactive.check_all()).retry_delivered >= 1
+    assert await totals() == (6, 1, 6)
+
+
 async def test_bot_unreachable_is_recorded_and_retried_next_check(sim: Sim, user_id: str) -> None:
     """The attempt is kept as failed, never counted as delivered, and delivered by the next check."""
     await lonely_user(sim, user_id)
