@@ -33,9 +33,10 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from gateway.config import ChatLLMSettings, GroqSettings
 from gateway.errors import CompanionError
@@ -43,7 +44,6 @@ from gateway.metrics import Metrics
 
 if TYPE_CHECKING:
     import httpx2
-    from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 logger = logging.getLogger(__name__)
 
@@ -286,17 +286,23 @@ class OpenAICompatibleClient:
         json_mode: bool,
         top_p: float | None,
     ) -> ChatCompletion:
+        # The request body as the protocol spells it, posted through the SDK's own request path (its retries,
+        # Retry-After, errors): ``chat.completions.create`` would first walk every message through its
+        # TypedDict transforms, about 2 ms of CPU per call for a body that needs none.
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": False,
+        }
+        if top_p is not None:
+            body["top_p"] = top_p
+        if json_mode:
+            body["response_format"] = {"type": "json_object"}
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                return await sdk.chat.completions.create(
-                    model=model,
-                    messages=cast("list[ChatCompletionMessageParam]", [dict(m) for m in messages]),
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    stream=False,
-                    top_p=openai.omit if top_p is None else top_p,
-                    response_format={"type": "json_object"} if json_mode else openai.omit,
-                )
+                return await sdk.post("/chat/completions", body=body, cast_to=ChatCompletion)
         except (TimeoutError, openai.APITimeoutError) as exc:
             raise LLMUnavailableError(
                 f"{self.name} ({model}): timed out after {self.timeout_seconds:g} s", kind="transient"
