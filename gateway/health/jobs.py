@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.triggers.cron import CronTrigger
 
 from gateway.bot.service import BotService
 from gateway.chat.letta_runtime import LettaRuntime
@@ -83,6 +83,7 @@ def health_recovery(
         "health_recovery",
         "dependency checks, bot heartbeat, recreate lost Letta agents, retry pending deletions",
         "every 15 minutes",
-        lambda s: IntervalTrigger(minutes=15, timezone=ZoneInfo(s.timezone)),
+        lambda s: CronTrigger(minute="*/15", timezone=ZoneInfo(s.timezone)),
         run,
+        period=timedelta(minutes=15),
     )

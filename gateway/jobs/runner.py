@@ -10,7 +10,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -29,6 +29,11 @@ from gateway.redis import LeasedLock
 logger = logging.getLogger(__name__)
 
 LOCK_PREFIX = "job-lock:"
+SLOT_PREFIX = "job-slot:"
+# A scheduled run claims its slot for this share of the job's period: every replica's scheduler fires at the
+# same wall-clock times (the triggers are aligned), the first claim wins and the others skip that time; the
+# claim is gone well before the next time comes.
+SLOT_SHARE = 0.8
 
 
 class UnknownJobError(NotFoundError):
@@ -58,6 +63,8 @@ class JobSpec:
     func: JobFunc
     # The lock's lease, renewed every third of it while the job runs: how long a crashed run blocks the job.
     lock_seconds: int = 30
+    # How often the schedule fires it: a scheduled run claims that slot across replicas (None: no claim).
+    period: timedelta | None = None
 
 
 async def run_step(
@@ -170,6 +177,29 @@ class JobRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return run, task
+
+    async def run_scheduled(self, name: str) -> JobRunRead | None:
+        """What the scheduler fires: run the job unless another replica already ran it at this scheduled time
+        (its slot claimed in Redis); None when this turn is skipped. Redis down: every replica runs its own
+        turn, as one replica would (the job lock falls back to an in-process lock too)."""
+        spec = self.spec(name)
+        if spec.period is not None and not await self._claim_slot(spec, spec.period):
+            logger.info("job %s skipped: another gateway ran it at this scheduled time", name)
+            return None
+        return await self.run(name, trigger="schedule")
+
+    async def _claim_slot(self, spec: JobSpec, period: timedelta) -> bool:
+        try:
+            claimed = await self.redis.set(
+                SLOT_PREFIX + spec.name,
+                self.instance,
+                nx=True,
+                px=max(1, int(period.total_seconds() * 1000 * SLOT_SHARE)),
+            )
+        except (RedisError, OSError) as exc:
+            logger.warning("redis unavailable for the %s slot claim, running this turn: %s", spec.name, exc)
+            return True
+        return bool(claimed)
 
     async def run(self, name: str, trigger: str = "schedule") -> JobRunRead | None:
         """Run now and wait for the result; None when another run holds the lock (this turn is skipped)."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 
 from gateway.config import SchedulerSettings
 from gateway.jobs.runner import JobAlreadyRunningError, JobRunner, JobSpec
@@ -45,7 +46,7 @@ class JobScheduler:
     def _schedule(self, spec: JobSpec) -> None:
         assert self._scheduler is not None
         self._scheduler.add_job(
-            self.runner.run,
+            self.runner.run_scheduled,
             spec.trigger(self.settings),
             args=[spec.name],
             id=spec.name,
@@ -57,10 +58,18 @@ class JobScheduler:
         )
 
     def run_soon(self, name: str) -> None:
-        """Fire a scheduled job at once (its next regular time follows as usual)."""
+        """Fire a job at once, as a scheduled run but outside its slots (its next regular time follows as
+        usual): someone asked for this run, so no other replica's run of this slot stands in for it."""
         if self._scheduler is None:
             raise JobAlreadyRunningError("the scheduler is not running", status_code=409)
-        self._scheduler.modify_job(name, next_run_time=datetime.now(ZoneInfo(self.settings.timezone)))
+        self.runner.spec(name)
+        self._scheduler.add_job(
+            self.runner.run,
+            DateTrigger(datetime.now(ZoneInfo(self.settings.timezone))),
+            args=[name],
+            name=f"{name} (now)",
+            misfire_grace_time=3600,
+        )
 
     def next_run(self, name: str) -> datetime | None:
         if self._scheduler is None:

@@ -6,7 +6,7 @@ failed deletions) come in as the calls they are."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -88,4 +88,5 @@ def memory_maintenance(
         "04:00 SCHEDULER_TIMEZONE",
         lambda s: CronTrigger(hour=4, minute=0, timezone=ZoneInfo(s.timezone)),
         run,
+        period=timedelta(days=1),
     )

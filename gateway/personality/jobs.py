@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.triggers.cron import CronTrigger
 
 from gateway.jobs import JobResult, JobSpec
 from gateway.personality.service import PersonalityService
@@ -34,6 +34,7 @@ def needs_update(personality: PersonalityService) -> JobSpec:
         "needs_update",
         "write the companion's risen need levels for every user",
         "hourly",
-        lambda s: IntervalTrigger(hours=1, timezone=ZoneInfo(s.timezone)),
+        lambda s: CronTrigger(minute=0, timezone=ZoneInfo(s.timezone)),
         run,
+        period=timedelta(hours=1),
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.triggers.cron import CronTrigger
 
 from gateway.jobs import JobResult, JobSpec
 from gateway.proactive.service import ProactiveService
@@ -20,6 +20,7 @@ def proactive_check(proactive: ProactiveService) -> JobSpec:
         "proactive_check",
         "score every eligible user and start proactive conversations (docs/proactive.md)",
         "every 5 minutes",
-        lambda s: IntervalTrigger(minutes=5, timezone=ZoneInfo(s.timezone)),
+        lambda s: CronTrigger(minute="*/5", timezone=ZoneInfo(s.timezone)),
         run,
+        period=timedelta(minutes=5),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -22,4 +22,5 @@ def nightly_reflection(reflection: ReflectionService) -> JobSpec:
         "03:00 SCHEDULER_TIMEZONE",
         lambda s: CronTrigger(hour=3, minute=0, timezone=ZoneInfo(s.timezone)),
         run,
+        period=timedelta(days=1),
     )

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -82,6 +82,59 @@ async def test_two_gateways_never_run_the_same_job_at_once(
         runs = await ctx(app_a).pool.fetch("SELECT instance, status FROM job_runs WHERE job_name = $1", name)
         assert sorted(r["instance"] for r in runs) == ["gateway-a", "gateway-b"]
         assert all(r["status"] == "succeeded" for r in runs)
+
+
+async def test_two_gateways_run_a_scheduled_job_once_per_scheduled_time(
+    database_url: str, redis_url: str, embedding_service_url: str
+) -> None:
+    """Both gateways' schedulers fire at the same time: the first runs the job, the other skips that time even
+    though the first run is already over; an operator's "run it now" still runs on either."""
+    settings = settings_for(database_url, redis_url, embedding_service_url)
+    name = "test_slot_" + uuid.uuid4().hex[:8]
+
+    async def quick(now: datetime) -> JobResult:
+        return JobResult(users=1)
+
+    spec = JobSpec(
+        name, "test job", "hourly", lambda s: IntervalTrigger(hours=1), quick, period=timedelta(hours=1)
+    )
+    async with running(settings) as (app_a, _http_a), running(settings) as (app_b, http_b):
+        runner_a, runner_b = ctx(app_a).jobs, ctx(app_b).jobs
+        runner_a.instance, runner_b.instance = "gateway-a", "gateway-b"
+        runner_a.register([spec])
+        runner_b.register([spec])
+        first = await runner_a.run_scheduled(name)
+        assert first is not None and first.status == "succeeded" and first.trigger == "schedule"
+        assert await runner_b.run_scheduled(name) is None
+        assert await runner_a.run_scheduled(name) is None  # nor twice on one gateway
+        manual = await http_b.post(f"/api/admin/jobs/{name}/run", params={"wait": "true"})
+        assert manual.status_code == 200 and manual.json()["instance"] == "gateway-b", manual.text
+        runs = await ctx(app_a).pool.fetch("SELECT instance, trigger FROM job_runs WHERE job_name = $1", name)
+        assert sorted((r["instance"], r["trigger"]) for r in runs) == [
+            ("gateway-a", "schedule"),
+            ("gateway-b", "manual"),
+        ]
+
+
+async def test_every_gateway_schedules_the_jobs_at_the_same_wall_clock_times(
+    database_url: str, redis_url: str, embedding_service_url: str
+) -> None:
+    """A gateway started a few minutes after another fires each job at the same times (the triggers are
+    aligned to the clock, not to each process's start), so the slot claim decides between them."""
+    settings = settings_for(database_url, redis_url, embedding_service_url)
+    async with running(settings) as (app, _http):
+        specs = ctx(app).jobs.specs
+    scheduler_settings = settings.scheduler
+    early = datetime(2026, 12, 6, 12, 0, 10, tzinfo=UTC)
+    later = early + timedelta(minutes=3, seconds=7)
+    for name in JOB_NAMES:
+        spec = specs[name]
+        assert spec.period is not None, name
+        trigger = spec.trigger(scheduler_settings)
+        first = trigger.get_next_fire_time(None, early)
+        assert first is not None and trigger.get_next_fire_time(None, later) == first, name
+        after = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+        assert after - first == spec.period, name
 
 
 async def test_a_job_that_throws_is_recorded_and_the_scheduler_keeps_running(
