@@ -46,11 +46,15 @@ from gateway.integrations.letta import (
     LettaReply,
     LLMConfig,
 )
+from gateway.lru import LRUCache
 from gateway.security.service import screen_memory_text
 from gateway.users.repository import LettaAgentOwner
 from gateway.users.service import UsersService
 
 logger = logging.getLogger(__name__)
+
+# Users whose agent id, check and persona digest this process remembers (the least recently served forgotten).
+AGENT_CACHE_USERS = 10_000
 
 T = TypeVar("T")
 
@@ -167,6 +171,7 @@ class LettaRuntime:
         llm_config: LLMConfig,
         embedding_config: EmbeddingConfig | EmbeddingConfigSource,
         owned: tuple[Callable[[], Awaitable[None]], ...] = (),
+        cache_users: int = AGENT_CACHE_USERS,
     ) -> None:
         self.client = client
         self.users = users
@@ -177,9 +182,14 @@ class LettaRuntime:
             else embedding_config
         )
         self._owned = owned
-        self._agents: dict[str, str] = {}  # user_id -> agent id
-        self._verified: set[str] = set()  # agent ids checked (exist, config current) by this process
-        self._persona: dict[str, bytes] = {}  # agent id -> digest of the persona block we last wrote
+        # What this process remembers to save Letta round trips, bounded (a miss costs a lookup, never a reply):
+        self._agents: LRUCache[str, str] = LRUCache(cache_users)  # user_id -> agent id
+        self._verified: LRUCache[str, bool] = LRUCache(
+            AGENT_CACHE_USERS
+        )  # agents checked (exist, config current)
+        self._persona: LRUCache[str, bytes] = LRUCache(
+            AGENT_CACHE_USERS
+        )  # agent id -> persona digest we wrote
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
 
     @classmethod
@@ -255,7 +265,7 @@ class LettaRuntime:
         try:
             async with self._lock(user_id):
                 ids = {agent.id for agent in await self.client.find_agents(agent_name(user_id))}
-                known = self._agents.pop(user_id, None) or await self._stored_agent_id(user_id)
+                known = self._agents.pop(user_id) or await self._stored_agent_id(user_id)
                 if known:
                     ids.add(known)
                 for agent_id in sorted(ids):
@@ -279,7 +289,7 @@ class LettaRuntime:
         async with self._lock(turn.user_id):
             known = self._agents.get(turn.user_id)
             if known is not None:
-                self._verified.discard(known)
+                self._verified.pop(known)
             return await self._agent_for(turn, _Stopwatch())
 
     async def recover_lost_agents(
@@ -335,9 +345,8 @@ class LettaRuntime:
         await self._sync_persona(agent_id, turn.persona, watch)
         result = await watch(self.client.send_message(agent_id, message))
         if CORE_MEMORY_TOOLS.intersection(result.tool_calls):
-            self._persona.pop(
-                agent_id, None
-            )  # the agent edited its core memory: rewrite the persona next turn
+            # The agent edited its core memory: rewrite the persona next turn.
+            self._persona.pop(agent_id)
             await self._screen_human(agent_id, None, watch)
         return result
 
@@ -443,17 +452,17 @@ class LettaRuntime:
 
     def _remember(self, user_id: str, agent: LettaAgent) -> None:
         self._agents[user_id] = agent.id
-        self._verified.add(agent.id)
+        self._verified[agent.id] = True
         persona = agent.blocks.get("persona")
         if persona is not None:
             self._persona[agent.id] = _digest(persona)
 
     def _forget_agent(self, agent_id: str) -> None:
-        self._verified.discard(agent_id)
-        self._persona.pop(agent_id, None)
-        for user_id, known in list(self._agents.items()):
+        self._verified.pop(agent_id)
+        self._persona.pop(agent_id)
+        for user_id, known in self._agents.items():
             if known == agent_id:
-                del self._agents[user_id]
+                self._agents.pop(user_id)
 
     async def _embedding(self) -> EmbeddingConfig:
         return await self._embedding_source.get()

@@ -28,6 +28,7 @@ from gateway.integrations.embedding import (
     EmbeddingSpace,
     QueryEmbedding,
 )
+from gateway.lru import LRUCache
 from gateway.memory import retrieval
 from gateway.memory.index import IndexPoint, VectorHit, VectorIndex, VectorIndexError
 from gateway.memory.repository import Candidate, MemoryRepository, NewMemory
@@ -54,6 +55,8 @@ COMMON_WORD_COUNT_CAP = 1000
 CANDIDATE_WORD_MAX_MEMORIES = 200
 WORD_COUNT_CACHE_SIZE = 20_000  # words per user
 WORD_COUNT_CACHE_USERS = 5_000
+# Users whose corpus statistics this process keeps (a few dozen bytes each), the least recently searched forgotten.
+CORPUS_CACHE_USERS = 10_000
 CONTIGUITY_ANCHORS = retrieval.CONTIGUITY_ANCHORS_PER_K
 SCORING_CONCURRENCY = 8
 
@@ -140,7 +143,7 @@ class MemoryService:
         self.settings = settings
         self._ready_spaces: set[tuple[str, EmbeddingSpace]] = set()
         # Per user: (expires at, number of memories, mean length) for BM25; refreshed every few minutes.
-        self._corpus: dict[str, tuple[float, int, float]] = {}
+        self._corpus: LRUCache[str, tuple[float, int, float]] = LRUCache(CORPUS_CACHE_USERS)
         # Per user, per word: (expires at, memories holding it, the cap it was counted to).
         self._word_counts: dict[str, dict[str, tuple[float, int, int]]] = {}
 
@@ -185,7 +188,7 @@ class MemoryService:
                 self.metrics.memories_stored.labels(memory_type=row.memory_type).inc()
         cached = self._corpus.get(user_id)
         if cached is not None and cached[1] < SMALL_CORPUS:  # a small corpus changes shape with every write
-            self._corpus.pop(user_id, None)
+            self._corpus.pop(user_id)
             self._word_counts.pop(user_id, None)
         for start in range(0, len(rows), EMBED_BATCH):
             await self._embed_and_index(rows[start : start + EMBED_BATCH])
@@ -318,7 +321,7 @@ class MemoryService:
                 await index.delete_user(user_id)
 
     def forget_user_caches(self, user_id: str) -> None:
-        self._corpus.pop(user_id, None)
+        self._corpus.pop(user_id)
         self._word_counts.pop(user_id, None)
 
     async def export(self, user_id: str) -> MemoryExport:

@@ -153,3 +153,30 @@ async def test_an_agent_seeded_with_a_raw_injection_name_is_screened_when_first_
     )
     await runtime.reply(turn(profile, "hello again"))
     assert fake_letta.human("agent-old") == f"{QUOTE_PREFIX}\u201c{seeded}\u201d"
+
+
+async def test_a_user_forgotten_by_the_bounded_cache_keeps_their_one_agent(
+    fake_letta: FakeLetta, letta_pool: asyncpg.Pool, profile: str
+) -> None:
+    """With room for one user's agent in memory, two users take turns: each is answered every time by their
+    own agent (found again in Postgres and Letta, never duplicated), and the cache never holds more than one."""
+    other = str(int(profile) + 1)
+    await letta_pool.execute("INSERT INTO user_profiles (user_id, username) VALUES ($1, 'other')", other)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(fake_letta.handle))
+    letta = LettaRuntime(
+        LettaClient("http://letta.test", 5.0, http),
+        UsersService(letta_pool, SystemClock()),
+        llm_config=LLMConfig(model="m", endpoint="http://llm.test/v1", context_window=8000),
+        embedding_config=EmbeddingConfig(model="e", endpoint="http://embedding.test/v1", dims=8),
+        cache_users=1,
+    )
+    try:
+        for user in (profile, other, profile, other):
+            assert (await letta.reply(turn(user, "hello"))).text == "Okay!"
+            assert len(letta._agents) == 1
+    finally:
+        await http.aclose()
+        await letta_pool.execute("DELETE FROM user_profiles WHERE user_id = $1", other)
+    assert sorted(agent["name"] for agent in fake_letta.agents.values()) == sorted(
+        [f"companion_{profile}", f"companion_{other}"]
+    )
