@@ -241,13 +241,17 @@ class GatewayClient:
         channel_id: int | None,
         is_dm: bool,
         guild_id: int | None = None,
+        message_id: int | None = None,
     ) -> ChatReply:
+        """One turn. ``message_id`` (the Discord message or interaction id) makes a retry of the same request
+        return the first answer instead of a second turn."""
         body = {
             "message": message,
             "username": clean_name(username, str(user_id)),
             "channel_id": None if channel_id is None else str(channel_id),
             "is_dm": is_dm,
             "guild_id": None if guild_id is None else str(guild_id),
+            "message_id": None if message_id is None else str(message_id),
         }
         data = await self._json(
             "POST", f"/api/chat/{user_id}/messages", body=body, timeout_seconds=CHAT_TIMEOUT_SECONDS

@@ -151,6 +151,7 @@ class Companion(commands.GroupCog, group_name="companion", group_description="Yo
             channel_id=interaction.channel_id,
             is_dm=interaction.guild is None,
             guild_id=interaction.guild_id,
+            message_id=interaction.id,
         )
         chunks = text.split_message(reply.display_text())
         quoted = f"> {text.truncate(message, 200)}\n"

@@ -108,6 +108,7 @@ class Conversation(commands.Cog):
                     channel_id=message.channel.id,
                     is_dm=message.guild is None,
                     guild_id=message.guild.id if message.guild is not None else None,
+                    message_id=message.id,
                 )
         except GatewayError as exc:
             logger.warning("chat for %s failed: %s %s", message.author.id, exc.status, exc.detail)

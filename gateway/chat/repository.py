@@ -39,6 +39,9 @@ class NewInteraction:
     was_proactive: bool = False
     proactive_score: float | None = None
     proactive_reason: str | None = None
+    request_id: str | None = (
+        None  # the message it answered (the Discord message id), when the caller sent one
+    )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -55,6 +58,19 @@ class NewInteraction:
         known["memory_ids"] = tuple(UUID(str(memory_id)) for memory_id in data.get("memory_ids", ()))
         known["degraded"] = tuple(data.get("degraded", ()))
         return cls(**known)
+
+
+@dataclass(frozen=True)
+class AnsweredTurn:
+    """What a turn answered, for returning it again to a retry of the same message."""
+
+    interaction_id: int
+    response: str
+    emotion: str | None
+    pad: dict[str, float] | None
+    runtime: str
+    model: str | None
+    threat: bool
 
 
 @dataclass(frozen=True)
@@ -76,9 +92,9 @@ class InteractionRepository:
             INSERT INTO interactions (user_id, created_at, user_message, assistant_response, pad_before,
                 pad_after, emotion_before, emotion_after, memories_retrieved, memory_ids,
                 response_latency_ms, tokens_used, model_used, runtime, degraded, security_threat_detected,
-                channel_id, was_proactive, proactive_score, proactive_reason, is_dm, guild_id)
+                channel_id, was_proactive, proactive_score, proactive_reason, is_dm, guild_id, request_id)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, cardinality($9::uuid[]), $9, $10, $11, $12, $13, $14,
-                    $15, $16, $17, $18, $19, $20, $21)
+                    $15, $16, $17, $18, $19, $20, $21, $22)
             RETURNING id
             """,
             new.user_id,
@@ -102,8 +118,31 @@ class InteractionRepository:
             new.proactive_reason,
             new.is_dm,
             new.guild_id,
+            new.request_id,
         )
         return interaction_id
+
+    async def answered(self, user_id: str, request_id: str) -> AnsweredTurn | None:
+        """The turn that already answered the message ``request_id`` of this user, if any."""
+        row = await self.conn.fetchrow(
+            """
+            SELECT id, assistant_response, emotion_after, pad_after, runtime, model_used, security_threat_detected
+            FROM interactions WHERE user_id = $1 AND request_id = $2
+            """,
+            user_id,
+            request_id,
+        )
+        if row is None:
+            return None
+        return AnsweredTurn(
+            interaction_id=row["id"],
+            response=row["assistant_response"],
+            emotion=row["emotion_after"],
+            pad=row["pad_after"],
+            runtime=row["runtime"] or "unknown",
+            model=row["model_used"],
+            threat=row["security_threat_detected"],
+        )
 
     async def recent(self, user_id: str, limit: int, channel_id: str | None = None) -> list[Exchange]:
         """The last ``limit`` exchanges, oldest first (for the prompt's conversation history). With

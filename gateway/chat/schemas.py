@@ -21,6 +21,14 @@ class ChatMessageIn(BaseModel):
         "use only what was said in that channel (channel_id is then required)",
     )
     guild_id: str | None = Field(default=None, max_length=100, description="Discord server of the channel")
+    message_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the message's own id (the Discord message id): a retry of the same message returns the "
+        "first answer (repeated: true) instead of a second turn",
+    )
 
     @field_validator("message")
     @classmethod
@@ -88,6 +96,10 @@ class ChatResponse(BaseModel):
     agent_ms: float = Field(default=0.0, description="of processing_ms, the time spent in Letta or the LLM")
     timings_ms: dict[str, float] = Field(default_factory=dict, description="milliseconds per pipeline stage")
     was_proactive: bool = False
+    repeated: bool = Field(
+        default=False,
+        description="true when this message_id was answered before: the first answer again, no new turn",
+    )
     first_contact: bool = Field(
         default=False,
         description="true on the turn that met the user: their companion was just created with the default "

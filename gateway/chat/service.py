@@ -24,7 +24,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from gateway.chat.repository import InteractionRepository, NewInteraction
+from gateway.chat.repository import AnsweredTurn, InteractionRepository, NewInteraction
 from gateway.chat.runtime import AgentReply, AgentRuntime, HistoryTurn, RecalledMemory, RuntimeFailure, Turn
 from gateway.chat.schemas import (
     ChatMessageIn,
@@ -133,6 +133,10 @@ class ChatService:
 
     async def _handle(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
         started = time.perf_counter()
+        if request.message_id is not None:
+            answered = await InteractionRepository(self.pool).answered(user_id, request.message_id)
+            if answered is not None:  # a retry of a message already answered: the same answer, no new turn
+                return _repeated(answered, started)
         laps = _Laps()
         now = self.clock.now()
         degraded: list[str] = []
@@ -371,6 +375,9 @@ class ChatService:
         except DATABASE_UNAVAILABLE as exc:
             logger.info("interaction replay paused: %r", exc)
             return False
+        except asyncpg.UniqueViolationError:
+            # The same message answered again while Postgres was down (a retry): its first turn is stored.
+            logger.info("queued interaction of %s already stored (same message id)", queued.get("user_id"))
         except Exception:
             # Never let one bad record block the queue behind it.
             logger.exception("queued interaction of %s could not be stored; dropped", queued.get("user_id"))
@@ -648,6 +655,25 @@ def _interaction(
         channel_id=request.channel_id,
         is_dm=request.is_dm,
         guild_id=request.guild_id,
+        request_id=request.message_id,
+    )
+
+
+def _repeated(answered: AnsweredTurn, started: float) -> ChatResponse:
+    """The answer a retried message already got, as it was given (its mood then, not now)."""
+    return ChatResponse(
+        response=answered.response,
+        interaction_id=answered.interaction_id,
+        emotion_label=answered.emotion or EmotionLabel.NEUTRAL.value,
+        pad=PadRead(**(answered.pad or NEUTRAL_MOOD.as_dict())),
+        memories_used=[],
+        degraded=[],
+        runtime=answered.runtime,
+        model=answered.model,
+        offline=answered.runtime == "template",
+        security=SecurityNotice(threat_detected=answered.threat),
+        processing_ms=round((time.perf_counter() - started) * 1000, 1),
+        repeated=True,
     )
 
 

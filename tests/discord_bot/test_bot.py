@@ -130,6 +130,13 @@ async def test_mention_in_a_channel_is_answered_with_the_mention_stripped(
     assert replies[0]["message_reference"]["message_id"] == question["id"]
     assert await interactions_of(database_url, user["id"]) == ["what do you think of chess?"]
     assert bot.last_channels[int(user["id"])] == int(channel["id"])
+    # The turn carries the Discord message's id, so a retry of this request could not store a second turn.
+    conn = await asyncpg.connect(database_url)
+    try:
+        request_ids = await conn.fetch("SELECT request_id FROM interactions WHERE user_id = $1", user["id"])
+    finally:
+        await conn.close()
+    assert [row["request_id"] for row in request_ids] == [str(question["id"])]
 
 
 SECRET = "Between us: I'm secretly afraid of losing my job at Acme Corp."

@@ -300,3 +300,46 @@ async def test_fifty_messages_at_once_queue_in_order_and_the_excess_gets_429(
         await conn.close()
     answered = [r.json()["interaction_id"] for r in responses if r.status_code == 200]
     assert sorted(answered) == [row["id"] for row in stored]  # every accepted message stored, none refused
+
+
+async def test_a_retried_message_gets_its_first_answer_and_no_second_turn(
+    chat: httpx.AsyncClient, chat_app: FastAPI, openai_fake: FakeOpenAIServer, database_url: str
+) -> None:
+    """The bot sends the Discord message id; when the same request comes again (a retry after a timeout or a
+    replica that died before answering), the first answer comes back and nothing is stored twice."""
+    user = new_user()
+
+    async def stored() -> tuple[int, int, int]:
+        await drain(chat_app)
+        conn = await asyncpg.connect(database_url)
+        try:
+            row = await conn.fetchrow(
+                """
+                SELECT (SELECT count(*) FROM interactions WHERE user_id = $1) AS turns,
+                       (SELECT count(*) FROM memories WHERE user_id = $1) AS memories,
+                       (SELECT total_interactions FROM user_profiles WHERE user_id = $1) AS total
+                """,
+                user,
+            )
+        finally:
+            await conn.close()
+        assert row is not None
+        return int(row["turns"]), int(row["memories"]), int(row["total"])
+
+    first = await say(chat, user, "I adopted a cat called Miso.", message_id="1300000000000000001")
+    after_first = await stored()
+    assert after_first[0] == 1 and after_first[1] >= 1
+    llm_calls = len(openai_fake.requests)
+    again = await say(chat, user, "I adopted a cat called Miso.", message_id="1300000000000000001")
+    assert again["repeated"] is True and first["repeated"] is False
+    assert again["interaction_id"] == first["interaction_id"] and again["response"] == first["response"]
+    assert again["emotion_label"] == first["emotion_label"]
+    assert len(openai_fake.requests) == llm_calls  # no second reply was asked for
+    assert await stored() == after_first  # nothing stored twice
+    other = await say(chat, user, "She likes boxes.", message_id="1300000000000000002")
+    assert other["repeated"] is False and other["interaction_id"] != first["interaction_id"]
+    assert (await stored())[0] == 2
+    bad = await chat.post(
+        f"/api/chat/{user}/messages", json={"message": "hi", "username": "a", "message_id": "x y"}
+    )
+    assert bad.status_code == 422
