@@ -151,6 +151,7 @@ def create_app(
                 content_filter=lambda text: screen_memory_text(text, threshold=threshold)[1],
                 metrics=metrics,
                 clock=app_clock,
+                redis=redis,
             )
             users = UsersService(pool, app_clock)
             personality = PersonalityService.create(

@@ -18,6 +18,8 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import numpy as np
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import MemorySettings
@@ -42,6 +44,7 @@ from gateway.memory.schemas import (
     Speaker,
 )
 from gateway.metrics import Metrics
+from gateway.redis import user_key
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ WORD_COUNT_CACHE_SIZE = 20_000  # words per user
 WORD_COUNT_CACHE_USERS = 5_000
 # Users whose corpus statistics this process keeps (a few dozen bytes each), the least recently searched forgotten.
 CORPUS_CACHE_USERS = 10_000
+MEMORY_VERSION = "memory-version"
 CONTIGUITY_ANCHORS = retrieval.CONTIGUITY_ANCHORS_PER_K
 SCORING_CONCURRENCY = 8
 
@@ -129,8 +133,13 @@ class MemoryService:
         content_filter: Callable[[str], str] | None = None,
         metrics: Metrics | None = None,
         clock: Clock | None = None,
+        redis: aioredis.Redis | None = None,
     ) -> None:
         self.pool = pool
+        # Where replicas tell each other that a user's memories changed (``user:{id}:memory-version``), so the
+        # corpus statistics one replica cached never rank a memory another replica just stored as unknown.
+        self.redis = redis
+        self._versions: LRUCache[str, bytes] = LRUCache(CORPUS_CACHE_USERS)
         self.clock = clock or SystemClock()
         self.metrics = metrics
         # Memory-poisoning screen (gateway.security): every text stored as memory passes through it, so
@@ -190,6 +199,7 @@ class MemoryService:
         if cached is not None and cached[1] < SMALL_CORPUS:  # a small corpus changes shape with every write
             self._corpus.pop(user_id)
             self._word_counts.pop(user_id, None)
+        await self._changed(user_id)
         for start in range(0, len(rows), EMBED_BATCH):
             await self._embed_and_index(rows[start : start + EMBED_BATCH])
         return [row.id for row in rows]
@@ -307,6 +317,7 @@ class MemoryService:
         row = await MemoryRepository(self.pool).soft_delete(user_id, memory_id)
         if row is None:
             raise MemoryNotFoundError(f"no memory {memory_id} for user {user_id}")
+        await self._changed(user_id)
         if row.space is not None:
             try:
                 await self.index.delete(row.space, user_id, [memory_id])
@@ -323,6 +334,30 @@ class MemoryService:
     def forget_user_caches(self, user_id: str) -> None:
         self._corpus.pop(user_id)
         self._word_counts.pop(user_id, None)
+        self._versions.pop(user_id)
+
+    async def _changed(self, user_id: str) -> None:
+        """Tell every replica that this user's memories changed (their cached statistics are stale)."""
+        if self.redis is None:
+            return
+        try:
+            await self.redis.incr(user_key(user_id, MEMORY_VERSION))
+        except (RedisError, OSError) as exc:  # the caches' own expiry still bounds the staleness
+            logger.debug("memory version not bumped: %s", exc)
+
+    async def _sync_caches(self, user_id: str) -> None:
+        """Drop this process's cached statistics of the user when another replica changed their memories."""
+        if self.redis is None:
+            return
+        try:
+            version = await self.redis.get(user_key(user_id, MEMORY_VERSION))
+        except (RedisError, OSError):
+            return
+        current = version.encode() if isinstance(version, str) else version or b"0"
+        if self._versions.get(user_id) != current:
+            self._corpus.pop(user_id)
+            self._word_counts.pop(user_id, None)
+            self._versions[user_id] = current
 
     async def export(self, user_id: str) -> MemoryExport:
         repo = MemoryRepository(self.pool)
@@ -379,6 +414,7 @@ class MemoryService:
             # One pooled connection for the whole chain: each acquire/release costs a reset round trip.
             async with self.pool.acquire() as conn:
                 lexical_repo = MemoryRepository(conn)
+                await self._sync_caches(user_id)
                 model = await self._lexical_model(user_id, query, lexical_repo)
                 return model, await lexical_repo.fulltext_search(
                     user_id, model.search_terms, n, types, channel_id

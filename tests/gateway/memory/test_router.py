@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.gateway.conftest import service_auth
+from tests.gateway.conftest import asgi_client, gateway_settings, running_app, service_auth
 from tests.gateway.memory.service_fixtures import add_user
 
 
@@ -192,3 +192,57 @@ async def test_export_and_conflicts(client: httpx.AsyncClient, alice: str) -> No
 async def test_memory_routes_need_the_service_token(client: httpx.AsyncClient, alice: str) -> None:
     """Without the bearer token every memory route is 401."""
     assert (await client.get(f"/api/memory/{alice}/export")).status_code == 401
+
+
+async def test_a_memory_stored_through_one_gateway_is_matched_by_its_words_on_the_other(
+    database_url: str, redis_url: str, embedding_service_url: str, user_id: str
+) -> None:
+    """Two replicas: one has just cached the user's word statistics; a memory stored through the other is then
+    recalled by the first with its full-text match, not ranked as if its words were unknown."""
+    settings = gateway_settings(database_url, redis_url, embedding_service_url)
+    async with (
+        running_app(settings) as first,
+        running_app(settings) as second,
+        asgi_client(first) as http_first,
+        asgi_client(second) as http_second,
+    ):
+        await add_user(first.state.services.pool, user_id, "alice")
+        for content in FILLER:  # a corpus past the size whose every write resets the statistics anyway
+            await remember(http_first, user_id, content)
+
+        async def search_second() -> list[dict]:  # type: ignore[type-arg]
+            response = await http_second.post(
+                f"/api/memory/{user_id}/search",
+                json={"query": "zanzibar ferry", "k": 5},
+                headers=service_auth(),
+            )
+            assert response.status_code == 200, response.text
+            return response.json()["results"]  # type: ignore[no-any-return]
+
+        assert all(
+            r["components"]["lexical"] == 0 for r in await search_second()
+        )  # cached: the words are unknown
+        kept = await remember(http_first, user_id, "We took the night ferry to Zanzibar in June")
+        found = {r["memory"]["id"]: r["components"] for r in await search_second()}
+    assert kept["id"] in found and found[kept["id"]]["lexical"] > 0, found
+
+
+FILLER = [
+    f"Note {n}: {topic}"
+    for n, topic in enumerate(
+        [
+            "I started a pottery class on Tuesdays",
+            "My brother fixed the bike chain again",
+            "We watched a documentary about octopuses",
+            "The landlord finally repaired the heating",
+            "I tried baking sourdough and it was flat",
+            "Work has been busy with the quarterly report",
+            "My cat knocked a plant off the shelf",
+            "I want to learn to play the ukulele",
+            "We had a picnic by the river on Sunday",
+            "My friend moved to another city for a new job",
+            "I finished reading a long fantasy novel",
+            "The garden tomatoes are finally ripe",
+        ]
+    )
+]
