@@ -21,7 +21,8 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Sequence
+import tracemalloc
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from gateway.integrations.discord_push import Delivery
 from gateway.personality.needs import GROWTH_PER_HOUR
 from gateway.personality.profiles import PROFILE_TRAITS, PersonalityProfile
 from gateway.personality.service import PersonalityService
-from gateway.proactive.service import ProactiveService
+from gateway.proactive.service import SCAN_BATCH, ProactiveService
 from gateway.users.service import UsersService
 
 logger = logging.getLogger("benchmarks.proactive_scan")
@@ -167,6 +168,11 @@ async def measure(dsn: str, users: int) -> dict[str, Any]:
         report = await service.check_all(NOW)
         seconds = time.perf_counter() - started
         counter.active = False
+        # The scan's peak Python memory, paged as it runs and, for comparison, with every user in one page
+        # (the scan before paging); both after the measured run, so its initiations are not repeated.
+        peak_paged = await _peak_mb(service.check_all(NOW))
+        service.scan_batch = max(users, 1)
+        peak_one_page = await _peak_mb(service.check_all(NOW))
     finally:
         await pool.close()
     return {
@@ -183,7 +189,21 @@ async def measure(dsn: str, users: int) -> dict[str, Any]:
         "timezone_fallbacks": report.timezone_fallbacks,
         "target_seconds": TARGET_SECONDS,
         "within_target": seconds <= TARGET_SECONDS,
+        "scan_page_users": SCAN_BATCH,
+        "peak_python_mb_paged": peak_paged,
+        "peak_python_mb_all_users_in_one_page": peak_one_page,
     }
+
+
+async def _peak_mb(run: Awaitable[Any]) -> float:
+    """The peak of memory Python allocated while ``run`` ran (tracemalloc), in MB."""
+    tracemalloc.start()
+    try:
+        await run
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return round(peak / 1e6, 2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -204,7 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"proactive_scan: {result['users']} users in {result['seconds']:.2f} s "
         f"({result['queries']} queries, {result['queries_per_user']:.4f} per user; "
         f"{result['over_threshold']} over the threshold, {result['initiated']} initiated, "
-        f"target ≤ {TARGET_SECONDS:.0f} s: {'ok' if result['within_target'] else 'MISSED'})"
+        f"target ≤ {TARGET_SECONDS:.0f} s: {'ok' if result['within_target'] else 'MISSED'}); peak Python memory "
+        f"{result['peak_python_mb_paged']} MB paged, {result['peak_python_mb_all_users_in_one_page']} MB in one page"
     )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -71,9 +71,16 @@ class ProactiveRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    async def candidates(self, user_ids: Sequence[str] | None = None, *, eligible_only: bool) -> list[Any]:
-        """Profiles to score (those without a personality are dropped later); ``eligible_only``: opted in and
-        active or dormant (the scan's set)."""
+    async def candidates(
+        self,
+        user_ids: Sequence[str] | None = None,
+        *,
+        eligible_only: bool,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Any]:
+        """Profiles to score (those without a personality are dropped later), in user id order; ``eligible_only``:
+        opted in and active or dormant (the scan's set); ``after``/``limit``: one page of the scan (keyset)."""
         where = []
         if eligible_only:
             where.append("p.proactive_enabled AND p.status IN ('active', 'dormant')")
@@ -81,7 +88,13 @@ class ProactiveRepository:
         if user_ids is not None:
             args.append(list(user_ids))
             where.append(f"p.user_id = ANY(${len(args)}::text[])")
+        if after is not None:
+            args.append(after)
+            where.append(f"p.user_id > ${len(args)}")
         query = _CANDIDATES + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY p.user_id"
+        if limit is not None:
+            args.append(limit)
+            query += f" LIMIT ${len(args)}"
         return list(await self.conn.fetch(query, *args))
 
     async def history(

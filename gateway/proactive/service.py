@@ -54,6 +54,8 @@ FOLLOW_UP_MIN_IMPORTANCE = 0.5
 RETRY_MAX_ATTEMPTS = 3
 RETRY_MAX_AGE_HOURS = 2.0
 INITIATION_CONCURRENCY = 4
+# Profiles scored per page of the 5-minute scan: its memory is one page, whatever the number of users.
+SCAN_BATCH = 1000
 RECENT_MESSAGES = 5
 
 
@@ -149,8 +151,10 @@ class ProactiveService:
         chat_llm: ChatLLM | None = None,
         fast_llm: FastLLM | None = None,
         security_threshold: float = 0.7,
+        scan_batch: int = SCAN_BATCH,
     ) -> None:
         self.pool = pool
+        self.scan_batch = scan_batch
         self.personality = personality
         self.users = users  # the profile's proactive columns: the limits' counters, the time-zone note
         self.settings = settings
@@ -182,8 +186,11 @@ class ProactiveService:
         """Score users with a personality at ``now`` (all eligible ones when ``user_ids`` is None): three
         queries in all (profiles, their companions, their history)."""
         now = now or self.clock.now()
+        profiles = await ProactiveRepository(self.pool).candidates(user_ids, eligible_only=eligible_only)
+        return await self._evaluate_profiles(profiles, now)
+
+    async def _evaluate_profiles(self, profiles: Sequence[Any], now: datetime) -> list[Evaluation]:
         repo = ProactiveRepository(self.pool)
-        profiles = await repo.candidates(user_ids, eligible_only=eligible_only)
         companions = await self.personality.snapshots([row["user_id"] for row in profiles], now)
         rows = [(row, companions[row["user_id"]]) for row in profiles if row["user_id"] in companions]
         zones = [scoring.resolve_zone(row["timezone"]) for row, _ in rows]
@@ -273,21 +280,32 @@ class ProactiveService:
         now = now or self.clock.now()
         report = CheckReport()
         retrying = await self._retry_failed(now, report)
-        evaluations = await self.evaluate(None, now, eligible_only=True)
-        report.users_scored = len(evaluations)
-        await self._record_timezone_warnings(evaluations, now, report)
+        # The eligible users page by page (keyset on the user id), so the scan's memory is one page and the
+        # best candidates so far, however many users there are.
         chosen: list[Evaluation] = []
-        for evaluation in evaluations:
-            if not evaluation.over_threshold:
-                continue
-            report.over_threshold += 1
-            report.blocked.update(evaluation.blocked)
-            if evaluation.user_id in retrying:
-                report.blocked["delivery_retry_pending"] += 1
-            elif not evaluation.blocked:
-                chosen.append(evaluation)
-        chosen.sort(key=lambda e: e.score.total, reverse=True)
-        chosen = chosen[: self.settings.max_per_cycle]
+        after: str | None = None
+        repo = ProactiveRepository(self.pool)
+        while True:
+            profiles = await repo.candidates(None, eligible_only=True, after=after, limit=self.scan_batch)
+            if not profiles:
+                break
+            after = profiles[-1]["user_id"]
+            evaluations = await self._evaluate_profiles(profiles, now)
+            report.users_scored += len(evaluations)
+            await self._record_timezone_warnings(evaluations, now, report)
+            for evaluation in evaluations:
+                if not evaluation.over_threshold:
+                    continue
+                report.over_threshold += 1
+                report.blocked.update(evaluation.blocked)
+                if evaluation.user_id in retrying:
+                    report.blocked["delivery_retry_pending"] += 1
+                elif not evaluation.blocked:
+                    chosen.append(evaluation)
+            chosen.sort(key=lambda e: e.score.total, reverse=True)
+            del chosen[self.settings.max_per_cycle :]
+            if len(profiles) < self.scan_batch:
+                break
         if chosen:
             memories = await ProactiveRepository(self.pool).follow_up_memories(
                 [e.user_id for e in chosen],
@@ -325,7 +343,7 @@ class ProactiveService:
         changed = {
             e.user_id: e.timezone_warning for e in evaluations if e.timezone_warning != e.stored_warning
         }
-        report.timezone_fallbacks = sum(1 for e in evaluations if e.timezone_warning)
+        report.timezone_fallbacks += sum(1 for e in evaluations if e.timezone_warning)
         if changed:
             await self.users.set_timezone_warnings(changed, now)
 

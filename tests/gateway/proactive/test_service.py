@@ -217,3 +217,25 @@ async def test_user_message_just_now_blocks_for_30_minutes(sim: Sim, user_id: st
     sim.clock.advance(timedelta(minutes=15))
     status = await sim.context.proactive.status(user_id)
     assert "user_just_wrote" not in status.blocked_by
+
+
+async def test_the_scan_pages_through_every_user(sim: Sim, user_id: str) -> None:
+    """The 5-minute scan reads the users a page at a time (bounded memory at any number of users): with pages
+    of one user it still scores everyone eligible and writes first to each lonely companion."""
+    users = [user_id, user_id[:-1] + "7", user_id[:-1] + "8"]
+    for user in users:
+        await lonely_user(sim, user)
+    eligible = await sim.context.pool.fetchval(
+        """
+        SELECT count(*) FROM user_profiles p
+        WHERE p.proactive_enabled AND p.status IN ('active', 'dormant')
+          AND EXISTS (SELECT 1 FROM personality_state s WHERE s.user_id = p.user_id AND s.is_current)
+        """
+    )
+    sim.context.proactive.scan_batch = 1
+    report = await sim.context.proactive.check_all()
+    assert report.users_scored == eligible >= 3, report.as_dict()
+    sent = await sim.context.pool.fetch(
+        "SELECT DISTINCT user_id FROM interactions WHERE was_proactive AND user_id = ANY($1::text[])", users
+    )
+    assert sorted(row["user_id"] for row in sent) == sorted(users)
