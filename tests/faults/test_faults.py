@@ -321,3 +321,39 @@ async def test_a_user_deleted_with_work_still_queued_stays_deleted(
     await chat.replay_pending()
     assert await counts(fault_stack.database_url, user) == (0, 0)
     assert (await http.get(f"/api/users/{user}")).status_code == 404
+
+
+async def test_two_gateways_replaying_the_queue_at_once_store_each_record_once(
+    fault_app: FastAPI, fault_stack: FaultStack
+) -> None:
+    """Work queued during an outage is replayed by both replicas at the same moment: every record is stored
+    exactly once (none twice, none popped unstored) and the queue ends empty."""
+    settings = fault_app.state.services.settings
+    users = [new_user() for _ in range(3)]
+    records = [
+        {
+            "user_id": user, "username": "faye", "created_at": f"2026-12-01T10:0{n}:00+00:00",
+            "user_message": f"message {n} of {user}", "assistant_response": f"answer {n} to {user}",
+            "pad_before": None, "pad_after": None, "emotion_before": None, "emotion_after": None,
+            "memory_ids": [], "latency_ms": 1, "runtime": "direct", "channel_id": None,
+        }
+        for n in range(4)
+        for user in users
+    ]  # fmt: skip
+    redis = fault_app.state.services.redis
+    async with running_app(settings) as other:
+        await redis.rpush(PENDING_INTERACTIONS_KEY, *(json.dumps(record) for record in records))
+        replayed = await asyncio.gather(
+            fault_app.state.services.chat.replay_pending(), other.state.services.chat.replay_pending()
+        )
+    assert sum(result["interactions"] for result in replayed) == len(records)
+    assert await redis.llen(PENDING_INTERACTIONS_KEY) == 0
+    conn = await asyncpg.connect(fault_stack.database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT user_id, assistant_response FROM interactions WHERE user_id = ANY($1::text[])", users
+        )
+    finally:
+        await conn.close()
+    stored = sorted((row["user_id"], row["assistant_response"]) for row in rows)
+    assert stored == sorted((r["user_id"], r["assistant_response"]) for r in records)
