@@ -266,7 +266,6 @@ def create_app(
                 security=security,
                 users=users,
                 chat=chat,
-                stores=stores,
                 user_data=user_data,
                 bot=bot,
                 proactive=proactive,

@@ -29,7 +29,6 @@ from gateway.reflection.service import ReflectionService
 from gateway.security.service import SecurityService
 from gateway.users.data import UserDataService
 from gateway.users.service import UsersService
-from gateway.users.stores import UserDataStores
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,6 @@ class Services:
     security: SecurityService
     users: UsersService
     chat: ChatService
-    stores: UserDataStores
     user_data: UserDataService
     bot: BotService
     proactive: ProactiveService

@@ -21,41 +21,6 @@ HEARTBEAT_SECONDS = 30
 REGISTRATION_TTL_SECONDS = 3 * HEARTBEAT_SECONDS
 
 
-async def register(
-    redis: aioredis.Redis,
-    body: BotRegistrationCreate,
-    allowed_hosts: frozenset[str],
-    now: datetime,
-) -> BotRegistrationRead:
-    """Record (or refresh) the bot's push URL; keeps the first registration time across heartbeats of the
-    same URL. A URL whose host is not in ``allowed_hosts`` is refused (PushUrlNotAllowedError)."""
-    try:
-        check_push_url(body.push_url, allowed_hosts)
-    except ValueError as exc:
-        raise PushUrlNotAllowedError(f"push_url: {exc}") from None
-    previous = await _load(redis)
-    registered_at = now
-    if previous is not None and previous.get("push_url") == body.push_url and previous.get("registered_at"):
-        registered_at = datetime.fromisoformat(str(previous["registered_at"]))
-    record: dict[str, Any] = {
-        "push_url": body.push_url,
-        "bot_user_id": body.bot_user_id,
-        "guilds": body.guilds,
-        "registered_at": registered_at.isoformat(),
-        "last_heartbeat_at": now.isoformat(),
-    }
-    await redis.set(REGISTRATION_KEY, json.dumps(record), ex=REGISTRATION_TTL_SECONDS)
-    return _read(record)
-
-
-async def current(redis: aioredis.Redis) -> BotRegistrationRead:
-    """The live registration, or ``registered=False`` when the bot never registered or stopped beating."""
-    record = await _load(redis)
-    if record is None:
-        return BotRegistrationRead(registered=False, ttl_seconds=REGISTRATION_TTL_SECONDS)
-    return _read(record)
-
-
 async def push_url(redis: aioredis.Redis) -> str | None:
     """Where to push proactive messages right now (None: no live bot)."""
     record = await _load(redis)
@@ -91,14 +56,41 @@ class BotService:
         self.push = push
 
     async def register(self, body: BotRegistrationCreate) -> BotRegistrationRead:
-        return await register(self.redis, body, self.allowed_hosts, self.clock.now())
+        """Record (or refresh) the bot's push URL; keeps the first registration time across heartbeats of the
+        same URL. A URL whose host is not in ``allowed_hosts`` is refused (PushUrlNotAllowedError)."""
+        try:
+            check_push_url(body.push_url, self.allowed_hosts)
+        except ValueError as exc:
+            raise PushUrlNotAllowedError(f"push_url: {exc}") from None
+        now = self.clock.now()
+        previous = await _load(self.redis)
+        registered_at = now
+        if (
+            previous is not None
+            and previous.get("push_url") == body.push_url
+            and previous.get("registered_at")
+        ):
+            registered_at = datetime.fromisoformat(str(previous["registered_at"]))
+        record: dict[str, Any] = {
+            "push_url": body.push_url,
+            "bot_user_id": body.bot_user_id,
+            "guilds": body.guilds,
+            "registered_at": registered_at.isoformat(),
+            "last_heartbeat_at": now.isoformat(),
+        }
+        await self.redis.set(REGISTRATION_KEY, json.dumps(record), ex=REGISTRATION_TTL_SECONDS)
+        return _read(record)
 
     async def current(self) -> BotRegistrationRead:
-        return await current(self.redis)
+        """The live registration, or ``registered=False`` when the bot never registered or stopped beating."""
+        record = await _load(self.redis)
+        if record is None:
+            return BotRegistrationRead(registered=False, ttl_seconds=REGISTRATION_TTL_SECONDS)
+        return _read(record)
 
     async def status(self) -> BotStatusRead:
         """The registration, and whether the bot's push server answers now."""
-        registration = await current(self.redis)
+        registration = await self.current()
         status = BotStatusRead(**registration.model_dump())
         if registration.registered:
             status.reachable, status.detail = await self.push.probe()

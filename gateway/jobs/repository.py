@@ -72,7 +72,3 @@ class JobRunRepository:
             "SELECT DISTINCT ON (job_name) * FROM job_runs ORDER BY job_name, started_at DESC, id DESC"
         )
         return {row["job_name"]: JobRunRead.model_validate(dict(row)) for row in rows}
-
-    async def get(self, run_id: int) -> JobRunRead | None:
-        row = await self.conn.fetchrow("SELECT * FROM job_runs WHERE id = $1", run_id)
-        return JobRunRead.model_validate(dict(row)) if row is not None else None

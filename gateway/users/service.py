@@ -49,9 +49,6 @@ class UsersService:
             raise UserNotFoundError(f"no companion exists for user {user_id}")
         return profile
 
-    async def exists(self, user_id: str) -> bool:
-        return await self.find(user_id) is not None
-
     async def get_profile(self, user_id: str) -> UserProfileRead:
         """The user's profile as the API shows it; UserNotFoundError when the companion has never met them."""
         return UserProfileRead.model_validate(await self.profile(user_id), from_attributes=True)
