@@ -16,6 +16,7 @@ from gateway.config import (
     DatabaseSettings,
     EmbeddingClientSettings,
     RedisSettings,
+    SchedulerSettings,
     ServerSettings,
     Settings,
 )
@@ -46,6 +47,10 @@ def gateway_settings(database_url: str, redis_url: str, embedding_url: str, **ov
         ),
         "embedding": EmbeddingClientSettings(url=embedding_url, _env_file=None),  # type: ignore[call-arg]
         "server": ServerSettings(max_body_bytes=32768, _env_file=None),  # type: ignore[call-arg]
+        # Off unless a test turns it on: every test gateway shares one Redis and one database, and a scheduler
+        # firing at wall-clock times (:00, :05, ...) would run real jobs over other tests' data and hold the
+        # job locks those tests take themselves.
+        "scheduler": SchedulerSettings(enabled=False, _env_file=None),  # type: ignore[call-arg]
     }
     sections.update(overrides)
     return Settings.load(env_file=None, **sections)

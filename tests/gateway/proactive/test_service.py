@@ -222,7 +222,8 @@ async def test_user_message_just_now_blocks_for_30_minutes(sim: Sim, user_id: st
 async def test_the_scan_pages_through_every_user(sim: Sim, user_id: str) -> None:
     """The 5-minute scan reads the users a page at a time (bounded memory at any number of users): with pages
     of one user it still scores everyone eligible and writes first to each lonely companion."""
-    users = [user_id, user_id[:-1] + "7", user_id[:-1] + "8"]
+    others = [user_id[:-1] + digit for digit in "0123456789" if digit != user_id[-1]]
+    users = [user_id, *others[:2]]  # three distinct users, whatever user_id's last digit
     for user in users:
         await lonely_user(sim, user)
     eligible = await sim.context.pool.fetchval(
