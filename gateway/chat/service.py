@@ -47,7 +47,7 @@ from gateway.memory.service import MemoryInput, MemoryService
 from gateway.metrics import Metrics
 from gateway.personality.pad import PAD, EmotionLabel
 from gateway.personality.service import NEUTRAL_MOOD, Mood, PersonalityService
-from gateway.redis import LeasedLock, user_key
+from gateway.redis import CHAT_LOCK, QueuedLock, snowflake_order, user_key
 from gateway.security.service import Screening, SecurityService
 from gateway.users.service import UserBannedError, UsersService
 
@@ -107,7 +107,7 @@ class ChatService:
     # --- the pipeline -----------------------------------------------------------------------------------------
 
     async def handle(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
-        async with self._user_lock(user_id):
+        async with self._user_lock(user_id, request.message_id):
             try:
                 response = await self._handle(user_id, request)
             except DATABASE_UNAVAILABLE as exc:
@@ -561,50 +561,58 @@ class ChatService:
 
     # --- locking ----------------------------------------------------------------------------------------------
 
-    def _user_lock(self, user_id: str) -> _UserLock:
-        return _UserLock(self, user_id)
+    def _user_lock(self, user_id: str, message_id: str | None = None) -> _UserLock:
+        return _UserLock(self, user_id, message_id)
 
 
 class _UserLock:
-    """In-process FIFO lock per user (messages answered in order) plus a leased Redis lock so two gateway
-    replicas never answer the same user at once. The lease is short and renewed while the turn runs, so a lock
-    whose holder died (or whose release a Redis restart lost) frees within ``CHAT_LOCK_LEASE_SECONDS``.
-    Redis down: the in-process lock alone (one replica is still safe)."""
+    """One user's turns one at a time, in the order they were sent, across every gateway replica: a line in
+    Redis (``QueuedLock``: ordered by the Discord message id, else by arrival) in front of a short lease renewed
+    while the turn runs, so a lock whose holder died (or whose release a Redis restart lost) frees within
+    ``CHAT_LOCK_LEASE_SECONDS``; then the in-process lock, so one replica never runs two turns of a user even
+    when Redis is down (the in-process lock alone then: one replica is still safe, in arrival order)."""
 
-    def __init__(self, service: ChatService, user_id: str) -> None:
+    def __init__(self, service: ChatService, user_id: str, message_id: str | None = None) -> None:
         self.service = service
         self.user_id = user_id
-        self._redis_lock: LeasedLock | None = None
+        self.order = snowflake_order(message_id)
+        self._redis_lock: QueuedLock | None = None
 
     async def __aenter__(self) -> None:
         service = self.service
+        timeout = service.settings.lock_timeout_seconds
+        deadline = time.monotonic() + timeout
+        try:
+            redis_lock = QueuedLock(
+                service.redis,
+                user_key(self.user_id, CHAT_LOCK),
+                lease_seconds=service.settings.lock_lease_seconds,
+            )
+            if not await redis_lock.acquire(self.order, timeout):
+                raise ChatBusyError("still answering this user's earlier messages; try again shortly")
+            self._redis_lock = redis_lock
+        except (RedisError, OSError) as exc:
+            logger.debug("redis lock unavailable, in-process lock only: %s", exc)
         lock = service._locks.setdefault(self.user_id, asyncio.Lock())
         service._waiting[self.user_id] = service._waiting.get(self.user_id, 0) + 1
         try:
-            await asyncio.wait_for(lock.acquire(), timeout=service.settings.lock_timeout_seconds)
-        except TimeoutError:
+            await asyncio.wait_for(lock.acquire(), timeout=max(0.0, deadline - time.monotonic()))
+        except BaseException as exc:
             self._release_waiter()
-            raise ChatBusyError("still answering this user's earlier messages; try again shortly") from None
-        try:
-            redis_lock = LeasedLock(
-                service.redis,
-                user_key(self.user_id, "chat-lock"),
-                lease_seconds=service.settings.lock_lease_seconds,
-            )
-            if await redis_lock.acquire(blocking_timeout=service.settings.lock_timeout_seconds):
-                self._redis_lock = redis_lock
-            else:
-                lock.release()
-                self._release_waiter()
-                raise ChatBusyError("another gateway is still answering this user; try again shortly")
-        except (RedisError, OSError) as exc:
-            logger.debug("redis lock unavailable, in-process lock only: %s", exc)
+            if self._redis_lock is not None:
+                await self._redis_lock.release()
+                self._redis_lock = None
+            if isinstance(exc, TimeoutError):
+                raise ChatBusyError(
+                    "still answering this user's earlier messages; try again shortly"
+                ) from None
+            raise
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._redis_lock is not None:
-            await self._redis_lock.release()
         self.service._locks[self.user_id].release()
         self._release_waiter()
+        if self._redis_lock is not None:
+            await self._redis_lock.release()
 
     def _release_waiter(self) -> None:
         service = self.service

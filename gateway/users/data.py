@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 
 from gateway.clock import Clock
 from gateway.memory.service import MemoryService
-from gateway.redis import delete_user_keys, user_key
+from gateway.redis import CHAT_LOCK, QueuedLock, delete_user_keys, user_key
 from gateway.users.repository import PendingDeletionRepository, UserProfileRepository
 from gateway.users.schemas import UserDeletion, UserExport
 from gateway.users.service import UserNotFoundError
@@ -54,11 +54,12 @@ def redis_forgetter(
     redis: aioredis.Redis, also: Callable[[str], tuple[str, ...]]
 ) -> Callable[[str], Awaitable[int]]:
     """The Redis store: every ``user:{id}:*`` key (caches, their rate-limit bucket) but the chat lock the
-    deletion holds (it goes when released right after), and the keys ``also(user_id)`` names."""
+    deletion holds and its line (messages waiting behind the deletion keep their places; both expire on their
+    own), and the keys ``also(user_id)`` names."""
 
     async def forget(user_id: str) -> int:
         return await delete_user_keys(
-            redis, user_id, keep=(user_key(user_id, "chat-lock"),), also=also(user_id)
+            redis, user_id, keep=QueuedLock.keys_of(user_key(user_id, CHAT_LOCK)), also=also(user_id)
         )
 
     return forget

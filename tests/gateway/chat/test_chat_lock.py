@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import httpx
 
-from gateway.config import ChatLLMSettings, ChatSettings
+from gateway.config import ChatLLMSettings, ChatSettings, SecuritySettings, Settings
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.gateway.chat.test_pipeline import PRIMARY, new_user
 from tests.gateway.conftest import asgi_client, gateway_settings, running_app, service_auth
@@ -56,3 +57,94 @@ async def test_a_turn_longer_than_the_lease_keeps_the_user_from_another_replica(
         "a long story",
         "and another",
     ]
+
+
+def _replicas_settings(
+    database_url: str, redis_url: str, embedding_service_url: str, openai_fake: FakeOpenAIServer
+) -> Settings:
+    return gateway_settings(
+        database_url,
+        redis_url,
+        embedding_service_url,
+        chat_llm=ChatLLMSettings(  # type: ignore[call-arg]
+            llm_base_url=openai_fake.base_url,
+            primary_llm_model=PRIMARY,
+            fallback_llm_model=None,
+            llm_timeout_seconds=20,
+            _env_file=None,
+        ),
+        security=SecuritySettings(rate_limit_enabled=False, _env_file=None),  # type: ignore[call-arg]
+    )
+
+
+async def _stored_messages(database_url: str, user: str) -> list[str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT user_message FROM interactions WHERE user_id = $1 ORDER BY id", user)
+    finally:
+        await conn.close()
+    return [row["user_message"] for row in rows]
+
+
+async def test_messages_sent_through_two_replicas_are_answered_in_the_order_sent(
+    database_url: str, redis_url: str, embedding_service_url: str, openai_fake: FakeOpenAIServer
+) -> None:
+    """Twenty messages of one user, sent a few milliseconds apart and alternately through replica A and B
+    (as a bot behind a load balancer would): each is answered after the one before it, with it in the
+    history, whichever replica took it. (A plain lock answered 1, 3, 5, 2, 4, …: the releasing replica handed
+    over to its own next waiter.)"""
+    settings = _replicas_settings(database_url, redis_url, embedding_service_url, openai_fake)
+    user = new_user()
+    openai_fake.reply_for_model(PRIMARY, "Noted.")
+    openai_fake.set_latency(0.03, model=PRIMARY)
+    texts = [f"message {i}" for i in range(1, 21)]
+    async with running_app(settings) as replica_a, running_app(settings) as replica_b:
+        async with asgi_client(replica_a, service_auth()) as a, asgi_client(replica_b, service_auth()) as b:
+            for http in (a, b):  # both replicas have met the user and served a request (no first-call costs)
+                warm = await http.post(f"/api/chat/{user}/messages", json={"message": "hi", "username": "kim"})
+                assert warm.status_code == 200
+            sent = []
+            for i, text in enumerate(texts):
+                http = a if i % 2 == 0 else b
+                sent.append(
+                    asyncio.create_task(
+                        http.post(f"/api/chat/{user}/messages", json={"message": text, "username": "kim"})
+                    )
+                )
+                await asyncio.sleep(0.005)
+            responses = await asyncio.gather(*sent)
+    assert [r.status_code for r in responses] == [200] * len(texts)
+    assert await _stored_messages(database_url, user) == ["hi", "hi", *texts]
+    calls = [c for c in openai_fake.chat_requests if c.json["messages"][-1]["content"] in texts]
+    assert [c.json["messages"][-1]["content"] for c in calls] == texts
+    for call, previous in zip(calls[1:], texts, strict=False):  # the message before it is in its history
+        assert previous in [m["content"] for m in call.json["messages"][1:-1]]
+
+
+async def test_a_message_that_reaches_its_replica_late_is_still_answered_in_the_order_sent(
+    database_url: str, redis_url: str, embedding_service_url: str, openai_fake: FakeOpenAIServer
+) -> None:
+    """While replica A answers an earlier message, the bot sends message 1 to replica B and message 2 to A, and
+    A receives its message first: the Discord ids say which was sent first, and that one is answered first
+    (arrival order, or a lock that favours A's own waiters, would answer message 2 first)."""
+    settings = _replicas_settings(database_url, redis_url, embedding_service_url, openai_fake)
+    user = new_user()
+    openai_fake.reply_for_model(PRIMARY, "Mm-hm.")
+    openai_fake.delay_next(0.5, model=PRIMARY)
+    async with running_app(settings) as replica_a, running_app(settings) as replica_b:
+        async with asgi_client(replica_a, service_auth()) as a, asgi_client(replica_b, service_auth()) as b:
+
+            def post(http: httpx.AsyncClient, text: str, message_id: str) -> asyncio.Task[httpx.Response]:
+                body = {"message": text, "username": "kim", "message_id": message_id}
+                return asyncio.create_task(http.post(f"/api/chat/{user}/messages", json=body))
+
+            earlier = post(a, "before", "1300000000000001000")
+            await eventually(
+                lambda: any(c.json["messages"][-1]["content"] == "before" for c in openai_fake.chat_requests)
+            )
+            second = post(a, "second", "1300000000000003000")
+            await asyncio.sleep(0.1)  # message 2 is waiting in line before message 1 arrives
+            first = post(b, "first", "1300000000000002000")
+            responses = await asyncio.gather(earlier, second, first)
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert await _stored_messages(database_url, user) == ["before", "first", "second"]
