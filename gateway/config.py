@@ -372,6 +372,8 @@ class ProactiveSettings(_Section):
 
     model_config = SettingsConfigDict(env_prefix="PROACTIVE_")
 
+    # How often the check runs, at the same wall-clock minutes on every replica (so a divisor of 60).
+    check_minutes: int = Field(default=5, ge=1, le=60)
     threshold: float = Field(default=0.6, ge=0.0, le=1.0)
     max_per_day: int = Field(default=3, ge=0, le=24)
     min_hours_between: float = Field(default=4.0, ge=0.0, le=168.0)
@@ -380,6 +382,13 @@ class ProactiveSettings(_Section):
     max_unanswered: int = Field(default=2, ge=1, le=10)
     # Messages started per check at most (highest scores first); the rest wait for the next check.
     max_per_cycle: int = Field(default=100, ge=1, le=10000)
+
+    @field_validator("check_minutes")
+    @classmethod
+    def _divides_the_hour(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError(f"must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60), not {value}")
+        return value
 
 
 class ReflectionSettings(_Section):

@@ -1,4 +1,5 @@
-"""The proactive domain's job: every 5 minutes, score every eligible user and start the conversations due."""
+"""The proactive domain's job: every ``PROACTIVE_CHECK_MINUTES`` (5), score every eligible user and start the
+conversations due."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ def proactive_check(proactive: ProactiveService) -> JobSpec:
         report = await proactive.check_all(now)
         return JobResult(users=report.users_scored, errors=report.errors, report=report.as_dict())
 
+    minutes = proactive.settings.check_minutes
     return JobSpec(
         "proactive_check",
         "score every eligible user and start proactive conversations (docs/proactive.md)",
-        "every 5 minutes",
-        lambda s: CronTrigger(minute="*/5", timezone=ZoneInfo(s.timezone)),
+        "every minute" if minutes == 1 else f"every {minutes} minutes",
+        lambda s: CronTrigger(minute=f"*/{minutes}", timezone=ZoneInfo(s.timezone)),
         run,
-        period=timedelta(minutes=5),
+        period=timedelta(minutes=minutes),
     )

@@ -72,6 +72,16 @@ def test_bad_port_names_the_variable(env: pytest.MonkeyPatch) -> None:
         Settings.load(env_file=None)
 
 
+def test_a_proactive_check_interval_that_does_not_divide_the_hour_is_refused(env: pytest.MonkeyPatch) -> None:
+    """Replicas fire the check at the same wall-clock minutes; 7 would not repeat every hour, so it is refused
+    with the allowed values named, and a divisor is taken."""
+    env.setenv("PROACTIVE_CHECK_MINUTES", "7")
+    with pytest.raises(ConfigError, match=r"^PROACTIVE_CHECK_MINUTES: .*must divide 60"):
+        Settings.load(env_file=None)
+    env.setenv("PROACTIVE_CHECK_MINUTES", "15")
+    assert Settings.load(env_file=None).proactive.check_minutes == 15
+
+
 @pytest.mark.parametrize(
     ("token", "admin", "variable"),
     [
