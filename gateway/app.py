@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import asyncpg
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from companion_common.asgi import HeaderLimitMiddleware
@@ -95,14 +96,18 @@ async def _vector_indexes(
 
 
 def _runtimes(
-    settings: Settings, users: UsersService, chat_llm: ChatLLM | None, stack: AsyncExitStack
+    settings: Settings,
+    users: UsersService,
+    redis: aioredis.Redis,
+    chat_llm: ChatLLM | None,
+    stack: AsyncExitStack,
 ) -> list[AgentRuntime]:
     """letta (when configured and chosen), then direct (when a chat LLM is configured); the chat service
     adds the offline templates last. Each is the fallback of the one before."""
     runtimes: list[AgentRuntime] = []
     choice = settings.chat.runtime
     if choice in ("auto", "letta") and settings.letta.server_url and chat_llm is not None:
-        letta = LettaRuntime.from_settings(settings, users)
+        letta = LettaRuntime.from_settings(settings, users, redis=redis)
         stack.push_async_callback(letta.aclose)
         runtimes.append(letta)
     elif choice == "letta":
@@ -170,7 +175,7 @@ def create_app(
             if chat_llm is not None:
                 stack.push_async_callback(chat_llm.aclose)
             consolidator = Consolidator(memory, fast_llm)
-            runtimes = _runtimes(settings, users, chat_llm, stack)
+            runtimes = _runtimes(settings, users, redis, chat_llm, stack)
             letta = next((r for r in runtimes if isinstance(r, LettaRuntime)), None)
             chat = ChatService(
                 pool=pool,

@@ -31,6 +31,8 @@ from typing import TypeVar
 
 import asyncpg
 import httpx
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from gateway.chat.prompting import memories_block, quoted_name
 from gateway.chat.runtime import AgentReply, RuntimeFailure, Turn
@@ -47,6 +49,7 @@ from gateway.integrations.letta import (
     LLMConfig,
 )
 from gateway.lru import LRUCache
+from gateway.redis import user_key
 from gateway.security.service import screen_memory_text
 from gateway.users.repository import LettaAgentOwner
 from gateway.users.service import UsersService
@@ -55,6 +58,11 @@ logger = logging.getLogger(__name__)
 
 # Users whose agent id, check and persona digest this process remembers (the least recently served forgotten).
 AGENT_CACHE_USERS = 10_000
+# ``user:{id}:letta``, shared by every replica: the agent verified last ("agent") and the digest of the persona
+# last written to it ("persona"). A replica trusts its own caches only while they agree with this record, so an
+# agent another replica deleted, replaced or whose persona the agent rewrote is never used as if unchanged.
+SHARED_RECORD = "letta"
+SHARED_RECORD_SECONDS = 7 * 24 * 3600  # a week without a turn: the next one verifies the agent again
 
 T = TypeVar("T")
 
@@ -104,6 +112,10 @@ def screen_block(text: str) -> str:
 
 def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def letta_endpoint(url: str) -> str:
@@ -172,9 +184,11 @@ class LettaRuntime:
         embedding_config: EmbeddingConfig | EmbeddingConfigSource,
         owned: tuple[Callable[[], Awaitable[None]], ...] = (),
         cache_users: int = AGENT_CACHE_USERS,
+        redis: aioredis.Redis | None = None,
     ) -> None:
         self.client = client
         self.users = users
+        self.redis = redis
         self.llm_config = llm_config
         self._embedding_source = (
             EmbeddingConfigSource.fixed(embedding_config)
@@ -198,6 +212,7 @@ class LettaRuntime:
         settings: Settings,
         users: UsersService,
         *,
+        redis: aioredis.Redis | None = None,
         http_client: httpx.AsyncClient | None = None,
         embedding_client: EmbeddingClient | None = None,
     ) -> LettaRuntime:
@@ -231,7 +246,9 @@ class LettaRuntime:
             )
             owned.append(embedding_client.aclose)
         source = EmbeddingConfigSource(embedding_endpoint, embedding_client)
-        return cls(client, users, llm_config=llm_config, embedding_config=source, owned=tuple(owned))
+        return cls(
+            client, users, llm_config=llm_config, embedding_config=source, owned=tuple(owned), redis=redis
+        )
 
     async def aclose(self) -> None:
         for close in self._owned:
@@ -276,6 +293,7 @@ class LettaRuntime:
                     self._forget_agent(agent_id)
                 if known:
                     await self._clear_agent_id(user_id, known)
+                await self._unshare(user_id)
         except LettaError as exc:
             raise RuntimeFailure(COMPONENT, exc.message) from exc
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -321,6 +339,7 @@ class LettaRuntime:
     # One turn
 
     async def _turn(self, turn: Turn, watch: _Stopwatch) -> LettaReply:
+        await self._reconcile(turn.user_id)
         agent_id = self._agents.get(turn.user_id)
         if agent_id is None or agent_id not in self._verified:
             # Finding or creating the agent is serialised per user (striped locks); sending is not.
@@ -342,11 +361,12 @@ class LettaRuntime:
         return await self._send(agent_id, turn, message, watch)
 
     async def _send(self, agent_id: str, turn: Turn, message: str, watch: _Stopwatch) -> LettaReply:
-        await self._sync_persona(agent_id, turn.persona, watch)
+        await self._sync_persona(turn.user_id, agent_id, turn.persona, watch)
         result = await watch(self.client.send_message(agent_id, message))
         if CORE_MEMORY_TOOLS.intersection(result.tool_calls):
-            # The agent edited its core memory: rewrite the persona next turn.
+            # The agent edited its core memory: rewrite the persona next turn, whichever replica takes it.
             self._persona.pop(agent_id)
+            await self._share_persona(turn.user_id, None)
             await self._screen_human(agent_id, None, watch)
         return result
 
@@ -378,12 +398,13 @@ class LettaRuntime:
             return False
         return False
 
-    async def _sync_persona(self, agent_id: str, persona: str, watch: _Stopwatch) -> None:
+    async def _sync_persona(self, user_id: str, agent_id: str, persona: str, watch: _Stopwatch) -> None:
         digest = _digest(persona)
         if self._persona.get(agent_id) == digest:
             return
         await watch(self.client.update_block(agent_id, "persona", persona))
         self._persona[agent_id] = digest
+        await self._share_persona(user_id, digest)
 
     # The user's agent
 
@@ -405,7 +426,7 @@ class LettaRuntime:
                 return await self._create(turn, watch, replacing=agent_id)
             await self._align_config(agent, watch)
             await self._screen_human(agent.id, agent.blocks.get("human", ""), watch)
-            self._remember(turn.user_id, agent)
+            await self._remember(turn.user_id, agent)
         self._agents[turn.user_id] = agent_id
         return agent_id
 
@@ -434,7 +455,7 @@ class LettaRuntime:
             )
             logger.info("created Letta agent %s for user %s", agent.id, turn.user_id)
         await self._store_agent_id(turn.user_id, agent.id)
-        self._remember(turn.user_id, agent)
+        await self._remember(turn.user_id, agent)
         return agent.id
 
     async def _align_config(self, agent: LettaAgent, watch: _Stopwatch) -> None:
@@ -450,12 +471,73 @@ class LettaRuntime:
                 self.client.update_agent(agent.id, llm_config=llm_config, embedding_config=embedding_config)
             )
 
-    def _remember(self, user_id: str, agent: LettaAgent) -> None:
+    async def _remember(self, user_id: str, agent: LettaAgent) -> None:
         self._agents[user_id] = agent.id
         self._verified[agent.id] = True
         persona = agent.blocks.get("persona")
-        if persona is not None:
-            self._persona[agent.id] = _digest(persona)
+        digest = None if persona is None else _digest(persona)
+        if digest is not None:
+            self._persona[agent.id] = digest
+        await self._share_agent(user_id, agent.id, digest)
+
+    # The record shared with the other replicas: best effort (Redis away: this replica's caches alone, as
+    # before; a stale agent then costs one failed call and a recreation, never a reply).
+
+    async def _reconcile(self, user_id: str) -> None:
+        """Drop what this replica cached about the user's agent where the shared record says otherwise."""
+        if self.redis is None:
+            return
+        try:
+            raw = await self.redis.hgetall(user_key(user_id, SHARED_RECORD))
+        except (RedisError, OSError) as exc:
+            logger.debug("the shared Letta record of %s is unavailable: %s", user_id, exc)
+            return
+        shared = {_text(field): _text(value) for field, value in raw.items()}
+        agent_id = shared.get("agent")
+        known = self._agents.get(user_id)
+        if known is not None and known != agent_id:
+            self._forget_agent(known)  # deleted or replaced through another replica (or the record lapsed)
+        elif agent_id is not None:
+            digest = shared.get("persona")
+            if digest is None:
+                self._persona.pop(agent_id)  # another replica saw the agent rewrite its core memory
+            else:
+                self._persona[agent_id] = bytes.fromhex(digest)
+
+    async def _share_agent(self, user_id: str, agent_id: str, digest: bytes | None) -> None:
+        if digest is None:
+            await self._write_shared(user_id, {"agent": agent_id}, drop=("persona",))
+        else:
+            await self._write_shared(user_id, {"agent": agent_id, "persona": digest.hex()})
+
+    async def _share_persona(self, user_id: str, digest: bytes | None) -> None:
+        if digest is None:
+            await self._write_shared(user_id, {}, drop=("persona",))
+        else:
+            await self._write_shared(user_id, {"persona": digest.hex()})
+
+    async def _unshare(self, user_id: str) -> None:
+        if self.redis is None:
+            return
+        try:
+            await self.redis.delete(user_key(user_id, SHARED_RECORD))
+        except (RedisError, OSError) as exc:
+            logger.warning("the shared Letta record of %s was not deleted: %s", user_id, exc)
+
+    async def _write_shared(self, user_id: str, fields: dict[str, str], drop: tuple[str, ...] = ()) -> None:
+        if self.redis is None:
+            return
+        key = user_key(user_id, SHARED_RECORD)
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            for field, value in fields.items():
+                pipe.hset(key, field, value)
+            if drop:
+                pipe.hdel(key, *drop)
+            pipe.expire(key, SHARED_RECORD_SECONDS)
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            logger.debug("the shared Letta record of %s was not written: %s", user_id, exc)
 
     def _forget_agent(self, agent_id: str) -> None:
         self._verified.pop(agent_id)

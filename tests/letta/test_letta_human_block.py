@@ -28,8 +28,12 @@ class FakeLetta:
 
     def __init__(self) -> None:
         self.agents: dict[str, dict[str, Any]] = {}
+        self.created = 0
         self.requests: list[tuple[str, str, Any]] = []
         self.agent_appends: list[str] = []  # lines the agent appends to its human block on the next message
+        self.persona_rewrite: str | None = (
+            None  # what the agent replaces its persona with on the next message
+        )
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
@@ -39,7 +43,8 @@ class FakeLetta:
             name = request.url.params.get("name")
             return httpx.Response(200, json=[a for a in self.agents.values() if a["name"] == name])
         if request.method == "POST" and path == "/v1/agents/":
-            agent_id = f"agent-{len(self.agents) + 1}"
+            self.created += 1
+            agent_id = f"agent-{self.created}"
             blocks = [{"label": b["label"], "value": b["value"]} for b in body["memory_blocks"]]
             self.agents[agent_id] = {"id": agent_id, "name": body["name"], "memory": {"blocks": blocks}}
             return httpx.Response(200, json=self.agents[agent_id])
@@ -47,6 +52,9 @@ class FakeLetta:
         agent = self.agents.get(parts[2]) if len(parts) > 2 else None
         if agent is None:
             return httpx.Response(404, json={"detail": "agent not found"})
+        if len(parts) == 3 and request.method == "DELETE":
+            del self.agents[agent["id"]]
+            return httpx.Response(200, json={})
         if len(parts) == 3:  # GET, or PATCH of its LLM/embedding configuration
             agent.update(body or {})
             return httpx.Response(200, json=agent)
@@ -66,6 +74,21 @@ class FakeLetta:
                 }
                 messages.append({"message_type": "tool_call_message", "tool_call": call})
             self.agent_appends = []
+            if self.persona_rewrite is not None:
+                persona = next(b for b in agent["memory"]["blocks"] if b["label"] == "persona")
+                call = {
+                    "name": "core_memory_replace",
+                    "arguments": json.dumps(
+                        {
+                            "label": "persona",
+                            "old_content": persona["value"],
+                            "new_content": self.persona_rewrite,
+                        }
+                    ),
+                }
+                persona["value"] = self.persona_rewrite
+                self.persona_rewrite = None
+                messages.append({"message_type": "tool_call_message", "tool_call": call})
             messages.append({"message_type": "assistant_message", "assistant_message": "Okay!"})
             return httpx.Response(200, json={"messages": messages, "usage": {"total_tokens": 10}})
         return httpx.Response(404, json={"detail": f"unexpected {request.method} {path}"})
@@ -73,6 +96,12 @@ class FakeLetta:
     def human(self, agent_id: str) -> str:
         value: str = next(
             b["value"] for b in self.agents[agent_id]["memory"]["blocks"] if b["label"] == "human"
+        )
+        return value
+
+    def persona(self, agent_id: str) -> str:
+        value: str = next(
+            b["value"] for b in self.agents[agent_id]["memory"]["blocks"] if b["label"] == "persona"
         )
         return value
 
