@@ -106,6 +106,7 @@ class NewState:
     baseline: tuple[float, float, float]
     emotion_label: str
     reason: str
+    baseline_drift: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,16 +147,23 @@ class PersonalityRepository:
             f"""
             INSERT INTO personality_state (user_id, created_at, profile, openness, conscientiousness,
                 extraversion, agreeableness, neuroticism, pleasure, arousal, dominance, baseline_pleasure,
-                baseline_arousal, baseline_dominance, emotion_label, is_current, reason)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, TRUE, $16)
+                baseline_arousal, baseline_dominance, emotion_label, is_current, reason, baseline_drift)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, TRUE, $16, $17)
             RETURNING {STATE_COLUMNS}
             """,  # noqa: S608
             state.user_id, state.created_at, state.profile,
             t["openness"], t["conscientiousness"], t["extraversion"], t["agreeableness"], t["neuroticism"],
-            *state.pad, *state.baseline, state.emotion_label, state.reason,
+            *state.pad, *state.baseline, state.emotion_label, state.reason, state.baseline_drift,
         )  # fmt: skip
         assert row is not None
         return _state(row)
+
+    async def last_baseline_drift(self, user_id: str) -> datetime | None:
+        """When the user's baseline last drifted (None: never)."""
+        value: datetime | None = await self.conn.fetchval(
+            "SELECT max(created_at) FROM personality_state WHERE user_id = $1 AND baseline_drift", user_id
+        )
+        return value
 
     async def history(
         self, user_id: str, since: datetime, limit: int, offset: int

@@ -173,9 +173,12 @@ async def evolve(user_id: KnownUser, personality: PersonalityServiceDep) -> Evol
     """Run the nightly evolution now: quirk mining and rules, then the baseline drift."""
     result = await personality.evolve(user_id)
     q, d = result.quirks, result.drift
-    drift_note = (
-        "baseline drifted" if d.applied else f"baseline kept ({d.interactions} of 5 interactions needed)"
-    )
+    if d.applied:
+        drift_note = "baseline drifted"
+    elif d.already_drifted:
+        drift_note = "baseline kept (it already drifted tonight)"
+    else:
+        drift_note = f"baseline kept ({d.interactions} of 5 interactions needed)"
     return EvolveRead(
         success=True,
         message=f"quirks: {q.created} new, {q.reinforced} reinforced, {q.faded} faded; {drift_note}",
@@ -191,6 +194,7 @@ async def evolve(user_id: KnownUser, personality: PersonalityServiceDep) -> Evol
         ),
         drift=DriftRead(
             applied=d.applied,
+            already_drifted=d.already_drifted,
             interactions=d.interactions,
             rate=d.rate,
             baseline_before=_pad(d.before),

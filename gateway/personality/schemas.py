@@ -189,6 +189,9 @@ class QuirkEvolutionRead(BaseModel):
 
 class DriftRead(BaseModel):
     applied: bool
+    already_drifted: bool = Field(
+        default=False, description="not applied because the baseline already drifted in the last 20 hours"
+    )
     interactions: int = Field(description="turns with a recorded mood in the 7 days before")
     rate: float
     baseline_before: PADRead

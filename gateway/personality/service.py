@@ -55,6 +55,9 @@ logger = logging.getLogger(__name__)
 
 DRIFT_WINDOW = timedelta(days=7)
 DRIFT_MIN_INTERACTIONS = 5
+# The baseline drifts at most once in this span: once per night, however many replicas or re-runs try, while a
+# night whose run started late (a restart) still leaves the next night its drift.
+DRIFT_ONCE_PER = timedelta(hours=20)
 # The companion is "new" until it has answered this many messages: until then /initialize may still choose its
 # profile (someone who said hi first got the default). The same count as the baseline drift needs, so no
 # nightly drift has shaped a new companion yet.
@@ -143,6 +146,7 @@ class DriftOutcome:
     rate: float
     before: PAD
     after: PAD
+    already_drifted: bool = False  # not applied: the baseline drifted less than DRIFT_ONCE_PER ago
 
 
 @dataclass(frozen=True)
@@ -409,28 +413,43 @@ class PersonalityService:
         async with self.pool.acquire() as conn, conn.transaction():
             repo = PersonalityRepository(conn)
             await repo.lock(LOCK_NAMESPACE_STATE, user_id)
-            row = await repo.current(user_id)
-            if row is None:
-                raise PersonalityNotInitializedError(
-                    f"user {user_id} has no personality yet; initialise it first"
-                )
-            before = self._state(row, now)
-            new_baseline = (baseline or before.baseline).clamped()
-            after = (before.pad + (delta or PAD())).clamped().rounded(6)
-            label = emotion_label(after, new_baseline, self.settings.neutral_radius)
-            await repo.retire_current(user_id)
-            new_row = await repo.insert_state(
-                NewState(
-                    user_id=user_id,
-                    created_at=before.as_of,  # never earlier than the row it follows
-                    profile=before.profile.value,
-                    traits=before.traits.as_dict(),
-                    pad=after.as_tuple(),
-                    baseline=new_baseline.as_tuple(),
-                    emotion_label=label.value,
-                    reason=reason[:MAX_REASON_CHARS],
-                )
+            return await self._write_locked(repo, user_id, now, reason, delta=delta, baseline=baseline)
+
+    async def _write_locked(
+        self,
+        repo: PersonalityRepository,
+        user_id: str,
+        now: datetime,
+        reason: str,
+        *,
+        delta: PAD | None = None,
+        baseline: PAD | None = None,
+        baseline_drift: bool = False,
+    ) -> PadChange:
+        """The new current state row (the caller holds the user's state lock in its transaction)."""
+        row = await repo.current(user_id)
+        if row is None:
+            raise PersonalityNotInitializedError(
+                f"user {user_id} has no personality yet; initialise it first"
             )
+        before = self._state(row, now)
+        new_baseline = (baseline or before.baseline).clamped()
+        after = (before.pad + (delta or PAD())).clamped().rounded(6)
+        label = emotion_label(after, new_baseline, self.settings.neutral_radius)
+        await repo.retire_current(user_id)
+        new_row = await repo.insert_state(
+            NewState(
+                user_id=user_id,
+                created_at=before.as_of,  # never earlier than the row it follows
+                profile=before.profile.value,
+                traits=before.traits.as_dict(),
+                pad=after.as_tuple(),
+                baseline=new_baseline.as_tuple(),
+                emotion_label=label.value,
+                reason=reason[:MAX_REASON_CHARS],
+                baseline_drift=baseline_drift,
+            )
+        )
         return PadChange(before.pad, after, before.label, self._state(new_row, before.as_of))
 
     async def react(
@@ -473,12 +492,23 @@ class PersonalityService:
         if target is None:
             return DriftOutcome(False, len(moods), rate, state.baseline, state.baseline)
         target = target.rounded(6)
-        change = await self._write(
-            user_id,
-            now,
-            f"baseline drift toward the 7-day mean of {len(moods)} interactions (rate {rate:g})",
-            baseline=target,
-        )
+        async with self.pool.acquire() as conn, conn.transaction():
+            repo = PersonalityRepository(conn)
+            await repo.lock(LOCK_NAMESPACE_STATE, user_id)
+            last = await repo.last_baseline_drift(user_id)
+            if last is not None and now - last < DRIFT_ONCE_PER:
+                # Already drifted tonight (another replica's run, a re-run, POST .../evolve): once per night.
+                return DriftOutcome(
+                    False, len(moods), rate, state.baseline, state.baseline, already_drifted=True
+                )
+            change = await self._write_locked(
+                repo,
+                user_id,
+                now,
+                f"baseline drift toward the 7-day mean of {len(moods)} interactions (rate {rate:g})",
+                baseline=target,
+                baseline_drift=True,
+            )
         return DriftOutcome(True, len(moods), rate, state.baseline, change.state.baseline)
 
     # --- quirks ----------------------------------------------------------------------------------------

@@ -167,6 +167,7 @@ class ReflectionService:
         if drift is not None:
             result.drift = {
                 "applied": drift.applied,
+                "already_drifted": drift.already_drifted,
                 "interactions": drift.interactions,
                 "rate": drift.rate,
                 "before": drift.before.as_dict(),

@@ -331,3 +331,24 @@ async def test_persona_renders_traits_mood_quirks_and_urgent_needs(
     assert 'often says "tell me more about that"' in text
     assert "rest 0.8" in text  # 0.5 + 9 h x 0.04 = 0.86, urgent
     assert "social" not in text.split("What you want right now:")[1]  # 0.77, not yet urgent
+
+
+async def test_the_baseline_drifts_once_per_night_however_many_runs(
+    service: PersonalityService, companion: str, pool: asyncpg.Pool
+) -> None:
+    """Two replicas (or an operator's re-run) run the nightly drift the same night, even at the same moment:
+    the baseline moves once; the next night it moves again."""
+    await add_turns(pool, companion, [PAD(0.5, 0.2, -0.1)] * 5, T0)
+    night = T0 + timedelta(days=1)
+    first, second = await asyncio.gather(
+        service.drift_baseline(companion, night),
+        service.drift_baseline(companion, night + timedelta(minutes=1)),
+    )
+    assert sorted([first.applied, second.applied]) == [False, True]
+    assert (first if not first.applied else second).already_drifted
+    later = await service.drift_baseline(companion, night + timedelta(hours=3))
+    assert not later.applied and later.already_drifted
+    after_one = await service.current(companion, night + timedelta(hours=3))
+    assert after_one.baseline.pleasure == pytest.approx(DRIFT_RATE * 0.5)
+    next_night = await service.drift_baseline(companion, night + timedelta(days=1))
+    assert next_night.applied and next_night.after.pleasure > after_one.baseline.pleasure
