@@ -49,9 +49,11 @@ from scripts.targets import PgConnection, TargetError, Targets, pg_tool, redact_
 FORMAT_VERSION = 1
 ARCHIVE_PREFIX = "companion-backup-"
 REPO = Path(__file__).resolve().parent.parent
-# Redis keys a backup leaves out: caches that refill themselves, locks, and momentary rate-limit buckets.
+# Redis keys a backup leaves out: caches that refill themselves, locks, the claims of scheduled job times, and
+# momentary rate-limit buckets.
 REDIS_SKIPPED = (
     "emb:*", "importance:*", "appraisal:*", "security:judge:*", "ratelimit:*", "user:*:ratelimit", "*lock*",
+    "job-slot:*", "user:*:letta",
 )  # fmt: skip
 SECRET_NAME = re.compile(r"(PASSWORD|TOKEN|SECRET|_KEY)$")
 CONFIG_FILES = ("Caddyfile", "docker-compose.yml", "docker-compose.override.yml")

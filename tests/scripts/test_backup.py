@@ -220,6 +220,20 @@ def test_restore_with_yes_replaces_changed_data(
     assert asyncio.run(snapshot(targets)) == before
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        "job-slot:proactive_check",  # a scheduled time claimed by a replica: restored, it would skip a run
+        "user:710000000000000001:chat-lock:queue",
+        "queued-lock-sequence",
+        "user:710000000000000001:letta",  # the replicas' record of a Letta agent: rebuilt on the next turn
+        "emb:abc",
+    ],
+)
+def test_transient_keys_stay_out_of_a_backup(key: str) -> None:
+    assert not is_state_key(key)
+
+
 def test_restore_refuses_a_damaged_archive(env: dict[str, str], workdir: Path) -> None:
     """A file whose checksum differs from the manifest stops the restore before anything is touched."""
     archive = next((workdir / "backups").glob("companion-backup-*.tar.gz"))
