@@ -298,14 +298,19 @@ async def _run(rows: list[Row], layers: frozenset[Layer], threshold: float, embe
             if not await detector.warm_up():
                 raise SystemExit("the embedding service could not embed the exemplar bank")
             inputs = [embedding_input(n) for n in normalized]
+            # A text with nothing visible to embed is never sent (the detector skips its semantic layer too).
+            embeddable = [i for i, text in enumerate(inputs) if text]
             started = time.perf_counter()
-            for start in range(0, len(inputs), EMBED_BATCH):
-                batch = await embedding.embed_documents(inputs[start : start + EMBED_BATCH])
+            for start in range(0, len(embeddable), EMBED_BATCH):
+                chunk = embeddable[start : start + EMBED_BATCH]
+                batch = await embedding.embed_documents([inputs[i] for i in chunk])
                 assert batch is not None
-                vectors[start : start + EMBED_BATCH] = batch.vectors
+                for i, embedded in zip(chunk, batch.vectors, strict=True):
+                    vectors[i] = embedded
             extra["embedding_batch_seconds"] = round(time.perf_counter() - started, 2)
             single: list[float] = []
-            for text in inputs[:: max(1, len(inputs) // EMBED_LATENCY_SAMPLE)][:EMBED_LATENCY_SAMPLE]:
+            sample = [inputs[i] for i in embeddable]
+            for text in sample[:: max(1, len(sample) // EMBED_LATENCY_SAMPLE)][:EMBED_LATENCY_SAMPLE]:
                 started = time.perf_counter()
                 await embedding.embed_documents([text + " "])  # a fresh cache key: a real model call
                 single.append((time.perf_counter() - started) * 1000)

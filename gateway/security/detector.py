@@ -319,11 +319,14 @@ class Detector:
     async def _embed(
         self, normalized: NormalizedText, user_id: str | None
     ) -> tuple[list[float] | None, str | None]:
+        text = embedding_input(normalized)
+        if not text:
+            return None, "semantic: nothing visible to embed"
         bank = await self._ensure_bank()
         if bank is None or self._embedding is None:
             return None, "semantic: exemplar bank unavailable (embedding service down)"
         try:
-            embedded = await self._embedding.embed_documents([embedding_input(normalized)], user_id=user_id)
+            embedded = await self._embedding.embed_documents([text], user_id=user_id)
         except EmbeddingServiceError as exc:
             return None, f"semantic: embedding service unavailable ({exc.status_code})"
         assert embedded is not None
@@ -333,8 +336,10 @@ class Detector:
 
 
 def embedding_input(normalized: NormalizedText) -> str:
-    """What the semantic layer embeds: the text (and a readable decoding, when there is one), bounded."""
+    """What the semantic layer embeds: the text (and a readable decoding, when there is one), bounded; empty
+    when neither holds anything visible (a message made only of hidden characters that decode to nothing),
+    which is never sent to the embedding service."""
     text = normalized.text
     if normalized.decoded:
         text = normalized.decoded[0] + "\n" + text
-    return text[:EMBED_CHARS]
+    return text[:EMBED_CHARS].strip()

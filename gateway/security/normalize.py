@@ -49,6 +49,15 @@ _INVISIBLE_RANGES = (
 _TAG_RUN = re.compile("[\U000e0020-\U000e007e]+")
 _TAG_TO_ASCII = {0xE0000 + code: chr(code) for code in range(0x20, 0x7F)}
 
+# Invisible characters that carry text a model can be asked to decode: "sneaky bits" spell each character's
+# code in binary with INVISIBLE TIMES (0) and INVISIBLE PLUS (1), words split by zero-width spaces; variation
+# selectors stand for one byte each (U+FE00-FE0F: 0-15, U+E0100-E01EF: 16-255 or the byte itself, as tools
+# write them). A run of them is hidden text whatever it decodes to; nobody types one by hand.
+_SNEAKY_RUN = re.compile("[\u2062\u2064][\u2062\u2064\u200b]{7,}")
+_SNEAKY_BITS = str.maketrans({"\u2062": "0", "\u2064": "1", "\u200b": " "})
+_SELECTOR_RUN = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{3,}")
+MIN_HIDDEN_RUN = 8  # payload-carrying invisibles in a run: from here the text was hidden on purpose
+
 # Letters from other scripts that look like Latin ones (the common part of Unicode's confusables list).
 _HOMOGLYPHS = str.maketrans(
     {
@@ -166,7 +175,8 @@ class NormalizedText:
 
     @property
     def is_blank(self) -> bool:
-        return not any(ch.isalnum() for ch in self.text)
+        """Nothing to read: no letter or digit in the text nor in anything decoded from it."""
+        return not any(ch.isalnum() for part in (self.text, *self.decoded) for ch in part)
 
 
 def safe_text(raw: str) -> str:
@@ -238,6 +248,52 @@ def _is_readable(text: str) -> bool:
     printable = sum(1 for ch in text if ch.isprintable() or ch in "\n\t")
     letters = sum(1 for ch in text if ch.isalpha() or ch == " ")
     return printable / len(text) > 0.95 and letters / len(text) > 0.6 and readable_ratio(text) >= 0.2
+
+
+def _bits_to_text(bits: str) -> str | None:
+    """One word of sneaky bits: each character's code in binary without leading zeros, back to back (7 bits
+    for letters, 6 for digits, spaces and punctuation); the split that reads as most letters, None when the
+    bits split into no printable ASCII at all."""
+    best: list[tuple[int, str] | None] = [None] * (len(bits) + 1)
+    best[0] = (0, "")
+    for start in range(len(bits)):
+        here = best[start]
+        if here is None or bits[start] != "1":
+            continue
+        for width in (7, 6):
+            end = start + width
+            if end > len(bits):
+                continue
+            char = chr(int(bits[start:end], 2))
+            score = here[0] + char.isalpha()
+            there = best[end]
+            if there is None or score > there[0]:
+                best[end] = (score, here[1] + char)
+    last = best[len(bits)]
+    return None if last is None else last[1]
+
+
+def _hidden_payloads(text: str) -> tuple[list[tuple[str, str]], int]:
+    """(transform, decoded text) for each run of payload-carrying invisibles, and how many such characters
+    there were; the runs themselves are removed later with the other invisibles."""
+    found: list[tuple[str, str]] = []
+    hidden = 0
+    for match in _SNEAKY_RUN.finditer(text):
+        hidden += len(match.group(0))
+        words = match.group(0).translate(_SNEAKY_BITS).split()
+        decoded = " ".join(word for word in (_bits_to_text(bits) for bits in words) if word)
+        if decoded.strip() and len(found) < MAX_DECODED_SEGMENTS:
+            found.append(("sneaky_bits", decoded[:MAX_SEGMENT_CHARS]))
+    for match in _SELECTOR_RUN.finditer(text):
+        hidden += len(match.group(0))
+        raw = bytes(
+            (code - 0xFE00) if code < 0xE0000 else (code - 0xE0100) % 256
+            for code in (ord(ch) for ch in match.group(0)[: MAX_SEGMENT_CHARS * 2])
+        )
+        decoded = "".join(ch for ch in raw.decode("utf-8", "replace") if ch.isprintable() or ch in "\n\t")
+        if decoded.strip() and len(found) < MAX_DECODED_SEGMENTS:
+            found.append(("variation_selectors", decoded[:MAX_SEGMENT_CHARS]))
+    return found, hidden
 
 
 def _decode_base64(token: str) -> str | None:
@@ -337,6 +393,12 @@ def normalize(raw: str) -> NormalizedText:
         tagged = sum(len(run) for run in _TAG_RUN.findall(text))
         text = _TAG_RUN.sub(lambda m: " " + m.group(0).translate(_TAG_TO_ASCII) + " ", text)
         transforms.append("tags")
+    hidden_payloads, payload_chars = _hidden_payloads(text)
+    for name, _ in hidden_payloads:
+        if name not in transforms:
+            transforms.append(name)
+    if payload_chars:
+        text = _SELECTOR_RUN.sub(" ", text)  # variation selectors are not removed as invisibles below
     invisible = sum(1 for ch in text if _is_invisible(ch))
     if invisible:
         text = "".join(" " if ch == "\r" else ch for ch in text if ch == "\r" or not _is_invisible(ch))
@@ -352,12 +414,12 @@ def normalize(raw: str) -> NormalizedText:
     spaced_morse = _morse_decodings(text) if "  " in text and ".-" in text else []
     text = _NEWLINE_RUN.sub("\n\n", _WHITESPACE_RUN.sub(" ", text)).strip()
 
-    decoded: list[str] = []
+    decoded: list[str] = [unicodedata.normalize("NFKC", payload) for _, payload in hidden_payloads]
     for _, payload in spaced_morse:
         decoded.append(payload)
     if spaced_morse:
         transforms.append("morse")
-    frontier = [text]
+    frontier = [text, *decoded]
     for _ in range(MAX_DECODE_DEPTH):
         next_frontier: list[str] = []
         for source in frontier:
@@ -373,8 +435,8 @@ def normalize(raw: str) -> NormalizedText:
             break
         frontier = next_frontier
 
-    hidden = invisible + tagged + folded + small_caps
-    obfuscation = min(1.0, hidden / 4) * 0.5 + (0.5 if any(
+    hidden = invisible + tagged + folded + small_caps + payload_chars
+    obfuscation = min(1.0, hidden / 4) * 0.5 + (0.5 if payload_chars >= MIN_HIDDEN_RUN or any(
         t in transforms for t in ("base64", "hex", "binary", "rot13", "morse")
     ) else 0.0)  # fmt: skip
     return NormalizedText(
@@ -383,5 +445,11 @@ def normalize(raw: str) -> NormalizedText:
         decoded=tuple(decoded),
         transforms=tuple(transforms),
         obfuscation=obfuscation,
-        extra={"invisible": invisible, "tags": tagged, "homoglyphs": folded, "small_caps": small_caps},
+        extra={
+            "invisible": invisible,
+            "tags": tagged,
+            "homoglyphs": folded,
+            "small_caps": small_caps,
+            "hidden_payload": payload_chars,
+        },
     )
