@@ -10,3 +10,4 @@ from pathlib import Path
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LOCOMO = SHARED_DATA / "locomo" / "locomo10.json"
 INJECTION_DEV = SHARED_DATA / "injection" / "dev.jsonl"
+INJECTION_EXTRA = SHARED_DATA / "injection" / "extra.jsonl"

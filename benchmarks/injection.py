@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.data import INJECTION_DEV
+from benchmarks.data import INJECTION_DEV, INJECTION_EXTRA
 from gateway.security.schemas import Layer
 
 logger = logging.getLogger("benchmarks.injection")
@@ -228,13 +228,54 @@ def cross_validate(outcomes: Sequence[Outcome], k: int, threshold: float) -> tup
     return [o for o in held if o is not None], described
 
 
+def leave_one_source_out(
+    outcomes: Sequence[Outcome], threshold: float
+) -> tuple[list[Outcome], dict[str, Any]]:
+    """Each source scored by a fusion fitted on every other source (its operating point chosen on them too):
+    how the detector does on a kind of text it was never fitted on. Returns the held-out outcomes and the
+    summary figures: per-source metrics, the mean recall over attack sources, the worst benign FPR, and the
+    FPR on the companion chat source."""
+    from gateway.security.fusion import sigmoid
+
+    sources = sorted({o.row.source for o in outcomes})
+    held: list[Outcome] = []
+    for source in sources:
+        train = [o for o in outcomes if o.row.source != source]
+        if not any(o.row.attack for o in train) or all(o.row.attack for o in train):
+            continue
+        fusion = fit_fusion(train, threshold)
+        for o in outcomes:
+            if o.row.source == source:
+                confidence = sigmoid(fusion.z(o.features))
+                held.append(Outcome(o.row, confidence >= threshold, confidence, o.detection_ms, o.features))
+    return held, loso_figures(held)
+
+
+def loso_figures(held: Sequence[Outcome]) -> dict[str, Any]:
+    """Per-source metrics of held-out outcomes, and the figures the issue is judged by."""
+    by_source: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in held:
+        by_source[outcome.row.source].append(outcome)
+    per_source = {source: metrics(items) for source, items in sorted(by_source.items())}
+    attack_recalls = [m["recall"] for m in per_source.values() if m["attacks"] and m["recall"] is not None]
+    benign_fprs = {s: m["false_positive_rate"] for s, m in per_source.items() if m["benign"]}
+    return {
+        "by_source": per_source,
+        "mean_attack_recall": round(statistics.fmean(attack_recalls), 4) if attack_recalls else None,
+        "worst_benign_fpr": max(benign_fprs.values(), default=None),
+        "worst_benign_source": max(benign_fprs, key=lambda s: benign_fprs[s] or 0.0) if benign_fprs else None,
+        "chat_fpr": benign_fprs.get(CV_CHAT_SOURCE),
+    }
+
+
 def _fmt(value: float | None) -> str:
     return "   -  " if value is None else f"{value:6.4f}"
 
 
-def _table(overall: dict[str, Any], by_source: dict[str, Any]) -> list[str]:
+def _table(overall: dict[str, Any] | None, by_source: dict[str, Any]) -> list[str]:
     lines = [f"{'source':<22} {'n':>6} {'precision':>9} {'recall':>7} {'f1':>7} {'fpr':>7}"]
-    for name, m in [("OVERALL", overall), *by_source.items()]:
+    rows = [("OVERALL", overall)] if overall is not None else []
+    for name, m in [*rows, *by_source.items()]:
         lines.append(
             f"{name:<22} {m['n']:>6} {_fmt(m['precision']):>9} {_fmt(m['recall']):>7} {_fmt(m['f1']):>7} "
             f"{_fmt(m['false_positive_rate']):>7}"
@@ -253,6 +294,14 @@ def report(summary: dict[str, Any]) -> str:
         lines.append(f"embedding call (one message): p50 {e['p50']} ms, p95 {e['p95']} ms")
     if summary.get("skipped_layers"):
         lines.append("skipped layers: " + "; ".join(summary["skipped_layers"]))
+    if summary.get("loso"):
+        loso = summary["loso"]
+        lines.append("leave-one-source-out (each source scored by a fusion fitted on the others):")
+        lines.extend("  " + line for line in _table(None, loso["by_source"]))
+        lines.append(
+            f"  LOSO mean attack recall {loso['mean_attack_recall']}, worst benign FPR {loso['worst_benign_fpr']} "
+            f"({loso['worst_benign_source']}), chat FPR {loso['chat_fpr']}"
+        )
     if summary.get("held_out"):
         held = summary["held_out"]
         lines.append(f"held-out ({held['folds']}-fold, grouped; fusion refitted without each fold):")
@@ -347,21 +396,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.injection", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--data", type=Path, default=INJECTION_DEV, help="JSONL with text, label, source")
+    parser.add_argument("--data", type=Path, nargs="+", default=[INJECTION_DEV, INJECTION_EXTRA],
+                        help="JSONL files with text, label, source (default: shared dev and extra)")  # fmt: skip
     parser.add_argument("--layers", type=parse_layers, default=frozenset({Layer.RULES, Layer.SEMANTIC}),
                         help="comma-separated: rules,semantic,llm (default rules,semantic)")  # fmt: skip
     parser.add_argument("--threshold", type=float, default=0.7)
     parser.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--cv", type=int, default=0, metavar="K",
                         help="also report K-fold grouped cross-validation of the fusion (held-out)")  # fmt: skip
+    parser.add_argument("--loso", action="store_true",
+                        help="also report leave-one-source-out: each source scored by a fusion fitted on the "
+                        "others")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not args.data.is_file():
-        print(f"no data file at {args.data}", file=sys.stderr)
-        return 2
-    rows, skipped = load_rows(args.data)
+    rows, skipped = [], 0
+    for path in args.data:
+        if not path.is_file():
+            print(f"no data file at {path}", file=sys.stderr)
+            return 2
+        found, missed = load_rows(path)
+        rows.extend(found)
+        skipped += missed
     if not rows:
-        print(f"{args.data}: no usable rows ({skipped} skipped)", file=sys.stderr)
+        print(f"{', '.join(map(str, args.data))}: no usable rows ({skipped} skipped)", file=sys.stderr)
         return 2
     outcomes, extra = run(rows, args.layers, args.threshold)
     layer_names = ",".join(layer.value for layer in Layer if layer in args.layers)
@@ -379,6 +436,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "by_source": {source: metrics(items) for source, items in sorted(by_source.items())},
             "fusions": [*fusions, f"all rows: {fit_fusion(outcomes, args.threshold).describe()}"],
         }
+    if args.loso:
+        _, summary["loso"] = leave_one_source_out(outcomes, args.threshold)
     print(report(summary))
     if args.json is not None:
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
