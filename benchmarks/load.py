@@ -36,7 +36,11 @@ embedding service and the load generator. A second process helps as far as one g
 by its own event loop (one core at most) while the machine still has idle CPU; once ``machine_cpu_busy_percent``
 is near 100 in the one-replica phase, a second replica can only shorten queues, not add capacity. Only a
 saturated run (``--think-s 0``, enough users to keep every process busy) says anything about throughput; at
-human pace both phases serve the same demand and only latency and overhead can differ.
+human pace both phases serve the same demand and only latency and overhead can differ. Two more differences
+are the gateway's, not the machine's: each process has its own Postgres pool (``DATABASE_POOL_MAX_SIZE``) and
+client connections, and a turn waits for the memory writes still in flight behind the user's previous reply
+only when that reply came from the same process, so with alternating replicas and no think time the
+N-replica phase skips part of a wait the one-replica phase pays (``stage_ms.mood_and_recall`` shows it).
 """
 
 from __future__ import annotations
@@ -221,8 +225,11 @@ async def run_phase(
             phase.machine_cpu_busy_percent = psutil.cpu_percent(interval=None)
             phase.load_generator_cpu_s = _cpu_s(psutil.Process()) - own_cpu_start
             cpu_end = [_cpu_s(g) for g in gateways]
-            for i, user_id in enumerate(phase.user_ids):  # waits for the memory writes behind the replies
-                await clients[i % replicas].get(f"/api/users/{user_id}/export")
+            # An export waits for the memory writes behind the user's replies, but only those of the process
+            # it asks: with turns spread over replicas, every replica is asked.
+            for user_id in phase.user_ids:
+                for client in clients:
+                    await client.get(f"/api/users/{user_id}/export")
         rss_end = [g.memory_info().rss / 2**20 for g in gateways]
         phase.processes = [
             {
