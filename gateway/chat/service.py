@@ -103,21 +103,42 @@ class ChatService:
         self._replay_task: asyncio.Task[dict[str, int]] | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
+        self._releases: set[asyncio.Task[None]] = set()  # user locks held until their turn's memories land
 
     # --- the pipeline -----------------------------------------------------------------------------------------
 
     async def handle(self, user_id: str, request: ChatMessageIn) -> ChatResponse:
-        async with self._user_lock(user_id, request.message_id):
+        lock = self._user_lock(user_id, request.message_id)
+        await lock.__aenter__()
+        try:
             try:
                 response = await self._handle(user_id, request)
             except DATABASE_UNAVAILABLE as exc:
                 logger.warning("postgres unavailable, answering without it: %r", exc)
                 response = await self._handle_without_database(user_id, request)
                 self._observe(response)
+                self._release_after_writes(user_id, lock)
                 return response
+        except BaseException:
+            await lock.__aexit__(None, None, None)
+            raise
+        # The reply goes now; the user's lock is held until the memories of this turn are stored, so their
+        # next message recalls this one whichever replica answers it.
+        self._release_after_writes(user_id, lock)
         self._observe(response)
         self._maybe_replay()
         return response
+
+    def _release_after_writes(self, user_id: str, lock: _UserLock) -> None:
+        async def release() -> None:
+            try:
+                await self.writer.user_idle(user_id)
+            finally:
+                await lock.__aexit__(None, None, None)
+
+        task = asyncio.create_task(release(), name=f"chat-release-{user_id}")
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
 
     def _observe(self, response: ChatResponse) -> None:
         if self.metrics is None:
@@ -392,6 +413,8 @@ class ChatService:
             except Exception:  # a replay cut short is resumed at the next start
                 self._replay_task.cancel()
         await self.writer.drain()
+        while self._releases:
+            await asyncio.wait(set(self._releases))
 
     async def pending(self) -> dict[str, int]:
         return {
