@@ -565,8 +565,11 @@ class ChatService:
     # --- export and deletion (``gateway/users/data.py``: ``UserTurns``) -------------------------------------
 
     async def settle(self, user_id: str) -> None:
-        """Wait until the memory writes behind the user's replies so far have landed."""
-        await self.writer.user_idle(user_id)
+        """Wait until the memory writes behind the user's replies so far have landed, whichever replica gave
+        them: a turn holds the user's lock until its memories are stored, so taking the lock once (in line
+        behind the messages sent before) is enough."""
+        async with self._user_lock(user_id):
+            await self.writer.user_idle(user_id)
 
     @asynccontextmanager
     async def exclusive(self, user_id: str) -> AsyncIterator[None]:

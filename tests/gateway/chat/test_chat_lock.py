@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
@@ -152,49 +154,77 @@ async def test_a_message_that_reaches_its_replica_late_is_still_answered_in_the_
     assert await _stored_messages(database_url, user) == ["before", "first", "second"]
 
 
-async def test_the_next_message_through_another_replica_recalls_the_previous_one(
-    database_url: str, redis_url: str, embedding_service_url: str, openai_fake: FakeOpenAIServer
-) -> None:
-    """A's reply goes out while the memories of that turn are still being stored (each insert of this user's
-    memories takes a second here, by a trigger); the user's next message, sent through B right away, is
-    answered once they are stored, so its prompt recalls what was just said."""
-    settings = _replicas_settings(database_url, redis_url, embedding_service_url, openai_fake)
-    user = new_user()
-    openai_fake.reply_for_model(PRIMARY, "Lovely.")
+@asynccontextmanager
+async def slow_memory_inserts(database_url: str, user: str, seconds: float = 1.0) -> AsyncIterator[None]:
+    """Each insert of ``user``'s memories takes ``seconds`` (a trigger), so their writes are still in flight
+    when the reply has gone out."""
     admin = await asyncpg.connect(database_url)
     trigger = f"slow_memories_{user}"
     try:
         await admin.execute(
             f"""
             CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$;
+            BEGIN PERFORM pg_sleep({seconds}); RETURN NEW; END $$;
             CREATE TRIGGER {trigger} BEFORE INSERT ON memories FOR EACH ROW
                 WHEN (NEW.user_id = '{user}') EXECUTE FUNCTION {trigger}();
             """
         )
-        async with running_app(settings) as replica_a, running_app(settings) as replica_b:
-            async with (
-                asgi_client(replica_a, service_auth()) as a,
-                asgi_client(replica_b, service_auth()) as b,
-            ):
-                told = await a.post(
-                    f"/api/chat/{user}/messages",
-                    json={
-                        "message": "My sister Clementine is moving to Lisbon next month.",
-                        "username": "kim",
-                    },
-                )
-                assert told.status_code == 200  # the reply did not wait for the memory write
-                asked = await b.post(
-                    f"/api/chat/{user}/messages",
-                    json={"message": "Where is my sister moving?", "username": "kim"},
-                )
+        yield
     finally:
         await admin.execute(
             f"DROP TRIGGER IF EXISTS {trigger} ON memories; DROP FUNCTION IF EXISTS {trigger}()"
         )
         await admin.close()
+
+
+async def test_the_next_message_through_another_replica_recalls_the_previous_one(
+    database_url: str, redis_url: str, embedding_service_url: str, openai_fake: FakeOpenAIServer
+) -> None:
+    """A's reply goes out while the memories of that turn are still being stored; the user's next message,
+    sent through B right away, is answered once they are stored, so its prompt recalls what was just said."""
+    settings = _replicas_settings(database_url, redis_url, embedding_service_url, openai_fake)
+    user = new_user()
+    openai_fake.reply_for_model(PRIMARY, "Lovely.")
+    async with (
+        slow_memory_inserts(database_url, user),
+        running_app(settings) as replica_a,
+        running_app(settings) as replica_b,
+        asgi_client(replica_a, service_auth()) as a,
+        asgi_client(replica_b, service_auth()) as b,
+    ):
+        told = await a.post(
+            f"/api/chat/{user}/messages",
+            json={"message": "My sister Clementine is moving to Lisbon next month.", "username": "kim"},
+        )
+        assert told.status_code == 200  # the reply did not wait for the memory write
+        asked = await b.post(
+            f"/api/chat/{user}/messages", json={"message": "Where is my sister moving?", "username": "kim"}
+        )
     assert asked.status_code == 200
     last = openai_fake.chat_requests[-1].json["messages"]
     assert last[-1]["content"] == "Where is my sister moving?"
     assert "Lisbon" in last[0]["content"]  # recalled into the system prompt
+
+
+async def test_an_export_through_another_replica_holds_the_turn_just_answered(
+    database_url: str, redis_url: str, embedding_service_url: str, openai_fake: FakeOpenAIServer
+) -> None:
+    """The user asks for their data through B right after A answered them: the export waits for A's memory
+    writes, so it holds what they just said."""
+    settings = _replicas_settings(database_url, redis_url, embedding_service_url, openai_fake)
+    user = new_user()
+    openai_fake.reply_for_model(PRIMARY, "Lovely.")
+    async with (
+        slow_memory_inserts(database_url, user),
+        running_app(settings) as replica_a,
+        running_app(settings) as replica_b,
+        asgi_client(replica_a, service_auth()) as a,
+        asgi_client(replica_b, service_auth()) as b,
+    ):
+        told = await a.post(
+            f"/api/chat/{user}/messages", json={"message": "I planted forty tulips today.", "username": "kim"}
+        )
+        assert told.status_code == 200
+        exported = await b.get(f"/api/users/{user}/export")
+    assert exported.status_code == 200, exported.text
+    assert any("forty tulips" in memory["content"] for memory in exported.json()["memories"])
