@@ -4,6 +4,7 @@ embedding size is written into the SQL, always as a checked int; every value is 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -19,6 +20,7 @@ SingleConnection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 VECTOR_MAX_DIMS = 16000
 BUILD_LOCK_KEY = 0x68_6E_73_77  # "hnsw": serialises index builds across gateway replicas
+BUILD_LOCK_POLL_SECONDS = 0.2
 
 
 def checked_dims(dims: object) -> int:
@@ -96,7 +98,13 @@ class PgVectorRepository:
     # --- building the size's HNSW index ------------------------------------------------------------------
 
     async def lock_builds(self) -> None:
-        await self.conn.execute("SELECT pg_advisory_lock($1)", BUILD_LOCK_KEY)
+        """Hold the index-build lock for this session. Polled, not waited for in one statement: a waiting
+        statement is a transaction with a snapshot, which the holder's CREATE INDEX CONCURRENTLY waits for in
+        turn (two replicas starting on a fresh database deadlocked that way)."""
+        while True:
+            if await self.conn.fetchval("SELECT pg_try_advisory_lock($1)", BUILD_LOCK_KEY):
+                return
+            await asyncio.sleep(BUILD_LOCK_POLL_SECONDS)
 
     async def unlock_builds(self) -> None:
         await self.conn.execute("SELECT pg_advisory_unlock($1)", BUILD_LOCK_KEY)

@@ -3,6 +3,7 @@ HNSW path at a scale where many users share the graph."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -191,6 +192,29 @@ async def test_ensure_ready_builds_a_valid_hnsw_index_once(
     assert row["indisvalid"]
     assert "USING hnsw (((embedding)::vector(16)) vector_cosine_ops)" in row["def"]
     assert "WHERE ((embedding_dims = 16) AND (deleted_at IS NULL))" in row["def"]
+
+
+async def test_two_replicas_building_the_index_at_once_both_succeed(
+    index_pool: asyncpg.Pool, index_database_url: str, make_user: MakeUser, rng
+) -> None:
+    """Two gateways start on a database without the size's index and both build it at the same moment: one
+    builds, the other waits its turn and finds it built (a blocking wait for the build lock was itself a
+    transaction that CREATE INDEX CONCURRENTLY waited for: a deadlock, and a replica without its index)."""
+    dims = 7
+    space = EmbeddingSpace(f"race-{uuid.uuid4().hex[:8]}", dims)
+    await insert_memories(index_pool, await make_user(), unit_vectors(rng, 50, dims), space)
+    await index_pool.execute(f"DROP INDEX IF EXISTS {hnsw_index_name(dims)}")
+    other = await asyncpg.create_pool(index_database_url, min_size=1, max_size=2)
+    assert other is not None
+    try:
+        await asyncio.gather(
+            PgVectorIndex(index_pool).ensure_ready(space), PgVectorIndex(other).ensure_ready(space)
+        )
+    finally:
+        await other.close()
+    assert await index_pool.fetchval(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", hnsw_index_name(dims)
+    )
 
 
 async def test_ensure_ready_replaces_an_invalid_index(
