@@ -33,6 +33,7 @@ from benchmarks.turn_latency import (
 )
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.faults.conftest import MODEL, FaultStack, counts
+from tests.gateway.chat.test_chat_lock import stored_messages
 
 pytestmark = pytest.mark.slow
 
@@ -151,15 +152,6 @@ async def post(
     if message_id is not None:
         body["message_id"] = message_id
     return await http.post(f"/api/chat/{user}/messages", json=body)
-
-
-async def stored_messages(database_url: str, user: str) -> list[str]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch("SELECT user_message FROM interactions WHERE user_id = $1 ORDER BY id", user)
-    finally:
-        await conn.close()
-    return [row["user_message"] for row in rows]
 
 
 async def eventually_true(check: Callable[[], Awaitable[bool]], seconds: float) -> None:

@@ -23,17 +23,11 @@ async def test_a_turn_longer_than_the_lease_keeps_the_user_from_another_replica(
 ) -> None:
     """Replica A's turn lasts several leases (slow LLM); replica B, on the same Redis, answers the same
     user's next message only after A has answered: the lease was renewed, never lapsed."""
-    settings = gateway_settings(
+    settings = _replicas_settings(
         database_url,
         redis_url,
         embedding_service_url,
-        chat_llm=ChatLLMSettings(  # type: ignore[call-arg]
-            llm_base_url=openai_fake.base_url,
-            primary_llm_model=PRIMARY,
-            fallback_llm_model=None,
-            llm_timeout_seconds=20,
-            _env_file=None,
-        ),
+        openai_fake,
         chat=ChatSettings(lock_lease_seconds=LEASE_SECONDS, _env_file=None),  # type: ignore[call-arg]
     )
     user = new_user()
@@ -62,8 +56,13 @@ async def test_a_turn_longer_than_the_lease_keeps_the_user_from_another_replica(
 
 
 def _replicas_settings(
-    database_url: str, redis_url: str, embedding_service_url: str, openai_fake: FakeOpenAIServer
+    database_url: str,
+    redis_url: str,
+    embedding_service_url: str,
+    openai_fake: FakeOpenAIServer,
+    chat: ChatSettings | None = None,
 ) -> Settings:
+    """Replicas' settings: the fake LLM as the chat LLM, no rate limit (one client sends everything)."""
     return gateway_settings(
         database_url,
         redis_url,
@@ -76,10 +75,11 @@ def _replicas_settings(
             _env_file=None,
         ),
         security=SecuritySettings(rate_limit_enabled=False, _env_file=None),  # type: ignore[call-arg]
+        **({"chat": chat} if chat is not None else {}),
     )
 
 
-async def _stored_messages(database_url: str, user: str) -> list[str]:
+async def stored_messages(database_url: str, user: str) -> list[str]:
     conn = await asyncpg.connect(database_url)
     try:
         rows = await conn.fetch("SELECT user_message FROM interactions WHERE user_id = $1 ORDER BY id", user)
@@ -118,7 +118,7 @@ async def test_messages_sent_through_two_replicas_are_answered_in_the_order_sent
                 await asyncio.sleep(0.005)
             responses = await asyncio.gather(*sent)
     assert [r.status_code for r in responses] == [200] * len(texts)
-    assert await _stored_messages(database_url, user) == ["hi", "hi", *texts]
+    assert await stored_messages(database_url, user) == ["hi", "hi", *texts]
     calls = [c for c in openai_fake.chat_requests if c.json["messages"][-1]["content"] in texts]
     assert [c.json["messages"][-1]["content"] for c in calls] == texts
     for call, previous in zip(calls[1:], texts, strict=False):  # the message before it is in its history
@@ -151,7 +151,19 @@ async def test_a_message_that_reaches_its_replica_late_is_still_answered_in_the_
             first = post(b, "first", "1300000000000002000")
             responses = await asyncio.gather(earlier, second, first)
     assert [r.status_code for r in responses] == [200, 200, 200]
-    assert await _stored_messages(database_url, user) == ["before", "first", "second"]
+    assert await stored_messages(database_url, user) == ["before", "first", "second"]
+
+
+@asynccontextmanager
+async def two_replicas(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Two gateways on the same stack, and a client of each."""
+    async with (
+        running_app(settings) as replica_a,
+        running_app(settings) as replica_b,
+        asgi_client(replica_a, service_auth()) as a,
+        asgi_client(replica_b, service_auth()) as b,
+    ):
+        yield a, b
 
 
 @asynccontextmanager
@@ -185,13 +197,7 @@ async def test_the_next_message_through_another_replica_recalls_the_previous_one
     settings = _replicas_settings(database_url, redis_url, embedding_service_url, openai_fake)
     user = new_user()
     openai_fake.reply_for_model(PRIMARY, "Lovely.")
-    async with (
-        slow_memory_inserts(database_url, user),
-        running_app(settings) as replica_a,
-        running_app(settings) as replica_b,
-        asgi_client(replica_a, service_auth()) as a,
-        asgi_client(replica_b, service_auth()) as b,
-    ):
+    async with slow_memory_inserts(database_url, user), two_replicas(settings) as (a, b):
         told = await a.post(
             f"/api/chat/{user}/messages",
             json={"message": "My sister Clementine is moving to Lisbon next month.", "username": "kim"},
@@ -214,13 +220,7 @@ async def test_an_export_through_another_replica_holds_the_turn_just_answered(
     settings = _replicas_settings(database_url, redis_url, embedding_service_url, openai_fake)
     user = new_user()
     openai_fake.reply_for_model(PRIMARY, "Lovely.")
-    async with (
-        slow_memory_inserts(database_url, user),
-        running_app(settings) as replica_a,
-        running_app(settings) as replica_b,
-        asgi_client(replica_a, service_auth()) as a,
-        asgi_client(replica_b, service_auth()) as b,
-    ):
+    async with slow_memory_inserts(database_url, user), two_replicas(settings) as (a, b):
         told = await a.post(
             f"/api/chat/{user}/messages", json={"message": "I planted forty tulips today.", "username": "kim"}
         )
