@@ -33,7 +33,7 @@ from benchmarks.turn_latency import (
 )
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.faults.conftest import MODEL, FaultStack, counts
-from tests.gateway.chat.test_chat_lock import stored_messages
+from tests.gateway.chat.test_chat_lock import snowflake, stored_messages
 
 pytestmark = pytest.mark.slow
 
@@ -138,11 +138,6 @@ def client(replica: Replica) -> httpx.AsyncClient:
 
 def new_user() -> str:
     return "r" + uuid.uuid4().hex[:16]
-
-
-def snowflake(offset: int) -> str:
-    """A Discord-shaped id: later offsets are later messages."""
-    return str(1_300_000_000_000_000_000 + offset * 1_000_000)
 
 
 async def post(

@@ -55,6 +55,11 @@ async def test_a_turn_longer_than_the_lease_keeps_the_user_from_another_replica(
     ]
 
 
+def snowflake(offset: int) -> str:
+    """A Discord-shaped id: later offsets are later messages."""
+    return str(1_300_000_000_000_000_000 + offset * 1_000_000)
+
+
 def _replicas_settings(
     database_url: str,
     redis_url: str,
@@ -91,10 +96,11 @@ async def stored_messages(database_url: str, user: str) -> list[str]:
 async def test_messages_sent_through_two_replicas_are_answered_in_the_order_sent(
     database_url: str, redis_url: str, embedding_service_url: str, openai_fake: FakeOpenAIServer
 ) -> None:
-    """Twenty messages of one user, sent a few milliseconds apart and alternately through replica A and B
-    (as a bot behind a load balancer would): each is answered after the one before it, with it in the
-    history, whichever replica took it. (A plain lock answered 1, 3, 5, 2, 4, …: the releasing replica handed
-    over to its own next waiter.)"""
+    """Twenty messages of one user, sent a few milliseconds apart and alternately through replica A and B with
+    their Discord ids (as the bot behind a load balancer sends them): each is answered after the one before
+    it, with it in the history, whichever replica took it. (A plain lock answered 1, 3, 5, 2, 4, …: the
+    releasing replica handed over to its own next waiter. Without ids, a line can only follow the order the
+    requests reach it, which a few milliseconds of scheduling can swap.)"""
     settings = _replicas_settings(database_url, redis_url, embedding_service_url, openai_fake)
     user = new_user()
     openai_fake.reply_for_model(PRIMARY, "Noted.")
@@ -112,7 +118,10 @@ async def test_messages_sent_through_two_replicas_are_answered_in_the_order_sent
                 http = a if i % 2 == 0 else b
                 sent.append(
                     asyncio.create_task(
-                        http.post(f"/api/chat/{user}/messages", json={"message": text, "username": "kim"})
+                        http.post(
+                            f"/api/chat/{user}/messages",
+                            json={"message": text, "username": "kim", "message_id": snowflake(i + 1)},
+                        )
                     )
                 )
                 await asyncio.sleep(0.005)
