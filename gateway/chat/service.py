@@ -64,6 +64,9 @@ REPLAY_CHECK_SECONDS = 10.0
 KEEPS_OWN_HISTORY = frozenset({"letta"})
 
 
+BUSY = "still answering this user's earlier messages; try again shortly"
+
+
 class ChatBusyError(CompanionError):
     """The user's previous messages are still being answered for too long."""
 
@@ -113,12 +116,11 @@ class ChatService:
         try:
             try:
                 response = await self._handle(user_id, request)
+                reached_postgres = True
             except DATABASE_UNAVAILABLE as exc:
                 logger.warning("postgres unavailable, answering without it: %r", exc)
                 response = await self._handle_without_database(user_id, request)
-                self._observe(response)
-                self._release_after_writes(user_id, lock)
-                return response
+                reached_postgres = False
         except BaseException:
             await lock.__aexit__(None, None, None)
             raise
@@ -126,7 +128,8 @@ class ChatService:
         # next message recalls this one whichever replica answers it.
         self._release_after_writes(user_id, lock)
         self._observe(response)
-        self._maybe_replay()
+        if reached_postgres:
+            self._maybe_replay()
         return response
 
     def _release_after_writes(self, user_id: str, lock: _UserLock) -> None:
@@ -177,13 +180,10 @@ class ChatService:
 
         # The mood reacts while memories and the last turns are fetched (separate pooled connections).
         # A reply in a server channel draws only on what was said in that channel (request.scope).
-        async def recall() -> tuple[list[RecalledMemory], list[str]]:
-            await self.writer.user_idle(user_id)  # the previous message's memories are recallable now
-            return await self._recall(user_id, request.message, now, request.scope)
-
+        # The previous message's memories are stored already: its turn held the user's lock until they were.
         reaction, (recalled, memory_degraded), history = await asyncio.gather(
             self.personality.react(user_id, request.message, now, state=state),
-            recall(),
+            self._recall(user_id, request.message, now, request.scope),
             InteractionRepository(self.pool).recent(user_id, self.settings.history_turns, request.scope),
         )
         before, after = reaction.change.mood_before, reaction.change.mood_after
@@ -615,7 +615,7 @@ class _UserLock:
                 lease_seconds=service.settings.lock_lease_seconds,
             )
             if not await redis_lock.acquire(self.order, timeout):
-                raise ChatBusyError("still answering this user's earlier messages; try again shortly")
+                raise ChatBusyError(BUSY)
             self._redis_lock = redis_lock
         except (RedisError, OSError) as exc:
             logger.debug("redis lock unavailable, in-process lock only: %s", exc)
@@ -629,9 +629,7 @@ class _UserLock:
                 await self._redis_lock.release()
                 self._redis_lock = None
             if isinstance(exc, TimeoutError):
-                raise ChatBusyError(
-                    "still answering this user's earlier messages; try again shortly"
-                ) from None
+                raise ChatBusyError(BUSY) from None
             raise
 
     async def __aexit__(self, *exc_info: object) -> None:
