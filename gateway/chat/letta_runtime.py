@@ -366,7 +366,7 @@ class LettaRuntime:
         if CORE_MEMORY_TOOLS.intersection(result.tool_calls):
             # The agent edited its core memory: rewrite the persona next turn, whichever replica takes it.
             self._persona.pop(agent_id)
-            await self._share_persona(turn.user_id, None)
+            await self._share(turn.user_id, None)
             await self._screen_human(agent_id, None, watch)
         return result
 
@@ -404,7 +404,7 @@ class LettaRuntime:
             return
         await watch(self.client.update_block(agent_id, "persona", persona))
         self._persona[agent_id] = digest
-        await self._share_persona(user_id, digest)
+        await self._share(user_id, digest)
 
     # The user's agent
 
@@ -478,7 +478,7 @@ class LettaRuntime:
         digest = None if persona is None else _digest(persona)
         if digest is not None:
             self._persona[agent.id] = digest
-        await self._share_agent(user_id, agent.id, digest)
+        await self._share(user_id, digest, agent.id)
 
     # The record shared with the other replicas: best effort (Redis away: this replica's caches alone, as
     # before; a stale agent then costs one failed call and a recreation, never a reply).
@@ -504,17 +504,12 @@ class LettaRuntime:
             else:
                 self._persona[agent_id] = bytes.fromhex(digest)
 
-    async def _share_agent(self, user_id: str, agent_id: str, digest: bytes | None) -> None:
-        if digest is None:
-            await self._write_shared(user_id, {"agent": agent_id}, drop=("persona",))
-        else:
-            await self._write_shared(user_id, {"agent": agent_id, "persona": digest.hex()})
-
-    async def _share_persona(self, user_id: str, digest: bytes | None) -> None:
-        if digest is None:
-            await self._write_shared(user_id, {}, drop=("persona",))
-        else:
-            await self._write_shared(user_id, {"persona": digest.hex()})
+    async def _share(self, user_id: str, digest: bytes | None, agent_id: str | None = None) -> None:
+        """Record the persona digest last written (None: unknown, rewrite it) and, when given, the agent."""
+        fields = {} if agent_id is None else {"agent": agent_id}
+        if digest is not None:
+            fields["persona"] = digest.hex()
+        await self._write_shared(user_id, fields, drop=("persona",) if digest is None else ())
 
     async def _unshare(self, user_id: str) -> None:
         if self.redis is None:
