@@ -146,14 +146,18 @@ def percentile(values: Sequence[float], q: float) -> float:
     return round(ordered[index], 3)
 
 
-def summarize(outcomes: Sequence[Outcome], extra: dict[str, Any]) -> dict[str, Any]:
+def metrics_by_source(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
     by_source: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
         by_source[outcome.row.source].append(outcome)
+    return {source: metrics(items) for source, items in sorted(by_source.items())}
+
+
+def summarize(outcomes: Sequence[Outcome], extra: dict[str, Any]) -> dict[str, Any]:
     latencies = [o.detection_ms for o in outcomes]
     return {
         "overall": metrics(outcomes),
-        "by_source": {source: metrics(items) for source, items in sorted(by_source.items())},
+        "by_source": metrics_by_source(outcomes),
         "p50_ms": percentile(latencies, 50),
         "p95_ms": percentile(latencies, 95),
         "max_ms": percentile(latencies, 100),
@@ -208,10 +212,16 @@ def fit_fusion(outcomes: Sequence[Outcome], threshold: float) -> Any:
     return with_operating_point(fusion, cut, threshold)
 
 
-def cross_validate(outcomes: Sequence[Outcome], k: int, threshold: float) -> tuple[list[Outcome], list[str]]:
-    """Held-out outcomes (each row scored by a fusion fitted without its fold) and each fold's weights."""
+def rescored(outcome: Outcome, fusion: Any, threshold: float) -> Outcome:
+    """``outcome`` as scored by another ``fusion`` (one fitted without it)."""
     from gateway.security.fusion import sigmoid
 
+    confidence = sigmoid(fusion.z(outcome.features))
+    return Outcome(outcome.row, confidence >= threshold, confidence, outcome.detection_ms, outcome.features)
+
+
+def cross_validate(outcomes: Sequence[Outcome], k: int, threshold: float) -> tuple[list[Outcome], list[str]]:
+    """Held-out outcomes (each row scored by a fusion fitted without its fold) and each fold's weights."""
     folds = fold_of(outcomes, k)
     held: list[Outcome | None] = [None] * len(outcomes)
     described: list[str] = []
@@ -223,8 +233,7 @@ def cross_validate(outcomes: Sequence[Outcome], k: int, threshold: float) -> tup
         described.append(f"fold {fold}: {fusion.describe()}")
         for index, (o, f) in enumerate(zip(outcomes, folds, strict=True)):
             if f == fold:
-                confidence = sigmoid(fusion.z(o.features))
-                held[index] = Outcome(o.row, confidence >= threshold, confidence, o.detection_ms, o.features)
+                held[index] = rescored(o, fusion, threshold)
     return [o for o in held if o is not None], described
 
 
@@ -235,8 +244,6 @@ def leave_one_source_out(
     how the detector does on a kind of text it was never fitted on. Returns the held-out outcomes and the
     summary figures: per-source metrics, the mean recall over attack sources, the worst benign FPR, and the
     FPR on the companion chat source."""
-    from gateway.security.fusion import sigmoid
-
     sources = sorted({o.row.source for o in outcomes})
     held: list[Outcome] = []
     for source in sources:
@@ -244,19 +251,13 @@ def leave_one_source_out(
         if not any(o.row.attack for o in train) or all(o.row.attack for o in train):
             continue
         fusion = fit_fusion(train, threshold)
-        for o in outcomes:
-            if o.row.source == source:
-                confidence = sigmoid(fusion.z(o.features))
-                held.append(Outcome(o.row, confidence >= threshold, confidence, o.detection_ms, o.features))
+        held.extend(rescored(o, fusion, threshold) for o in outcomes if o.row.source == source)
     return held, loso_figures(held)
 
 
 def loso_figures(held: Sequence[Outcome]) -> dict[str, Any]:
     """Per-source metrics of held-out outcomes, and the figures the issue is judged by."""
-    by_source: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in held:
-        by_source[outcome.row.source].append(outcome)
-    per_source = {source: metrics(items) for source, items in sorted(by_source.items())}
+    per_source = metrics_by_source(held)
     attack_recalls = [m["recall"] for m in per_source.values() if m["attacks"] and m["recall"] is not None]
     benign_fprs = {s: m["false_positive_rate"] for s, m in per_source.items() if m["benign"]}
     return {
@@ -427,13 +428,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.cv >= 2:
         held, fusions = cross_validate(outcomes, args.cv, args.threshold)
-        by_source: dict[str, list[Outcome]] = defaultdict(list)
-        for outcome in held:
-            by_source[outcome.row.source].append(outcome)
         summary["held_out"] = {
             "folds": args.cv,
             "overall": metrics(held),
-            "by_source": {source: metrics(items) for source, items in sorted(by_source.items())},
+            "by_source": metrics_by_source(held),
             "fusions": [*fusions, f"all rows: {fit_fusion(outcomes, args.threshold).describe()}"],
         }
     if args.loso:
