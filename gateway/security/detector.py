@@ -4,8 +4,9 @@
 the benchmark times. ``Detector.detect`` adds the embedding call and the judge.
 
 Fusion (``fusion.py``): a logistic model over named features of the rules and the semantic layer, with
-non-negative weights fitted on the development split and checked by grouped cross-validation. Length alone
-never counts; without the semantic layer its terms are 0 (neutral).
+non-negative weights, trained and calibrated by ``python -m benchmarks.train_injection`` so its confidence is
+a probability judged on sources it never saw. Length alone never counts. A second head, fitted without the
+semantic terms, serves while the semantic layer cannot run.
 """
 
 from __future__ import annotations
