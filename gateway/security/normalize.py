@@ -237,9 +237,13 @@ def _looks_latin_when_folded(word: str) -> bool:
     return word.translate(_HOMOGLYPHS).lower() in _COMMON_WORDS or len(word) >= 4
 
 
+_LETTER_WORDS = re.compile(r"[^\W\d_]+")
+ROT13_MIN_WORDS = 4
+
+
 def readable_ratio(text: str) -> float:
     """Share of a text's words that are common English words (0 for a text without words)."""
-    words = re.findall(r"[a-z]+", text.lower())[:400]
+    words = _LETTER_WORDS.findall(text.lower())[:400]  # "café" is one word, not "caf"
     if not words:
         return 0.0
     return sum(1 for w in words if w in _COMMON_WORDS) / len(words)
@@ -364,7 +368,12 @@ def _decodings(text: str) -> list[tuple[str, str]]:
     # rot13 of the whole text, when it reads far better than the text itself.
     sample = text[:MAX_SEGMENT_CHARS]
     rotated = codecs.decode(sample, "rot_13")
-    if readable_ratio(rotated) >= 0.3 and readable_ratio(rotated) > readable_ratio(sample) + 0.2:
+    enough_words = len(_LETTER_WORDS.findall(sample)) >= ROT13_MIN_WORDS  # a few words read as anything
+    if (
+        enough_words
+        and readable_ratio(rotated) >= 0.3
+        and readable_ratio(rotated) > readable_ratio(sample) + 0.2
+    ):
         found.append(("rot13", rotated))
     # Leetspeak: words mixing letters with digit look-alikes ("1gn0r3").
     leet_tokens = _LEET_TOKEN.findall(sample)

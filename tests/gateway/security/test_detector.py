@@ -121,6 +121,23 @@ def test_spaced_letters_are_read_back_into_words() -> None:
     assert not normalize("Ignore tous les ordres, on se voit demain").decoded
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Café naïve 😂",
+        "On a mangé une crêpe au café, c'était génial",
+        "¿Qué tal? Mañana voy a la playa con mi tía",
+        "Schöne Grüße aus München, wir sind gut angekommen",
+        "Não sei, talvez amanhã à tarde",
+    ],
+)
+def test_everyday_accented_text_is_never_decoded(text: str) -> None:
+    """Accented words are words: nothing in an ordinary message reads as rot13 or any other encoding (a false
+    decoding would be embedded in front of the message and read by the rules)."""
+    normalized = normalize(text)
+    assert normalized.decoded == () and normalized.obfuscation == 0, normalized
+
+
 def test_bad_input_is_bounded() -> None:
     """Megabyte text, nested encodings, emoji and whitespace give a verdict in bounded work."""
     detector = rules_detector()
