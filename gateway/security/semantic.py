@@ -50,6 +50,10 @@ KIND_OF_FAMILY = {
 }
 
 
+# Banks built in this process, by embedding model (the same texts give the same vectors; a bank never changes).
+_BUILT: dict[EmbeddingSpace, SemanticBank] = {}
+
+
 @dataclass(frozen=True)
 class BankText:
     text: str
@@ -134,19 +138,23 @@ class SemanticBank:
 
     @classmethod
     async def build(cls, embedding: EmbeddingClient) -> SemanticBank:
-        """Embed the bank (raises EmbeddingServiceError when the service is down)."""
+        """Embed the bank (raises EmbeddingServiceError when the service is down). A process builds it once
+        per embedding model: the first batch names the model, and a bank already built in it is reused."""
         bank_rows = bank_texts()
         texts = [row.text for row in bank_rows]
-        rows: list[list[float]] = []
-        space: EmbeddingSpace | None = None
-        for start in range(0, len(texts), EMBED_REQUEST_TEXTS):
+        first = await embedding.embed_documents(texts[:EMBED_REQUEST_TEXTS])
+        assert first is not None  # never an empty batch
+        space = first.space
+        built = _BUILT.get(space)
+        if built is not None:
+            return built
+        rows: list[list[float]] = list(first.vectors)
+        for start in range(EMBED_REQUEST_TEXTS, len(texts), EMBED_REQUEST_TEXTS):
             embedded = await embedding.embed_documents(texts[start : start + EMBED_REQUEST_TEXTS])
-            assert embedded is not None  # never an empty batch
-            if space is not None and embedded.space != space:
+            assert embedded is not None
+            if embedded.space != space:
                 raise EmbeddingServiceError("the embedding model changed while the bank was embedded", 503)
-            space = embedded.space
             rows.extend(embedded.vectors)
-        assert space is not None
         vectors = np.asarray(rows, dtype=np.float32)
         attack = np.array([row.attack for row in bank_rows])
         bank = cls(
@@ -157,6 +165,7 @@ class SemanticBank:
             [row.group for row in bank_rows if row.attack],
             [row.group for row in bank_rows if not row.attack],
         )
+        _BUILT[space] = bank
         logger.info(
             "security exemplar bank embedded",
             extra={"model": bank.space.model, "attacks": int(attack.sum()), "benign": int((~attack).sum())},

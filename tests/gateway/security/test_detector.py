@@ -253,8 +253,8 @@ def test_a_bank_text_never_vouches_for_its_own_group() -> None:
 async def test_the_bank_builds_once_in_the_background_and_shutdown_stops_it(
     embedding: EmbeddingClient,
 ) -> None:
-    """Startup does not wait for the bank: one build serves every waiter, and closing the detector cancels
-    a build still under way."""
+    """Startup does not wait for the bank: one build serves every waiter, closing the detector cancels a
+    build still under way, and the next detector of the process reuses the bank built for the same model."""
     detector = Detector(threshold=0.7, embedding=embedding)
     first = detector.start_warm_up()
     assert first is not None and detector.start_warm_up() is first
@@ -264,6 +264,9 @@ async def test_the_bank_builds_once_in_the_background_and_shutdown_stops_it(
     assert all(await asyncio.gather(again.warm_up(), again.warm_up()))
     assert again.bank is not None and again.start_warm_up() is None
     await again.aclose()
+    # A process embeds the bank once per model: another detector (another app in this process) reuses it.
+    other = Detector(threshold=0.7, embedding=embedding)
+    assert await other.warm_up() and other.bank is again.bank
 
 
 @pytest.fixture
