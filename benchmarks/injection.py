@@ -12,13 +12,11 @@ message, *excluding* the embedding call; the embedding call is measured apart (o
 on a sample) and reported as ``embedding_ms``. The texts for the semantic layer are embedded in batches
 first so the detection loop is not slowed by HTTP.
 
-Held-out check of the fusion: ``--cv K`` refits the fusion weights (``gateway.security.fusion.fit``) on K-1
-folds and scores the K-th, for each fold. Folds hold out whole groups (a row's ``source`` with its ``group``
-and ``subset`` fields when present: a conversation, a forum, an attack technique), so the held-out figures show
-how the fusion does on kinds of text it was not fitted on. The operating point of each fold is chosen on its
-training part only: the lowest cut that flags at most ``CV_CHAT_MAX_FPR`` of the companion chat source and
-``CV_MAX_FPR`` of every other benign source. The printed ``FUSION`` line is the fit on every row, which is what
-``gateway/security/fusion.py`` ships.
+Held-out checks of the fusion (``benchmarks/train_injection.py`` fits it the same way for the shipped model):
+``--loso`` scores each source with a fusion fitted on the other shippable sources and the project's corpus,
+calibrated on those held-out scores (the figure the detector is judged by); ``--cv K`` refits it on K-1 folds
+that hold out whole groups (a row's ``source`` with its ``group`` and ``subset``: a conversation, a forum, an
+attack technique) and scores the K-th. Both flag at the configured threshold.
 
 The llm layer needs ``GROQ_API_KEY``; without it the layer is reported as skipped.
 The data file is read in place (its licenses forbid copying it); any file in that layout works.
@@ -35,7 +33,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +45,6 @@ logger = logging.getLogger("benchmarks.injection")
 EMBED_BATCH = 64
 EMBED_LATENCY_SAMPLE = 100
 CV_CHAT_SOURCE = "locomo_turns"  # the companion's own chat: the false positives users feel
-CV_CHAT_MAX_FPR = 0.002
-CV_MAX_FPR = 0.03
 CV_SEED = 7
 
 
@@ -67,6 +63,7 @@ class Outcome:
     confidence: float
     detection_ms: float
     features: tuple[float, ...] = ()
+    rule_features: tuple[float, ...] = ()  # the features without the semantic layer (the rules-only head's)
 
 
 def load_rows(path: Path) -> tuple[list[Row], int]:
@@ -179,37 +176,11 @@ def fold_of(outcomes: Sequence[Outcome], k: int, seed: int = CV_SEED) -> list[in
     return [assign[(o.row.source, o.row.group)] for o in outcomes]
 
 
-def _operating_cut(probabilities: Sequence[float], outcomes: Sequence[Outcome]) -> float:
-    """The lowest confidence cut that keeps every benign source within its false-positive budget."""
-    benign: dict[str, list[float]] = defaultdict(list)
-    for p, o in zip(probabilities, outcomes, strict=True):
-        if not o.row.attack:
-            benign[o.row.source].append(p)
-    cut = 0.05
-    for source, values in benign.items():
-        budget = CV_CHAT_MAX_FPR if source == CV_CHAT_SOURCE else CV_MAX_FPR
-        ranked = sorted(values, reverse=True)
-        allowed = int(budget * len(ranked))
-        if allowed < len(ranked):
-            cut = max(cut, ranked[allowed] + 1e-6)
-    return cut
+def fit_fusion(outcomes: Sequence[Outcome]) -> Any:
+    """The fusion fitted on ``outcomes`` as the shipped one is (``benchmarks.train_injection``)."""
+    from benchmarks.train_injection import fit_fusion as fit
 
-
-def fit_fusion(outcomes: Sequence[Outcome], threshold: float) -> Any:
-    """The fusion fitted on ``outcomes`` (every source weighs the same), shifted to its operating point."""
-    import numpy as np
-
-    from gateway.security.fusion import fit, with_operating_point
-
-    counts: dict[str, int] = defaultdict(int)
-    for o in outcomes:
-        counts[o.row.source] += 1
-    x = np.array([o.features for o in outcomes], dtype=np.float64)
-    y = np.array([1.0 if o.row.attack else 0.0 for o in outcomes])
-    weight = np.array([len(outcomes) / (len(counts) * counts[o.row.source]) for o in outcomes])
-    fusion = fit(x, y, weight)
-    cut = _operating_cut([fusion.confidence(f) for f in x], outcomes)
-    return with_operating_point(fusion, cut, threshold)
+    return fit(outcomes)
 
 
 def rescored(outcome: Outcome, fusion: Any, threshold: float) -> Outcome:
@@ -217,7 +188,7 @@ def rescored(outcome: Outcome, fusion: Any, threshold: float) -> Outcome:
     from gateway.security.fusion import sigmoid
 
     confidence = sigmoid(fusion.z(outcome.features))
-    return Outcome(outcome.row, confidence >= threshold, confidence, outcome.detection_ms, outcome.features)
+    return replace(outcome, flagged=confidence >= threshold, confidence=confidence)
 
 
 def cross_validate(outcomes: Sequence[Outcome], k: int, threshold: float) -> tuple[list[Outcome], list[str]]:
@@ -229,7 +200,7 @@ def cross_validate(outcomes: Sequence[Outcome], k: int, threshold: float) -> tup
         train = [o for o, f in zip(outcomes, folds, strict=True) if f != fold]
         if not train or all(f != fold for f in folds):
             continue
-        fusion = fit_fusion(train, threshold)
+        fusion = fit_fusion(train)
         described.append(f"fold {fold}: {fusion.describe()}")
         for index, (o, f) in enumerate(zip(outcomes, folds, strict=True)):
             if f == fold:
@@ -237,22 +208,16 @@ def cross_validate(outcomes: Sequence[Outcome], k: int, threshold: float) -> tup
     return [o for o in held if o is not None], described
 
 
-def leave_one_source_out(
-    outcomes: Sequence[Outcome], threshold: float
-) -> tuple[list[Outcome], dict[str, Any]]:
-    """Each source scored by a fusion fitted on every other source (its operating point chosen on them too):
-    how the detector does on a kind of text it was never fitted on. Returns the held-out outcomes and the
-    summary figures: per-source metrics, the mean recall over attack sources, the worst benign FPR, and the
-    FPR on the companion chat source."""
-    sources = sorted({o.row.source for o in outcomes})
-    held: list[Outcome] = []
-    for source in sources:
-        train = [o for o in outcomes if o.row.source != source]
-        if not any(o.row.attack for o in train) or all(o.row.attack for o in train):
-            continue
-        fusion = fit_fusion(train, threshold)
-        held.extend(rescored(o, fusion, threshold) for o in outcomes if o.row.source == source)
-    return held, loso_figures(held)
+def leave_one_source_out(outcomes: Sequence[Outcome], threshold: float) -> dict[str, Any]:
+    """Each source scored by a fusion fitted on the other shippable sources and the project's corpus (rows of
+    ``outcomes`` too), calibrated as the shipped one is (``benchmarks.train_injection``): how the detector
+    does on a kind of text it was never fitted on. Per-source metrics (the corpus left out), the mean recall
+    over attack sources, the worst benign FPR, and the FPR on the companion chat source."""
+    from benchmarks.train_injection import train
+
+    _, report = train(outcomes, threshold)
+    figures: dict[str, Any] = report["leave_one_source_out"]
+    return figures
 
 
 def loso_figures(held: Sequence[Outcome]) -> dict[str, Any]:
@@ -297,7 +262,9 @@ def report(summary: dict[str, Any]) -> str:
         lines.append("skipped layers: " + "; ".join(summary["skipped_layers"]))
     if summary.get("loso"):
         loso = summary["loso"]
-        lines.append("leave-one-source-out (each source scored by a fusion fitted on the others):")
+        lines.append(
+            "leave-one-source-out (each source scored by a fusion fitted on the other shippable sources):"
+        )
         lines.extend("  " + line for line in _table(None, loso["by_source"]))
         lines.append(
             f"  LOSO mean attack recall {loso['mean_attack_recall']}, worst benign FPR {loso['worst_benign_fpr']} "
@@ -322,6 +289,7 @@ async def _run(rows: list[Row], layers: frozenset[Layer], threshold: float, embe
     from gateway.config import GroqSettings
     from gateway.integrations.embedding import EmbeddingClient
     from gateway.integrations.llm import FastLLM
+    from gateway.security import corpus
     from gateway.security.detector import Detector, embedding_input
     from gateway.security.judge import InjectionJudge
     from gateway.security.normalize import normalize
@@ -368,12 +336,27 @@ async def _run(rows: list[Row], layers: frozenset[Layer], threshold: float, embe
         outcomes: list[Outcome] = []
         for row, norm, vector in zip(rows, normalized, vectors, strict=True):
             started = time.perf_counter()
-            analysis = detector.analyse(row.text, vector, normalized=norm, use_semantic=vector is not None)
+            analysis = detector.analyse(
+                row.text,
+                vector,
+                normalized=norm,
+                use_semantic=vector is not None,
+                bank_without=row.group if row.source == corpus.SOURCE else None,  # never its own evidence
+            )
             verdict = detector.verdict(analysis)
             elapsed = (time.perf_counter() - started) * 1000
             if judge is not None:
                 verdict = await detector.consult_judge(analysis, layers)
-            outcomes.append(Outcome(row, verdict.is_threat, verdict.confidence, elapsed, analysis.features))
+            outcomes.append(
+                Outcome(
+                    row,
+                    verdict.is_threat,
+                    verdict.confidence,
+                    elapsed,
+                    analysis.features,
+                    analysis.rule_features,
+                )
+            )
         return outcomes, extra
     finally:
         if embedding is not None:
@@ -421,7 +404,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not rows:
         print(f"{', '.join(map(str, args.data))}: no usable rows ({skipped} skipped)", file=sys.stderr)
         return 2
-    outcomes, extra = run(rows, args.layers, args.threshold)
+    own: list[Row] = []
+    if args.loso:
+        from benchmarks.train_injection import corpus_rows
+
+        own = corpus_rows()  # fitted on in every fold, never a figure
+    everything, extra = run(rows + own, args.layers, args.threshold)
+    outcomes = everything[: len(rows)]
     layer_names = ",".join(layer.value for layer in Layer if layer in args.layers)
     summary = summarize(
         outcomes, {**extra, "layers": layer_names, "threshold": args.threshold, "rows_skipped": skipped}
@@ -432,10 +421,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "folds": args.cv,
             "overall": metrics(held),
             "by_source": metrics_by_source(held),
-            "fusions": [*fusions, f"all rows: {fit_fusion(outcomes, args.threshold).describe()}"],
+            "fusions": [*fusions, f"all rows: {fit_fusion(outcomes).describe()}"],
         }
     if args.loso:
-        _, summary["loso"] = leave_one_source_out(outcomes, args.threshold)
+        summary["loso"] = leave_one_source_out(everything, args.threshold)
     print(report(summary))
     if args.json is not None:
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

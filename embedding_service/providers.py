@@ -31,7 +31,8 @@ Vectors = npt.NDArray[np.float32]
 
 
 class Task(StrEnum):
-    """Gemini task types; the local model ignores them but they still separate cache entries."""
+    """Gemini task types. The local model ignores them, so for it every task shares one cache entry per text:
+    the gateway's detector and its memory search embed a message once between them."""
 
     RETRIEVAL_DOCUMENT = "RETRIEVAL_DOCUMENT"
     RETRIEVAL_QUERY = "RETRIEVAL_QUERY"
@@ -42,6 +43,7 @@ class EmbeddingProvider(Protocol):
     name: str
     model: str
     dimensions: int
+    task_aware: bool  # whether a text's vector depends on the task (else one cache entry serves every task)
 
     async def embed(self, texts: Sequence[str], task: Task) -> Vectors:
         """One L2-normalised float32 row per text, in order."""
@@ -87,6 +89,7 @@ class LocalProvider:
     """all-MiniLM-L6-v2 on onnxruntime + tokenizers: mean pooling over the attention mask, then L2."""
 
     name = ProviderName.LOCAL.value
+    task_aware = False
     model = LOCAL_MODEL
     dimensions = LOCAL_DIMENSIONS
 
@@ -192,6 +195,7 @@ class GeminiProvider:
     """gemini-embedding-001 via the official SDK's async client, with bounded retries and L2 normalisation."""
 
     name = ProviderName.GEMINI.value
+    task_aware = True
 
     def __init__(
         self,

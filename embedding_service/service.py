@@ -32,8 +32,10 @@ class Embedder:
         self.metrics = metrics
 
     def key(self, text: str, task: Task, namespace: str | None = None) -> str:
+        """The cache key; a provider whose vectors do not depend on the task files every task as a document."""
         p = self.provider
-        return cache_key(p.name, p.model, p.dimensions, task.value, text, namespace)
+        stored = task if p.task_aware else Task.RETRIEVAL_DOCUMENT
+        return cache_key(p.name, p.model, p.dimensions, stored.value, text, namespace)
 
     async def embed(self, texts: Sequence[str], task: Task, namespace: str | None = None) -> EmbedResult:
         """Vectors for ``texts``; duplicates are embedded once and cache misses are written back (under

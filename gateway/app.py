@@ -171,6 +171,7 @@ def create_app(
             security = await build_security_service(
                 settings, pool, redis, embedding, fast_llm, clock=app_clock
             )
+            stack.push_async_callback(security.detector.aclose)
             chat_llm = ChatLLM.from_settings(settings.chat_llm, metrics=metrics)
             if chat_llm is not None:
                 stack.push_async_callback(chat_llm.aclose)

@@ -297,6 +297,23 @@ class EmbeddedPostgres:
         return f"postgresql://{role}:{password}@127.0.0.1:{self.port}/{database}"
 
 
+def redis_answers(port: int, password: str) -> bool:
+    """True once Redis on ``port`` accepts the password and answers PING (not while it loads its data)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+            secret = password.encode()
+            conn.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n" % (len(secret), secret))
+            reply = b""
+            while reply.count(b"\r\n") < 2:
+                chunk = conn.recv(256)
+                if not chunk:
+                    return False
+                reply += chunk
+    except OSError:
+        return False
+    return reply.endswith(b"+PONG\r\n")
+
+
 @dataclass
 class EmbeddedRedis:
     """A real Redis server with AOF on and ``noeviction``: counters must never be evicted."""
@@ -348,9 +365,10 @@ class EmbeddedRedis:
         )
         if result.returncode != 0:
             raise StackError(f"redis-server failed to start: {result.stderr or result.stdout}")
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if self.running_pid() is not None and not port_is_free(self.port):
+            # Listening is not ready: while it loads its append-only file Redis refuses commands.
+            if self.running_pid() is not None and redis_answers(self.port, password):
                 return
             time.sleep(0.05)
         tail = self.log_file.read_text(errors="replace")[-1500:] if self.log_file.exists() else "(no log)"

@@ -4,13 +4,15 @@
 the benchmark times. ``Detector.detect`` adds the embedding call and the judge.
 
 Fusion (``fusion.py``): a logistic model over named features of the rules and the semantic layer, with
-non-negative weights fitted on the development split and checked by grouped cross-validation. Length alone
-never counts; without the semantic layer its terms are 0 (neutral).
+non-negative weights, trained and calibrated by ``python -m benchmarks.train_injection`` so its confidence is
+a probability judged on sources it never saw. Length alone never counts. A second head, fitted without the
+semantic terms, serves while the semantic layer cannot run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -21,9 +23,9 @@ import numpy.typing as npt
 
 from gateway.integrations.embedding import EmbeddingClient, EmbeddingServiceError
 from gateway.security import rules as rule_layer
-from gateway.security.fusion import FEATURES, FUSION, Fusion, length_factor, logit
+from gateway.security.fusion import FEATURES, FUSIONS, Fusion, Fusions, length_factor, logit
 from gateway.security.judge import InjectionJudge
-from gateway.security.normalize import NormalizedText, normalize
+from gateway.security.normalize import NormalizedText, normalize, vocabulary
 from gateway.security.schemas import Layer, LayerScore, Severity, ThreatKind, Verdict
 from gateway.security.semantic import EMBED_CHARS, SemanticBank, SemanticScore
 
@@ -36,6 +38,7 @@ SEMANTIC_FIRED = 0.7  # the semantic layer "fired" when its own probability reac
 SEMANTIC_CORROBORATES = 0.9
 RULES_DECISIVE = 0.97  # rules this sure make the embedding call unnecessary
 BANK_RETRY_SECONDS = 30.0
+BANK_WAIT_SECONDS = 2.0  # what one message waits for the bank's build
 ALL_LAYERS = frozenset(Layer)
 
 
@@ -90,6 +93,7 @@ class LocalAnalysis:
     layers: list[LayerScore]
     skipped: list[str]
     features: tuple[float, ...] = ()  # the fusion's inputs (fusion.FEATURES), for calibration
+    rule_features: tuple[float, ...] = ()  # the same without the semantic layer (the rules-only head's)
 
 
 class Detector:
@@ -103,15 +107,16 @@ class Detector:
         embedding: EmbeddingClient | None = None,
         judge: InjectionJudge | None = None,
         bank: SemanticBank | None = None,
-        fusion: Fusion = FUSION,
+        fusions: Fusions = FUSIONS,
     ) -> None:
         self.threshold = threshold
         self.grey_zone_low = grey_zone_low
         self._embedding = embedding
         self._judge = judge
         self._bank = bank
-        self._fusion = fusion
-        self._bank_lock = asyncio.Lock()
+        self._fusions = fusions
+        self._bank_task: asyncio.Task[None] | None = None
+        vocabulary()  # built once per process, so no message pays for it
         self._bank_failed_at = -math.inf
 
     @property
@@ -119,21 +124,49 @@ class Detector:
         return self._bank
 
     async def warm_up(self) -> bool:
-        """Embed the exemplar bank now; False (logged) when the embedding service cannot."""
-        return await self._ensure_bank(force=True) is not None
+        """Embed the bank now (or wait for the build under way); False (logged) when the embedding service
+        cannot."""
+        task = self._start_build(force=True)
+        if task is not None:
+            await asyncio.shield(task)
+        return self._bank is not None
 
-    async def _ensure_bank(self, force: bool = False) -> SemanticBank | None:
+    def start_warm_up(self) -> asyncio.Task[None] | None:
+        """Start embedding the bank in the background (the build under way, if any); None without one."""
+        return self._start_build(force=True)
+
+    async def aclose(self) -> None:
+        """Stop a bank build still under way (at shutdown)."""
+        task, self._bank_task = self._bank_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _start_build(self, force: bool = False) -> asyncio.Task[None] | None:
         if self._bank is not None or self._embedding is None:
-            return self._bank
+            return None
+        if self._bank_task is not None and not self._bank_task.done():
+            return self._bank_task
         if not force and time.monotonic() - self._bank_failed_at < BANK_RETRY_SECONDS:
             return None
-        async with self._bank_lock:
-            if self._bank is None:
-                try:
-                    self._bank = await SemanticBank.build(self._embedding)
-                except EmbeddingServiceError as exc:
-                    self._bank_failed_at = time.monotonic()
-                    logger.warning("semantic layer unavailable (exemplar bank not embedded): %s", exc.message)
+        self._bank_task = asyncio.create_task(self._build(self._embedding), name="security-bank-build")
+        return self._bank_task
+
+    async def _build(self, embedding: EmbeddingClient) -> None:
+        try:
+            self._bank = await SemanticBank.build(embedding)
+        except EmbeddingServiceError as exc:
+            self._bank_failed_at = time.monotonic()
+            logger.warning("semantic layer unavailable (exemplar bank not embedded): %s", exc.message)
+
+    async def _ensure_bank(self) -> SemanticBank | None:
+        """The bank, waiting at most ``BANK_WAIT_SECONDS`` for a build (from the embedding service's cache it
+        takes well under that); a message that cannot wait is judged without the semantic layer while the
+        build goes on."""
+        task = self._start_build()
+        if task is not None:
+            await asyncio.wait([task], timeout=BANK_WAIT_SECONDS)
         return self._bank
 
     # --- the synchronous core ---------------------------------------------------------------------------
@@ -145,15 +178,24 @@ class Detector:
         *,
         normalized: NormalizedText | None = None,
         use_semantic: bool = True,
+        bank_without: str | None = None,
     ) -> LocalAnalysis:
-        """Rules, plus the semantic layer when ``vector`` (the text's embedding) is given."""
+        """Rules, plus the semantic layer when ``vector`` (the text's embedding) is given. ``bank_without``: a
+        group of the bank's own texts to leave out (the training command scores the bank's texts without
+        themselves)."""
         normalized = normalized or normalize(text)
         skipped: list[str] = []
         layers: list[LayerScore] = []
         if normalized.is_blank:
             layers.append(LayerScore(layer=Layer.RULES, confidence=0.0))
             return LocalAnalysis(
-                normalized, 0.0, None, layers, ["semantic: nothing to read"], (0.0,) * len(FEATURES)
+                normalized,
+                0.0,
+                None,
+                layers,
+                ["semantic: nothing to read"],
+                (0.0,) * len(FEATURES),
+                (0.0,) * len(FEATURES),
             )
 
         ruled = rule_layer.evaluate(normalized.analysis_text)
@@ -161,7 +203,7 @@ class Detector:
         length = length_factor(len(normalized.text))
         shape_term = ruled.prompt_shape * length
         rule_features = fusion_features(ruled, normalized, length, None)
-        rules_conf = self._fusion.confidence(rule_features)
+        rules_conf = self._fusions.rules_only.confidence(rule_features)
         layers.append(
             LayerScore(
                 layer=Layer.RULES,
@@ -175,7 +217,7 @@ class Detector:
         bank = self._bank
         features = rule_features
         if use_semantic and vector is not None and bank is not None:
-            semantic = bank.score(vector)
+            semantic = bank.score(vector, without_group=bank_without)
             features = fusion_features(ruled, normalized, length, semantic.probability)
             layers.append(
                 LayerScore(
@@ -190,13 +232,14 @@ class Detector:
                 "semantic: no embedding" if bank is not None else "semantic: exemplar bank unavailable"
             )
 
-        confidence = self._fusion.confidence(features)
+        fusion = self._fusions.head(semantic is not None)
+        confidence = fusion.confidence(features)
         p_semantic = semantic.probability if semantic is not None else None
         if ruled.everyday and not (ruled.corroborated or corroborated_elsewhere(normalized, p_semantic)):
             # An uncorroborated everyday phrase may bring the message up to the grey zone, where the judge
             # (when configured) is the independent opinion, but never to the threshold on its own.
             confidence = max(
-                confidence, min(self.grey_zone_low, self._confidence_if_counted(ruled, features))
+                confidence, min(self.grey_zone_low, self._confidence_if_counted(ruled, features, fusion))
             )
         kind = rule_kind if rule_score >= 0.3 else None
         if kind is None and semantic is not None and semantic.probability >= 0.5:
@@ -205,15 +248,19 @@ class Detector:
             kind = ThreatKind.ROLE_PLAYING  # a text configuring the assistant: a role override
         if kind is None:
             kind = rule_kind or (semantic.kind if semantic is not None else None)
-        return LocalAnalysis(normalized, confidence, kind, layers, skipped, tuple(features))
+        return LocalAnalysis(
+            normalized, confidence, kind, layers, skipped, tuple(features), tuple(rule_features)
+        )
 
-    def _confidence_if_counted(self, ruled: rule_layer.RuleResult, features: list[float]) -> float:
+    def _confidence_if_counted(
+        self, ruled: rule_layer.RuleResult, features: list[float], fusion: Fusion
+    ) -> float:
         """The fused confidence had every rule match counted, everyday ones included."""
         evidence = -math.log(max(1e-6, math.prod(1.0 - s for s in ruled.scores.values())))
         counted = list(features)
         counted[FEATURES.index("rules")] = min(RULES_EVIDENCE_CAP, max(0.0, evidence - math.log(2.0)))
         counted[FEATURES.index("kinds")] = float(max(0, len(ruled.scores) - 1))
-        return self._fusion.confidence(counted)
+        return fusion.confidence(counted)
 
     def verdict(self, analysis: LocalAnalysis) -> Verdict:
         """The verdict from local layers alone (no judge)."""
@@ -324,6 +371,9 @@ class Detector:
             return None, "semantic: nothing visible to embed"
         bank = await self._ensure_bank()
         if bank is None or self._embedding is None:
+            building = self._bank_task is not None and not self._bank_task.done()
+            if building:
+                return None, "semantic: exemplar bank still being embedded"
             return None, "semantic: exemplar bank unavailable (embedding service down)"
         try:
             embedded = await self._embedding.embed_documents([text], user_id=user_id)

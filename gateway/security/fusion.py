@@ -16,17 +16,21 @@ look like X":
 
 Length alone is never a feature: a long diary entry without any cue scores like a short one.
 
-The weights in ``FUSION`` were fitted with :func:`fit` on the development split and checked by grouped
-cross-validation (``python -m benchmarks.injection --cv 5``, docs/security.md): folds hold out whole
-sub-sources (a conversation, a jailbreak forum, an attack technique), so the held-out figures show how the
-fusion does on kinds of text it has not seen.
+The weights ship in ``injection_model.json`` next to this file, written by ``python -m
+benchmarks.train_injection --write`` (fixed data, no randomness): fitted only on sources whose licences allow
+shipping a model made from them, then calibrated by Platt scaling on leave-one-source-out scores, so that
+``confidence`` is a probability of attack for a kind of text the model was never fitted on (attacks and
+benign messages weighing the same). The file says which sources, and how the model did on each held out;
+docs/security.md has the figures.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -61,14 +65,36 @@ class Fusion:
         return f"bias={self.bias:.3f}, {terms}"
 
 
-# Fitted on the whole development split by ``fit`` (sources weighted equally, ridge 1.0), then shifted so
-# that the configured threshold sits where at most 0.2 % of chat turns and 3 % of trigger-word requests are
-# flagged (``with_operating_point``). ``shape`` and ``semantic_long`` came out at 0: given the cue count and
-# "addressed", a long text's prompt-shape score and its nearest short exemplars add nothing.
-FUSION = Fusion(
-    bias=-0.446,
-    weights=(7.964, 0.006, 0.0, 4.918, 2.186, 0.0, 0.416, 3.247),
-)
+MODEL_PATH = Path(__file__).with_name("injection_model.json")
+HEADS = ("with_semantic", "rules_only")
+
+
+@dataclass(frozen=True)
+class Fusions:
+    """The fusion for a message the semantic layer scored, and the one for a message it could not (the
+    embedding service down, the bank still being built): fitted apart, so neither leans on a term that is
+    missing."""
+
+    with_semantic: Fusion
+    rules_only: Fusion
+
+    def head(self, semantic: bool) -> Fusion:
+        return self.with_semantic if semantic else self.rules_only
+
+
+def load(path: Path = MODEL_PATH) -> Fusions:
+    """The shipped fusions (raises ValueError when the file does not fit ``FEATURES``)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data.get("features", ())) != FEATURES:
+        raise ValueError(f"{path.name} was fitted on features {data.get('features')}, not {list(FEATURES)}")
+    heads = [
+        Fusion(bias=float(data[name]["bias"]), weights=tuple(float(w) for w in data[name]["weights"]))
+        for name in HEADS
+    ]
+    return Fusions(*heads)
+
+
+FUSIONS = load()
 
 
 def sigmoid(z: float) -> float:
@@ -127,6 +153,23 @@ def fit(
     return Fusion(bias=float(beta[0]), weights=tuple(float(b) for b in beta[1:]))
 
 
-def with_operating_point(fusion: Fusion, cut: float, threshold: float) -> Fusion:
-    """The same model shifted so that confidence ``cut`` becomes ``threshold`` (the configured 0.7)."""
-    return Fusion(bias=fusion.bias - logit(cut) + logit(threshold), weights=fusion.weights)
+def platt(
+    z: npt.NDArray[np.float64], y: npt.NDArray[np.float64], weight: npt.NDArray[np.float64]
+) -> tuple[float, float]:
+    """Slope and intercept of ``p = sigmoid(slope * z + intercept)`` fitted to held-out scores ``z``."""
+    a, b = 1.0, 0.0
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-np.clip(a * z + b, -30, 30)))
+        r, s = weight * (p - y), weight * p * (1 - p)
+        grad = np.array([(r * z).sum() + 1e-6 * a, r.sum()])
+        hess = np.array([[(s * z * z).sum() + 1e-6, (s * z).sum()], [(s * z).sum(), s.sum() + 1e-9]])
+        step = np.linalg.solve(hess, grad)
+        a, b = a - float(step[0]), b - float(step[1])
+        if np.abs(step).max() < 1e-9:
+            break
+    return a, b
+
+
+def calibrated(fusion: Fusion, slope: float, intercept: float) -> Fusion:
+    """The same model with its log-odds mapped through Platt scaling (still one logistic over the features)."""
+    return Fusion(bias=slope * fusion.bias + intercept, weights=tuple(slope * w for w in fusion.weights))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -134,6 +135,8 @@ _LEET_TOKEN = re.compile(r"(?=[A-Za-z0-9@$!]*[A-Za-z])(?=[A-Za-z0-9@$!]*[013457@
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Five or more single letters separated by one space, dot, dash, underscore or slash: "i g n o r e".
 _SPACED = re.compile(r"(?<![\w])(?:[A-Za-z][ .\-_/*]){4,}[A-Za-z](?![\w])")
+# the same, with wider gaps between words ("I g n o r e   a l l")
+_SPACED_RUN = re.compile(r"(?<![\w])(?:[A-Za-z][ .\-_/*]{1,3}){4,}[A-Za-z](?![\w])")
 _BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 _HEX_TOKEN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){8,}(?![0-9A-Fa-f])")
 _BINARY_TOKEN = re.compile(r"(?:[01]{8}[ ]?){4,}")
@@ -234,9 +237,13 @@ def _looks_latin_when_folded(word: str) -> bool:
     return word.translate(_HOMOGLYPHS).lower() in _COMMON_WORDS or len(word) >= 4
 
 
+_LETTER_WORDS = re.compile(r"[^\W\d_]+")
+ROT13_MIN_WORDS = 4
+
+
 def readable_ratio(text: str) -> float:
     """Share of a text's words that are common English words (0 for a text without words)."""
-    words = re.findall(r"[a-z]+", text.lower())[:400]
+    words = _LETTER_WORDS.findall(text.lower())[:400]  # "café" is one word, not "caf"
     if not words:
         return 0.0
     return sum(1 for w in words if w in _COMMON_WORDS) / len(words)
@@ -361,7 +368,12 @@ def _decodings(text: str) -> list[tuple[str, str]]:
     # rot13 of the whole text, when it reads far better than the text itself.
     sample = text[:MAX_SEGMENT_CHARS]
     rotated = codecs.decode(sample, "rot_13")
-    if readable_ratio(rotated) >= 0.3 and readable_ratio(rotated) > readable_ratio(sample) + 0.2:
+    enough_words = len(_LETTER_WORDS.findall(sample)) >= ROT13_MIN_WORDS  # a few words read as anything
+    if (
+        enough_words
+        and readable_ratio(rotated) >= 0.3
+        and readable_ratio(rotated) > readable_ratio(sample) + 0.2
+    ):
         found.append(("rot13", rotated))
     # Leetspeak: words mixing letters with digit look-alikes ("1gn0r3").
     leet_tokens = _LEET_TOKEN.findall(sample)
@@ -369,11 +381,58 @@ def _decodings(text: str) -> list[tuple[str, str]]:
         unleeted = _LEET_TOKEN.sub(lambda m: m.group(0).translate(_LEET), sample)
         if unleeted != sample and readable_ratio(unleeted) > readable_ratio(sample):
             found.append(("leetspeak", unleeted))
-    # S p a c e d - o u t letters.
-    if _SPACED.search(sample):
-        joined = _SPACED.sub(lambda m: re.sub(r"[ .\-_/*]", "", m.group(0)), sample)
+    # S p a c e d - o u t letters, joined back into words.
+    if _SPACED_RUN.search(sample):
+        joined = _SPACED_RUN.sub(lambda m: _unspace(m.group(0)), sample)
         found.append(("spaced", joined))
     return found
+
+
+_WORD_GAP = re.compile(r"[ .\-_/*]{2,}")
+_SPACER = re.compile(r"[ .\-_/*]")
+MAX_WORD_CHARS = 20
+
+
+@functools.cache
+def vocabulary() -> frozenset[str]:
+    """Lower-case words of the texts written for the detector (exemplars and corpus): what spaced-out letters
+    are read back into."""
+    from gateway.security import corpus, exemplars
+
+    texts = [row.text for row in corpus.rows()] + [text for text, _ in exemplars.attack_bank()]
+    texts += list(exemplars.BENIGN)
+    return frozenset(
+        word for text in texts for word in re.findall(r"[a-z]+", text.lower()) if len(word) <= MAX_WORD_CHARS
+    )
+
+
+def segment(letters: str) -> str:
+    """``letters`` split into the fewest known words (a letter no word explains stands alone)."""
+    known = vocabulary()
+    lower = letters.lower()
+    n = len(lower)
+    best: list[tuple[int, int]] = [(0, 0)] + [(n * 3, 0)] * n  # (cost, start of the last word)
+    for end in range(1, n + 1):
+        for start in range(max(0, end - MAX_WORD_CHARS), end):
+            word = lower[start:end]
+            cost = best[start][0] + (1 if word in known else 3 * len(word))
+            if cost < best[end][0]:
+                best[end] = (cost, start)
+    words: list[str] = []
+    end = n
+    while end > 0:
+        start = best[end][1]
+        words.append(letters[start:end])
+        end = start
+    return " ".join(reversed(words))
+
+
+def _unspace(run: str) -> str:
+    """A run of spaced-out letters as words: a wider gap separates words; letters alone are segmented."""
+    groups = [_SPACER.sub("", group) for group in _WORD_GAP.split(run.strip())]
+    if len(groups) > 1:
+        return " ".join(groups)
+    return segment(groups[0])
 
 
 def normalize(raw: str) -> NormalizedText:

@@ -102,7 +102,7 @@ _INSTR_WORDS = (
 # The multilingual "ignore / forget" rules: the verbs, and what they are aimed at (the rules, or what came
 # before), in the languages users write most.
 _ML_VERBS = (
-    r"ignor(?:a|ar|ate|ando|ez|eer|iere|ieren|ier)\b\w*|ignore\s+(?:as|os|las|los|les|la|le|die|der|das|tout)\b|"
+    r"ignor(?:a|ar|ate|ando|ez|eer|iere|ieren|ier)\b\w*|ignore\s+(?:as|os|las|los|les|la|le|die|der|das|tou(?:t|te|s|tes))\b|"
     r"ignoriere\w*|ignorier\w*|vergiss\w*|vergessen|missachte\w*|olvid[ae]\w*|oubli\w*|esque[cç]\w*|"
     r"dimentica\w*|negeer\w*|vergeet|zignoruj\w*|zapomnij|abaikan\w*|lupakan|yoksay\w*|unut\b"
 )

@@ -1,11 +1,14 @@
 """The semantic layer: nearest neighbours of a message among attack and benign exemplars.
 
-The bank (``exemplars.py``) is embedded once by the embedding service and kept in memory as two matrices;
-a message costs one embedding (measured apart from detection) and two small matrix products. The raw
-signal is the *margin*: mean cosine to the k nearest attack exemplars minus the same to the k nearest
-benign ones. Its scale depends on the embedding model, so the bank calibrates it against itself: each
-exemplar's leave-one-out margin is computed at build time and a one-dimensional logistic regression maps a
-margin to a probability of attack.
+The bank is the hand-picked exemplars (``exemplars.py``) and the project's corpus (``corpus.py``: attack
+ideas in many framings, encodings and languages, and the benign look-alikes beside them), about 3,900 texts
+written for this project. It is embedded once by the embedding service (whose cache keeps the vectors, so a
+restart costs one cache read per text) and kept in memory as two matrices; a message costs one embedding
+(measured apart from detection) and two matrix products. The raw signal is the *margin*: mean cosine to the
+k nearest attack exemplars minus the same to the k nearest benign ones. Its scale depends on the embedding
+model, so the bank calibrates it against itself: each exemplar's margin without its own group (a corpus
+idea's variants are one group, so a variant never vouches for its sibling) is computed at build time, and a
+one-dimensional logistic regression maps a margin to a probability of attack.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.integrations.embedding import EmbeddingClient, EmbeddingServiceError, EmbeddingSpace
-from gateway.security import exemplars
+from gateway.security import corpus, exemplars
 from gateway.security.schemas import ThreatKind
 
 logger = logging.getLogger(__name__)
@@ -26,6 +29,49 @@ Matrix = npt.NDArray[np.float32]
 NEIGHBOURS = 3
 EMBED_CHARS = 2000  # the local model reads 256 tokens; more text only costs time
 EMBED_REQUEST_TEXTS = 100  # the embedding service's batch limit
+# The kind a corpus family's attacks stand for (the semantic layer names the kind of the nearest attacks).
+KIND_OF_FAMILY = {
+    "override": ThreatKind.INSTRUCTION_INJECTION,
+    "indirect": ThreatKind.INSTRUCTION_INJECTION,
+    "template": ThreatKind.INSTRUCTION_INJECTION,
+    "authority": ThreatKind.INSTRUCTION_INJECTION,
+    "splitting": ThreatKind.INSTRUCTION_INJECTION,
+    "exfiltration": ThreatKind.INSTRUCTION_INJECTION,
+    "obfuscated": ThreatKind.INSTRUCTION_INJECTION,
+    "multilingual": ThreatKind.INSTRUCTION_INJECTION,
+    "extraction": ThreatKind.SYSTEM_PROMPT_EXTRACTION,
+    "user_data": ThreatKind.SYSTEM_PROMPT_EXTRACTION,
+    "persona": ThreatKind.ROLE_PLAYING,
+    "fiction": ThreatKind.ROLE_PLAYING,
+    "refusal": ThreatKind.BOUNDARY_VIOLATION,
+    "suffix": ThreatKind.BOUNDARY_VIOLATION,
+    "technique": ThreatKind.BOUNDARY_VIOLATION,
+    "memory": ThreatKind.MEMORY_POISONING,
+}
+
+
+# Banks built in this process, by embedding model (the same texts give the same vectors; a bank never changes).
+_BUILT: dict[EmbeddingSpace, SemanticBank] = {}
+
+
+@dataclass(frozen=True)
+class BankText:
+    text: str
+    attack: bool
+    group: str  # texts of one group are never each other's evidence
+    kind: ThreatKind | None = None
+
+
+def bank_texts() -> list[BankText]:
+    """Every text of the bank: the exemplars (each its own group), then the corpus (grouped by idea)."""
+    texts = [
+        BankText(text, True, f"exemplar/{i}", kind) for i, (text, kind) in enumerate(exemplars.attack_bank())
+    ]
+    texts += [BankText(text, False, f"exemplar/benign/{i}") for i, text in enumerate(exemplars.BENIGN)]
+    for row in corpus.rows():
+        kind = KIND_OF_FAMILY[row.group.split("/")[1]] if row.attack else None
+        texts.append(BankText(row.text, row.attack, row.group, kind))
+    return texts
 
 
 @dataclass(frozen=True)
@@ -74,53 +120,83 @@ class SemanticBank:
         attack_vectors: npt.NDArray[np.floating],
         attack_kinds: list[ThreatKind],
         benign_vectors: npt.NDArray[np.floating],
+        attack_groups: list[str] | None = None,
+        benign_groups: list[str] | None = None,
     ) -> None:
         self.space = space
         self.attacks = _unit(np.asarray(attack_vectors, dtype=np.float32))
         self.benign = _unit(np.asarray(benign_vectors, dtype=np.float32))
         self.kinds = attack_kinds
+        # Groups as integers (comparing them is the calibration's inner loop); without groups, each its own.
+        names = (attack_groups or [f"a{i}" for i in range(len(self.attacks))]) + (
+            benign_groups or [f"b{i}" for i in range(len(self.benign))]
+        )
+        self._group_ids = {name: i for i, name in enumerate(dict.fromkeys(names))}
+        ids = np.array([self._group_ids[name] for name in names], dtype=np.int32)
+        self.attack_groups, self.benign_groups = ids[: len(self.attacks)], ids[len(self.attacks) :]
         self.slope, self.intercept = self._calibrate()
 
     @classmethod
     async def build(cls, embedding: EmbeddingClient) -> SemanticBank:
-        """Embed the exemplar bank (raises EmbeddingServiceError when the service is down)."""
-        attack_bank = exemplars.attack_bank()
-        texts = [text for text, _ in attack_bank] + list(exemplars.BENIGN)
-        rows: list[list[float]] = []
-        space: EmbeddingSpace | None = None
-        for start in range(0, len(texts), EMBED_REQUEST_TEXTS):
+        """Embed the bank (raises EmbeddingServiceError when the service is down). A process builds it once
+        per embedding model: the first batch names the model, and a bank already built in it is reused."""
+        bank_rows = bank_texts()
+        texts = [row.text for row in bank_rows]
+        first = await embedding.embed_documents(texts[:EMBED_REQUEST_TEXTS])
+        assert first is not None  # never an empty batch
+        space = first.space
+        built = _BUILT.get(space)
+        if built is not None:
+            return built
+        rows: list[list[float]] = list(first.vectors)
+        for start in range(EMBED_REQUEST_TEXTS, len(texts), EMBED_REQUEST_TEXTS):
             embedded = await embedding.embed_documents(texts[start : start + EMBED_REQUEST_TEXTS])
-            assert embedded is not None  # never an empty batch
-            if space is not None and embedded.space != space:
+            assert embedded is not None
+            if embedded.space != space:
                 raise EmbeddingServiceError("the embedding model changed while the bank was embedded", 503)
-            space = embedded.space
             rows.extend(embedded.vectors)
-        assert space is not None
         vectors = np.asarray(rows, dtype=np.float32)
-        split = len(attack_bank)
-        bank = cls(space, vectors[:split], [kind for _, kind in attack_bank], vectors[split:])
+        attack = np.array([row.attack for row in bank_rows])
+        bank = cls(
+            space,
+            vectors[attack],
+            [row.kind or ThreatKind.INSTRUCTION_INJECTION for row in bank_rows if row.attack],
+            vectors[~attack],
+            [row.group for row in bank_rows if row.attack],
+            [row.group for row in bank_rows if not row.attack],
+        )
+        _BUILT[space] = bank
         logger.info(
             "security exemplar bank embedded",
-            extra={"model": bank.space.model, "attacks": split, "benign": len(texts) - split},
+            extra={"model": bank.space.model, "attacks": int(attack.sum()), "benign": int((~attack).sum())},
         )
         return bank
 
     def _calibrate(self) -> tuple[float, float]:
-        """Leave-one-out margins of the exemplars themselves -> logistic calibration of the margin."""
-        aa = self.attacks @ self.attacks.T
-        np.fill_diagonal(aa, -1.0)
-        bb = self.benign @ self.benign.T
-        np.fill_diagonal(bb, -1.0)
-        attack_margin = _top_mean(aa, NEIGHBOURS) - _top_mean(self.attacks @ self.benign.T, NEIGHBOURS)
-        benign_margin = _top_mean(self.benign @ self.attacks.T, NEIGHBOURS) - _top_mean(bb, NEIGHBOURS)
-        x = np.concatenate([attack_margin, benign_margin]).astype(np.float64)
-        y = np.concatenate([np.ones(len(attack_margin)), np.zeros(len(benign_margin))])
+        """Margins of the exemplars themselves, each without its own group -> logistic calibration."""
+        margins = []
+        for vectors, groups in ((self.attacks, self.attack_groups), (self.benign, self.benign_groups)):
+            to_attacks = vectors @ self.attacks.T
+            to_attacks[groups[:, None] == self.attack_groups[None, :]] = -1.0
+            to_benign = vectors @ self.benign.T
+            to_benign[groups[:, None] == self.benign_groups[None, :]] = -1.0
+            margins.append(_top_mean(to_attacks, NEIGHBOURS) - _top_mean(to_benign, NEIGHBOURS))
+        x = np.concatenate(margins).astype(np.float64)
+        y = np.concatenate([np.ones(len(margins[0])), np.zeros(len(margins[1]))])
         return _fit_logistic(x, y)
 
-    def score(self, vector: npt.NDArray[np.floating] | list[float]) -> SemanticScore:
+    def score(
+        self, vector: npt.NDArray[np.floating] | list[float], *, without_group: str | None = None
+    ) -> SemanticScore:
+        """The margin's probability of attack for ``vector``. ``without_group``: score as if that group of the
+        bank were not in it (the training command scores the corpus's own texts so, never by themselves)."""
         query = _unit(np.asarray(vector, dtype=np.float32).reshape(-1))
         to_attacks = self.attacks @ query
         to_benign = self.benign @ query
+        group = self._group_ids.get(without_group, -1) if without_group is not None else -1
+        if group >= 0:
+            to_attacks[self.attack_groups == group] = -1.0
+            to_benign[self.benign_groups == group] = -1.0
         attack_similarity = float(_top_mean(to_attacks, NEIGHBOURS))
         benign_similarity = float(_top_mean(to_benign, NEIGHBOURS))
         margin = attack_similarity - benign_similarity

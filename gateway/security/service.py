@@ -521,8 +521,9 @@ async def build_security_service(
     fast_llm: FastLLM | None,
     clock: Clock | None = None,
 ) -> SecurityService:
-    """The service as the lifespan wires it; the exemplar bank is embedded now when the embedding service
-    answers within a few seconds, else on first use (the semantic layer is skipped until then)."""
+    """The service as the lifespan wires it. The bank of the semantic layer is embedded now when that takes a
+    few seconds (from the embedding service's cache), else in the background: messages are judged without
+    the semantic layer until it is ready. The caller closes ``service.detector`` at shutdown."""
     security = settings.security
     judge = (
         InjectionJudge(fast_llm, redis, security.judge_cache_ttl_seconds) if fast_llm is not None else None
@@ -530,12 +531,14 @@ async def build_security_service(
     detector = Detector(
         threshold=security.threshold, grey_zone_low=security.grey_zone_low, embedding=embedding, judge=judge
     )
-    try:
-        await asyncio.wait_for(detector.warm_up(), timeout=BANK_WARM_UP_SECONDS)
-    except TimeoutError:
-        logger.warning(
-            "security exemplar bank not embedded within %.0f s; retrying on use", BANK_WARM_UP_SECONDS
-        )
+    build = detector.start_warm_up()
+    if build is not None:
+        await asyncio.wait([build], timeout=BANK_WARM_UP_SECONDS)
+        if not build.done():
+            logger.warning(
+                "security exemplar bank not embedded within %.0f s; embedding it in the background",
+                BANK_WARM_UP_SECONDS,
+            )
     return SecurityService(
         pool,
         redis,

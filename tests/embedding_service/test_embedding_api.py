@@ -66,9 +66,8 @@ async def test_duplicates_in_one_request(local_client: httpx.AsyncClient) -> Non
 
 
 async def test_embed_query(local_client: httpx.AsyncClient) -> None:
-    """/embed_query answers one vector, cached on repeat, under its own task (a document hit is not used)."""
+    """/embed_query answers one vector, cached on repeat."""
     text = unique("where did I park")
-    await local_client.post("/embed", json={"texts": [text]})
     first = (await local_client.post("/embed_query", json={"text": text})).json()
     second = (await local_client.post("/embed_query", json={"text": text})).json()
     assert len(first["embedding"]) == 384
@@ -144,15 +143,16 @@ async def test_wrong_method_is_json_405(local_client: httpx.AsyncClient) -> None
 async def test_a_namespace_is_cached_apart_and_forgotten_whole(
     local_client: httpx.AsyncClient, redis_client: aioredis.Redis
 ) -> None:
-    """Texts sent with a namespace are cached under it (documents, queries and OpenAI's ``user``);
-    DELETE /cache/{namespace} removes exactly those, and the next request computes them again."""
+    """Texts sent with a namespace are cached under it (documents, queries and OpenAI's ``user``: one entry,
+    the local model ignoring the task); DELETE /cache/{namespace} removes exactly those, and the next request
+    computes them again."""
     namespace, other = uuid.uuid4().hex, uuid.uuid4().hex
     text = unique("my sister lives in Lisbon")
     await local_client.post("/embed", json={"texts": [text], "namespace": namespace})
     await local_client.post("/embed_query", json={"text": text, "namespace": namespace})
     await local_client.post("/v1/embeddings", json={"input": text, "user": namespace})
     await local_client.post("/embed", json={"texts": [text], "namespace": other})
-    assert len([k async for k in redis_client.scan_iter(match=f"emb:v1:ns:{namespace}:*")]) == 3
+    assert len([k async for k in redis_client.scan_iter(match=f"emb:v1:ns:{namespace}:*")]) == 1
     assert (
         await redis_client.exists(cache_key("local", "all-MiniLM-L6-v2", 384, "RETRIEVAL_DOCUMENT", text))
         == 0
@@ -160,7 +160,7 @@ async def test_a_namespace_is_cached_apart_and_forgotten_whole(
 
     forgotten = await local_client.delete(f"/cache/{namespace}")
     assert forgotten.status_code == 200, forgotten.text
-    assert forgotten.json() == {"namespace": namespace, "deleted": 3}
+    assert forgotten.json() == {"namespace": namespace, "deleted": 1}
     assert [k async for k in redis_client.scan_iter(match=f"*{namespace}*")] == []
     assert len([k async for k in redis_client.scan_iter(match=f"emb:v1:ns:{other}:*")]) == 1
     again = await local_client.post("/embed", json={"texts": [text], "namespace": namespace})
@@ -172,3 +172,15 @@ async def test_a_namespace_with_glob_characters_is_422(local_client: httpx.Async
     assert (await local_client.delete("/cache/*")).status_code == 422
     bad = await local_client.post("/embed", json={"texts": ["hi"], "namespace": "a*b"})
     assert bad.status_code == 422
+
+
+async def test_the_local_model_embeds_a_text_once_for_every_task(local_client: httpx.AsyncClient) -> None:
+    """The local model ignores the task, so a message the detector embedded as a document is the memory
+    search's query from the cache: one model call per message between them. Another user's cache is apart."""
+    text = unique("I got a puppy, his name is Sparky")
+    document = (await local_client.post("/embed", json={"texts": [text], "namespace": "user-1"})).json()
+    query = (await local_client.post("/embed_query", json={"text": text, "namespace": "user-1"})).json()
+    assert document["cached"] == [False] and query["cached"] is True
+    assert query["embedding"] == document["embeddings"][0]
+    elsewhere = (await local_client.post("/embed_query", json={"text": text, "namespace": "user-2"})).json()
+    assert elsewhere["cached"] is False

@@ -115,3 +115,14 @@ async def test_gemini_unreachable_is_502(app_factory: AppFactory, redis_url: str
 async def test_health_names_gemini(gemini_client: httpx.AsyncClient) -> None:
     """/health reports the gemini provider and its 1536 dims without calling Gemini."""
     assert (await gemini_client.get("/health")).json()["dimensions"] == 1536
+
+
+async def test_a_query_and_a_document_of_one_text_are_two_gemini_calls(
+    gemini_client: httpx.AsyncClient, gemini_fake: FakeGemini
+) -> None:
+    """Gemini's vectors depend on the task, so a text embedded as a document is embedded again as a query."""
+    text = unique("what is my dog called")
+    await gemini_client.post("/embed", json={"texts": [text], "namespace": "user-1"})
+    query = (await gemini_client.post("/embed_query", json={"text": text, "namespace": "user-1"})).json()
+    assert query["cached"] is False
+    assert len(gemini_fake.calls) == 2

@@ -343,3 +343,32 @@ async def test_a_retried_message_gets_its_first_answer_and_no_second_turn(
         f"/api/chat/{user}/messages", json={"message": "hi", "username": "a", "message_id": "x y"}
     )
     assert bad.status_code == 422
+
+
+async def model_texts(embedding_service_url: str) -> float:
+    """How many texts the embedding service has sent to its model (not served from its cache)."""
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"{embedding_service_url}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("embedding_texts_total{") and 'source="model"' in line
+    )
+
+
+async def test_a_message_costs_one_model_embedding_between_detector_and_memory(
+    chat: httpx.AsyncClient, chat_app: FastAPI, openai_fake: FakeOpenAIServer, embedding_service_url: str
+) -> None:
+    """The detector embeds the message, the recall searches with it and the memory keeps it: with the local
+    model the three share one model call (the reply is the turn's only other text)."""
+    assert (
+        await chat_app.state.services.security.detector.warm_up()
+    )  # the bank's own texts are embedded first
+    user = new_user()
+    await say(chat, user, "Morning! Slept badly but the coffee is helping.")
+    await drain(chat_app)
+    before = await model_texts(embedding_service_url)
+    openai_fake.reply_for_model(PRIMARY, "Coffee to the rescue! What kept you up?")
+    await say(chat, user, f"Our neighbours had a party until 3am, ugh. ({uuid.uuid4().hex[:6]})")
+    await drain(chat_app)
+    assert await model_texts(embedding_service_url) - before == 2  # the message once, the reply once
