@@ -233,7 +233,7 @@ class Detector:
             )
 
         fusion = self._fusions.head(semantic is not None)
-        confidence = fusion.confidence(features)
+        confidence = fusion.confidence(features) if semantic is not None else rules_conf
         p_semantic = semantic.probability if semantic is not None else None
         if ruled.everyday and not (ruled.corroborated or corroborated_elsewhere(normalized, p_semantic)):
             # An uncorroborated everyday phrase may bring the message up to the grey zone, where the judge

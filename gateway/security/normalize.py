@@ -133,10 +133,9 @@ _LEET = str.maketrans(
 )
 _LEET_TOKEN = re.compile(r"(?=[A-Za-z0-9@$!]*[A-Za-z])(?=[A-Za-z0-9@$!]*[013457@$!])[A-Za-z0-9@$!]{3,30}")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-# Five or more single letters separated by one space, dot, dash, underscore or slash: "i g n o r e".
-_SPACED = re.compile(r"(?<![\w])(?:[A-Za-z][ .\-_/*]){4,}[A-Za-z](?![\w])")
-# the same, with wider gaps between words ("I g n o r e   a l l")
-_SPACED_RUN = re.compile(r"(?<![\w])(?:[A-Za-z][ .\-_/*]{1,3}){4,}[A-Za-z](?![\w])")
+# Five or more single letters separated by a space, dot, dash, underscore or slash ("i g n o r e"), with
+# wider gaps between words ("I g n o r e   a l l").
+_SPACED = re.compile(r"(?<![\w])(?:[A-Za-z][ .\-_/*]{1,3}){4,}[A-Za-z](?![\w])")
 _BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 _HEX_TOKEN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){8,}(?![0-9A-Fa-f])")
 _BINARY_TOKEN = re.compile(r"(?:[01]{8}[ ]?){4,}")
@@ -237,13 +236,12 @@ def _looks_latin_when_folded(word: str) -> bool:
     return word.translate(_HOMOGLYPHS).lower() in _COMMON_WORDS or len(word) >= 4
 
 
-_LETTER_WORDS = re.compile(r"[^\W\d_]+")
 ROT13_MIN_WORDS = 4
 
 
 def readable_ratio(text: str) -> float:
     """Share of a text's words that are common English words (0 for a text without words)."""
-    words = _LETTER_WORDS.findall(text.lower())[:400]  # "café" is one word, not "caf"
+    words = _WORD.findall(text.lower())[:400]  # "café" is one word, not "caf"
     if not words:
         return 0.0
     return sum(1 for w in words if w in _COMMON_WORDS) / len(words)
@@ -368,7 +366,7 @@ def _decodings(text: str) -> list[tuple[str, str]]:
     # rot13 of the whole text, when it reads far better than the text itself.
     sample = text[:MAX_SEGMENT_CHARS]
     rotated = codecs.decode(sample, "rot_13")
-    enough_words = len(_LETTER_WORDS.findall(sample)) >= ROT13_MIN_WORDS  # a few words read as anything
+    enough_words = len(_WORD.findall(sample)) >= ROT13_MIN_WORDS  # a few words read as anything
     if (
         enough_words
         and readable_ratio(rotated) >= 0.3
@@ -382,8 +380,8 @@ def _decodings(text: str) -> list[tuple[str, str]]:
         if unleeted != sample and readable_ratio(unleeted) > readable_ratio(sample):
             found.append(("leetspeak", unleeted))
     # S p a c e d - o u t letters, joined back into words.
-    if _SPACED_RUN.search(sample):
-        joined = _SPACED_RUN.sub(lambda m: _unspace(m.group(0)), sample)
+    if _SPACED.search(sample):
+        joined = _SPACED.sub(lambda m: _unspace(m.group(0)), sample)
         found.append(("spaced", joined))
     return found
 
