@@ -39,6 +39,7 @@ SEMANTIC_CORROBORATES = 0.9
 RULES_DECISIVE = 0.97  # rules this sure make the embedding call unnecessary
 BANK_RETRY_SECONDS = 30.0
 BANK_WAIT_SECONDS = 2.0  # what one message waits for the bank's build
+HIDDEN_TEXT_CONFIDENCE = 0.9  # above the flag threshold, below escalation (0.95)
 ALL_LAYERS = frozenset(Layer)
 
 
@@ -241,6 +242,10 @@ class Detector:
             confidence = max(
                 confidence, min(self.grey_zone_low, self._confidence_if_counted(ruled, features, fusion))
             )
+        if normalized.hidden:
+            # Text hidden from the reader on purpose is there for the model alone: flagged whatever it says, not
+            # escalated on that alone (no benign source of dev + extra has any).
+            confidence = max(confidence, HIDDEN_TEXT_CONFIDENCE)
         kind = rule_kind if rule_score >= 0.3 else None
         if kind is None and semantic is not None and semantic.probability >= 0.5:
             kind = semantic.kind
@@ -248,6 +253,8 @@ class Detector:
             kind = ThreatKind.ROLE_PLAYING  # a text configuring the assistant: a role override
         if kind is None:
             kind = rule_kind or (semantic.kind if semantic is not None else None)
+        if kind is None and normalized.hidden:
+            kind = ThreatKind.INSTRUCTION_INJECTION  # a smuggled instruction
         return LocalAnalysis(
             normalized, confidence, kind, layers, skipped, tuple(features), tuple(rule_features)
         )

@@ -48,6 +48,8 @@ _INVISIBLE_RANGES = (
 # Unicode tag characters U+E0020-U+E007E mirror printable ASCII: invisible to a person, read by a model as
 # the text they spell ("ASCII smuggling"). Decoded in place, as their own words.
 _TAG_RUN = re.compile("[\U000e0020-\U000e007e]+")
+# A subdivision flag (England, Scotland, Wales): a black flag, its region code in tag letters, a cancel tag.
+_FLAG_TAGS = re.compile("(?<=\U0001f3f4)[\U000e0030-\U000e0039\U000e0061-\U000e007a]{1,7}\U000e007f")
 _TAG_TO_ASCII = {0xE0000 + code: chr(code) for code in range(0x20, 0x7F)}
 
 # Invisible characters that carry text a model can be asked to decode: "sneaky bits" spell each character's
@@ -58,6 +60,7 @@ _SNEAKY_RUN = re.compile("[\u2062\u2064][\u2062\u2064\u200b]{7,}")
 _SNEAKY_BITS = str.maketrans({"\u2062": "0", "\u2064": "1", "\u200b": " "})
 _SELECTOR_RUN = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{3,}")
 MIN_HIDDEN_RUN = 8  # payload-carrying invisibles in a run: from here the text was hidden on purpose
+BACKSPACE = "\x08"
 
 # Letters from other scripts that look like Latin ones (the common part of Unicode's confusables list).
 _HOMOGLYPHS = str.maketrans(
@@ -169,6 +172,14 @@ class NormalizedText:
     extra: dict[str, int] = field(default_factory=dict)
 
     @property
+    def hidden(self) -> bool:
+        """Text put out of a reader's sight on purpose: a run of payload-carrying invisibles (tag characters,
+        invisible binary, variation selectors) or backspaces that erase what was typed. Nobody types these in a
+        chat; they exist to show a model what a person does not see."""
+        carried = self.extra.get("tags", 0) + self.extra.get("hidden_payload", 0)
+        return carried >= MIN_HIDDEN_RUN or self.extra.get("backspaces", 0) > 0
+
+    @property
     def analysis_text(self) -> str:
         """The text and its decodings, as one string for the rules."""
         if not self.decoded:
@@ -195,6 +206,20 @@ def bound(text: str) -> tuple[str, bool]:
         return text, False
     head = MAX_ANALYSED_CHARS - _TAIL_CHARS
     return text[:head] + "\n" + text[-_TAIL_CHARS:], True
+
+
+def _apply_backspaces(text: str) -> tuple[str, int]:
+    """``text`` as it shows once each backspace has erased the character before it, and how many there were."""
+    count = text.count(BACKSPACE)
+    if not count:
+        return text, 0
+    kept: list[str] = []
+    for ch in text:
+        if ch != BACKSPACE:
+            kept.append(ch)
+        elif kept:
+            kept.pop()
+    return "".join(kept), count
 
 
 def _is_invisible(ch: str) -> bool:
@@ -446,10 +471,14 @@ def normalize(raw: str) -> NormalizedText:
         transforms.append("nfkc")
     text = nfkc
     tagged = 0
+    text = _FLAG_TAGS.sub("", text)  # the flag shows as a flag: nothing hidden in it
     if _TAG_RUN.search(text):
         tagged = sum(len(run) for run in _TAG_RUN.findall(text))
         text = _TAG_RUN.sub(lambda m: " " + m.group(0).translate(_TAG_TO_ASCII) + " ", text)
         transforms.append("tags")
+    text, backspaces = _apply_backspaces(text)
+    if backspaces:
+        transforms.append("backspaces")
     hidden_payloads, payload_chars = _hidden_payloads(text)
     for name, _ in hidden_payloads:
         if name not in transforms:
@@ -492,7 +521,7 @@ def normalize(raw: str) -> NormalizedText:
             break
         frontier = next_frontier
 
-    hidden = invisible + tagged + folded + small_caps + payload_chars
+    hidden = invisible + tagged + folded + small_caps + payload_chars + backspaces
     obfuscation = min(1.0, hidden / 4) * 0.5 + (0.5 if payload_chars >= MIN_HIDDEN_RUN or any(
         t in transforms for t in ("base64", "hex", "binary", "rot13", "morse")
     ) else 0.0)  # fmt: skip
@@ -508,5 +537,6 @@ def normalize(raw: str) -> NormalizedText:
             "homoglyphs": folded,
             "small_caps": small_caps,
             "hidden_payload": payload_chars,
+            "backspaces": backspaces,
         },
     )
