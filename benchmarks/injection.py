@@ -64,6 +64,7 @@ class Outcome:
     detection_ms: float
     features: tuple[float, ...] = ()
     rule_features: tuple[float, ...] = ()  # the features without the semantic layer (the rules-only head's)
+    floor: float = 0.0  # the detector's least confidence for this text (detector.confidence_floor)
 
 
 def load_rows(path: Path) -> tuple[list[Row], int]:
@@ -187,7 +188,7 @@ def rescored(outcome: Outcome, fusion: Any, threshold: float) -> Outcome:
     """``outcome`` as scored by another ``fusion`` (one fitted without it)."""
     from gateway.security.fusion import sigmoid
 
-    confidence = sigmoid(fusion.z(outcome.features))
+    confidence = max(outcome.floor, sigmoid(fusion.z(outcome.features)))
     return replace(outcome, flagged=confidence >= threshold, confidence=confidence)
 
 
@@ -355,6 +356,7 @@ async def _run(rows: list[Row], layers: frozenset[Layer], threshold: float, embe
                     elapsed,
                     analysis.features,
                     analysis.rule_features,
+                    analysis.floor,
                 )
             )
         return outcomes, extra

@@ -131,7 +131,9 @@ def train_head(outcomes: Sequence[Outcome], threshold: float) -> tuple[Fusion, d
     rows = [outcomes[i].row for i in ship]
     y = np.array([1.0 if row.attack else 0.0 for row in rows])
     slope, intercept = platt(held[ship], y, class_balanced_weights(rows))
-    probabilities = [sigmoid(slope * z + intercept) for z in held]
+    probabilities = [
+        max(o.floor, sigmoid(slope * z + intercept)) for o, z in zip(outcomes, held, strict=True)
+    ]
     by_threshold = {}
     for cut in sorted({*THRESHOLDS, threshold}):
         scored = [

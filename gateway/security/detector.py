@@ -95,6 +95,14 @@ class LocalAnalysis:
     skipped: list[str]
     features: tuple[float, ...] = ()  # the fusion's inputs (fusion.FEATURES), for calibration
     rule_features: tuple[float, ...] = ()  # the same without the semantic layer (the rules-only head's)
+    floor: float = 0.0  # the least confidence whatever the fusion says (``confidence_floor``)
+
+
+def confidence_floor(normalized: NormalizedText) -> float:
+    """The least confidence a message gets from what the normaliser saw, whatever the fusion says: text hidden
+    from the reader on purpose is there for the model alone, so it is flagged whatever it says, but not
+    escalated on that alone (no benign source of dev + extra has any)."""
+    return HIDDEN_TEXT_CONFIDENCE if normalized.hidden else 0.0
 
 
 class Detector:
@@ -242,10 +250,8 @@ class Detector:
             confidence = max(
                 confidence, min(self.grey_zone_low, self._confidence_if_counted(ruled, features, fusion))
             )
-        if normalized.hidden:
-            # Text hidden from the reader on purpose is there for the model alone: flagged whatever it says, not
-            # escalated on that alone (no benign source of dev + extra has any).
-            confidence = max(confidence, HIDDEN_TEXT_CONFIDENCE)
+        floor = confidence_floor(normalized)
+        confidence = max(confidence, floor)
         kind = rule_kind if rule_score >= 0.3 else None
         if kind is None and semantic is not None and semantic.probability >= 0.5:
             kind = semantic.kind
@@ -256,7 +262,7 @@ class Detector:
         if kind is None and normalized.hidden:
             kind = ThreatKind.INSTRUCTION_INJECTION  # a smuggled instruction
         return LocalAnalysis(
-            normalized, confidence, kind, layers, skipped, tuple(features), tuple(rule_features)
+            normalized, confidence, kind, layers, skipped, tuple(features), tuple(rule_features), floor
         )
 
     def _confidence_if_counted(

@@ -129,6 +129,28 @@ def test_the_figures_judged_leave_out_the_projects_corpus() -> None:
     assert set(report["with_semantic"]["leave_one_source_out_by_threshold"]) >= {"0.5", "0.7", "0.95"}
 
 
+def test_held_out_figures_keep_the_detectors_confidence_floor() -> None:
+    """A text the detector flags whatever the fusion says (hidden from the reader) counts as flagged in the
+    held-out figures too: they measure the detector, not the fusion alone."""
+    from dataclasses import replace
+
+    from gateway.security.detector import HIDDEN_TEXT_CONFIDENCE
+
+    rows = synthetic()
+    quiet = tuple(0.0 for _ in FEATURES)
+    smuggled = [
+        replace(o, features=quiet, rule_features=quiet, floor=HIDDEN_TEXT_CONFIDENCE)
+        for o in rows
+        if o.row.source == "garak_probes"
+    ]
+    plain = [replace(o, floor=0.0) for o in smuggled]
+    rest = [o for o in rows if o.row.source != "garak_probes"]
+    _, with_floor = train(rest + smuggled, 0.7)
+    _, without = train(rest + plain, 0.7)
+    assert with_floor["leave_one_source_out"]["by_source"]["garak_probes"]["recall"] == 1.0
+    assert without["leave_one_source_out"]["by_source"]["garak_probes"]["recall"] == 0.0
+
+
 def test_calibration_maps_the_log_odds_and_stays_one_logistic() -> None:
     base = Fusion(bias=-1.0, weights=tuple(float(i) for i in range(len(FEATURES))))
     scaled = calibrated(base, 0.5, 0.25)
