@@ -276,15 +276,18 @@ class MemoryRepository:
         limit: int,
         memory_types: Sequence[str],
         channel_id: str | None = None,
+        *,
+        match_all: bool = False,
     ) -> list[tuple[UUID, float]]:
-        """The user's memories holding any of ``lexemes`` (already stemmed), best cover-density rank first;
-        with ``channel_id``, only those said in that channel (a filter inside the query: ``limit`` holds)."""
+        """The user's memories holding any of ``lexemes`` (already stemmed; every one with ``match_all``),
+        best cover-density rank first; with ``channel_id``, only those said in that channel (a filter inside
+        the query: ``limit`` holds)."""
         if not lexemes:
             return []
         rows = await self.conn.fetch(
             f"""
             WITH q AS (
-                SELECT array_to_string(ARRAY(SELECT quote_literal(w) FROM unnest($2::text[]) AS w), ' | ')::tsquery
+                SELECT array_to_string(ARRAY(SELECT quote_literal(w) FROM unnest($2::text[]) AS w), $6)::tsquery
                        AS query
             )
             SELECT m.id, ts_rank_cd(m.content_tsv, q.query, 1) AS rank
@@ -299,6 +302,7 @@ class MemoryRepository:
             limit,
             list(memory_types),
             channel_id,
+            " & " if match_all else " | ",
         )
         return [(row["id"], float(row["rank"])) for row in rows]
 

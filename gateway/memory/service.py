@@ -417,7 +417,7 @@ class MemoryService:
                 await self._sync_caches(user_id)
                 model = await self._lexical_model(user_id, query, lexical_repo)
                 return model, await lexical_repo.fulltext_search(
-                    user_id, model.search_terms, n, types, channel_id
+                    user_id, model.search_terms, n, types, channel_id, match_all=model.match_all
                 )
 
         # Vector and full-text candidates are gathered concurrently (separate pooled connections).
@@ -535,8 +535,12 @@ class MemoryService:
         # Candidates come from words few memories hold: each selecting word costs a ranked scan of its matches.
         selective = min(cap, CANDIDATE_WORD_MAX_MEMORIES)
         present = sorted((df, word) for word, df in counts.items() if df > 0)
-        search_terms = [word for df, word in present if df < selective] or [word for _, word in present[:2]]
-        return _LexicalModel(idfs, search_terms, average_length)
+        selecting = [word for df, word in present if df < selective]
+        if selecting:
+            return _LexicalModel(idfs, selecting, average_length)
+        # No word is rare enough to select on its own ("When did I last go camping?": camp, last): the two
+        # rarest select together. Either alone would have every one of its thousands of memories ranked.
+        return _LexicalModel(idfs, [word for _, word in present[:2]], average_length, match_all=True)
 
     async def _vector_search(
         self,
@@ -564,6 +568,7 @@ class _LexicalModel:
     idfs: dict[str, float]
     search_terms: list[str]
     average_length: float
+    match_all: bool = False  # select memories holding every search term, not any
 
 
 class _Ranking:

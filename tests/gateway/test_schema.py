@@ -163,3 +163,12 @@ async def test_a_memory_origin_server_needs_its_channel(db_conn: asyncpg.Connect
             "INSERT INTO memories (user_id, memory_type, content, origin_guild_id) VALUES ($1, 'episodic', 'x', 'g')",
             user_id,
         )
+
+
+async def test_the_full_text_index_takes_new_words_at_once(db_conn: asyncpg.Connection) -> None:
+    """Every recall's full-text query would otherwise scan GIN's pending list of queued words (up to 4 MB,
+    every user's) from end to end: fastupdate is off on the memories' full-text index (migration 017)."""
+    options = await db_conn.fetchval(
+        "SELECT reloptions FROM pg_class WHERE relname = 'ix_memories_content_tsv' AND relkind = 'i'"
+    )
+    assert options is not None and "fastupdate=off" in options

@@ -118,6 +118,28 @@ async def test_embedding_outage_keeps_the_memory_and_full_text_still_finds_it(
     assert outcome.results[0].components.similarity is None
 
 
+async def test_when_no_query_word_is_rare_full_text_selects_the_memories_holding_them_together(
+    database_url: str, redis_url: str, alice: str
+) -> None:
+    """ "When I went camping": both words are in many memories, so neither selects alone (each would have all
+    its memories ranked, the slow tail of recall); together they select the one memory that holds both."""
+    from benchmarks.harness import CallProbe
+    from gateway.memory.repository import MemoryRepository
+
+    dead_url = f"http://127.0.0.1:{free_port()}"  # full text alone: no vector candidates
+    async with memory_service(database_url, redis_url, dead_url) as offline:
+        items = [MemoryInput(f"I went to the gym on day {n} of the plan") for n in range(40)]
+        items += [MemoryInput(f"Camping gear list, item {n}: one more tent peg") for n in range(40)]
+        items += [MemoryInput(f"Filler note number {n} about the weather") for n in range(20)]
+        items.append(MemoryInput("The night we went camping by the lake it rained until dawn"))
+        await offline.store_many(alice, items)
+        with CallProbe([(MemoryRepository, "fulltext_search")]) as probe:
+            outcome = await offline.search(alice, "when I went camping", k=5, record_access=False)
+    [(_, _, hits)] = probe.calls
+    assert isinstance(hits, list) and len(hits) == 1
+    assert outcome.results[0].memory.content.startswith("The night we went camping")
+
+
 async def test_filters_by_type_and_importance(memory: MemoryService, alice: str) -> None:
     """memory_types and min_importance narrow the results."""
     await memory.store(alice, MemoryInput("ok lol", importance=0.05))
