@@ -196,6 +196,7 @@ class Outcome:
     category: int
     evidence: tuple[str, ...]
     ranked: tuple[str, ...]
+    conversation: str = ""
 
 
 def summarize(outcomes: Iterable[Outcome], ks: Sequence[int]) -> dict[str, Any]:
@@ -239,6 +240,33 @@ def summarize(outcomes: Iterable[Outcome], ks: Sequence[int]) -> dict[str, Any]:
     return summary
 
 
+def cross_validate(
+    outcomes_by_value: dict[float, list[Outcome]], ks: Sequence[int], folds: int, k: int = 10
+) -> dict[str, Any]:
+    """Cross-validation by conversation: the conversations are cut into ``folds`` groups; for each group the
+    value with the best headline recall@k on the *other* groups is chosen, and its outcomes on this group are
+    kept. The summary of the kept outcomes is how the chosen setting does on conversations it was not chosen
+    on."""
+    conversations = sorted({o.conversation for items in outcomes_by_value.values() for o in items})
+    groups = [conversations[i::folds] for i in range(min(folds, len(conversations)))]
+    held: list[Outcome] = []
+    chosen: list[dict[str, Any]] = []
+    for group in groups:
+        members = set(group)
+        best = max(
+            sorted(outcomes_by_value),
+            key=lambda value: (
+                summarize([o for o in outcomes_by_value[value] if o.conversation not in members], [k])[
+                    f"recall@{k}"
+                ]
+                or 0.0
+            ),
+        )
+        held.extend(o for o in outcomes_by_value[best] if o.conversation in members)
+        chosen.append({"held_out": group, "chosen": best})
+    return {"folds": chosen, **summarize(held, ks)}
+
+
 def _round(value: float) -> float:
     return round(value, 4)
 
@@ -269,6 +297,8 @@ class RunState:
     ingest_seconds: float = 0.0
     turns: int = 0
     misses: list[Miss] = field(default_factory=list)
+    # --sweep: (setting, values); each value's outcomes under "sweep:<value>"
+    sweep: tuple[str, tuple[float, ...]] | None = None
 
 
 async def run_conversation(
@@ -370,7 +400,22 @@ async def _ask(
     cosine = tuple(vector_dias[i] for i in cosine_order[:top_n])
     lexical = tuple(turns[i].dia_id for i in bm25.top(question.question, top_n))
     for name, ranked in (("ours", ours), ("cosine", cosine), ("bm25", lexical)):
-        state.outcomes[name].append(Outcome(question.category, question.evidence, ranked))
+        state.outcomes[name].append(Outcome(question.category, question.evidence, ranked, context.sample_id))
+    if state.sweep is not None:
+        setting, values = state.sweep
+        chosen = service.settings
+        try:
+            for value in values:
+                service.settings = chosen.model_copy(update={setting: value})
+                swept = await service.search(
+                    user_id, question.question, k=top_n, now=now, query_embedding=query, record_access=False
+                )
+                ranked = tuple(id_to_dia[r.memory.id] for r in swept.results)
+                state.outcomes.setdefault(f"sweep:{value}", []).append(
+                    Outcome(question.category, question.evidence, ranked, context.sample_id)
+                )
+        finally:
+            service.settings = chosen
 
     if dump_misses and recall_at(question.evidence, ours, top_n) < 1.0:
         cosine_rank = {vector_dias[i]: rank + 1 for rank, i in enumerate(cosine_order)}
@@ -431,8 +476,10 @@ async def run_benchmark(
     data_path: Path,
     dump_misses: bool = False,
     progress: bool = True,
+    sweep: tuple[str, tuple[float, ...]] | None = None,
+    folds: int = 5,
 ) -> tuple[dict[str, Any], list[Miss]]:
-    state = RunState()
+    state = RunState(sweep=sweep)
     for number, conversation in enumerate(conversations, 1):
         started = time.perf_counter()
         await run_conversation(service, conversation, ks, state, dump_misses)
@@ -480,6 +527,15 @@ async def run_benchmark(
         "memory_settings": service.settings.model_dump(),
         "retrieval_constants": _retrieval_constants(),
     }
+    if sweep is not None:
+        setting, values = sweep
+        by_value = {value: state.outcomes[f"sweep:{value}"] for value in values}
+        report["sweep"] = {
+            "setting": setting,
+            "by_value": {str(value): summarize(items, ks) for value, items in by_value.items()},
+            "chosen_by": f"headline recall@{max(ks)} on the other folds' conversations",
+            "cross_validation_by_conversation": cross_validate(by_value, ks, folds, k=max(ks)),
+        }
     return report, state.misses
 
 
@@ -594,6 +650,26 @@ def write_misses(path: Path, misses: Sequence[Miss], sample: int, seed: int = 0)
     return len(chosen)
 
 
+def parse_sweep(text: str) -> tuple[str, tuple[float, ...]]:
+    """``"time_weight=0,0.5,1"`` as (setting, values); the setting must be one of MemorySettings'."""
+    from gateway.config import MemorySettings
+
+    name, _, values = text.partition("=")
+    name = name.strip()
+    if name not in MemorySettings.model_fields:
+        raise argparse.ArgumentTypeError(
+            f"{name!r} is not a memory setting ({', '.join(MemorySettings.model_fields)})"
+        )
+    kind = int if MemorySettings.model_fields[name].annotation is int else float
+    try:
+        parsed = tuple(kind(v) for v in values.split(",") if v.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"values must be numbers: {values!r}") from exc
+    if not parsed:
+        raise argparse.ArgumentTypeError("give at least one value: SETTING=V1,V2,...")
+    return name, parsed
+
+
 async def _main_async(
     args: argparse.Namespace, stack: Any, conversations: list[Conversation]
 ) -> dict[str, Any]:
@@ -605,6 +681,8 @@ async def _main_async(
             index=args.index,
             data_path=args.data,
             dump_misses=args.dump_misses is not None,
+            sweep=args.sweep,
+            folds=args.folds,
         )
     if args.dump_misses is not None:
         count = write_misses(args.dump_misses, misses, args.dump_sample)
@@ -623,9 +701,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--dump-sample", type=int, default=40, help="how many misses to dump (spread by category)"
     )
+    parser.add_argument(
+        "--sweep",
+        type=parse_sweep,
+        default=None,
+        metavar="SETTING=V1,V2,...",
+        help="also search with each value of one MEMORY_ setting (e.g. time_weight=0,0.5,1,2) and report, "
+        "besides each value's figures, the cross-validation by conversation of choosing among them",
+    )
+    parser.add_argument(
+        "--folds", type=int, default=5, help="conversation groups for the sweep's cross-validation"
+    )
     args = parser.parse_args(argv)
     if any(k < 1 for k in args.k):
         parser.error("--k values must be positive")
+    if args.folds < 2:
+        parser.error("--folds must be at least 2")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logger.setLevel(logging.INFO)
 
@@ -643,6 +734,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     with local_stack() as stack:
         report = asyncio.run(_main_async(args, stack, conversations))
     print(table(report), file=sys.stderr)
+    if "sweep" in report:
+        sweep = report["sweep"]
+        top = f"recall@{max(report['ks'])}"
+        for value, figures in sweep["by_value"].items():
+            print(f"{sweep['setting']}={value}: {top} {figures[top]}", file=sys.stderr)
+        held = sweep["cross_validation_by_conversation"]
+        print(
+            f"cross-validated by conversation: {top} {held[top]} "
+            f"(chosen per fold: {[fold['chosen'] for fold in held['folds']]})",
+            file=sys.stderr,
+        )
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     print(summary_line(report))

@@ -47,6 +47,7 @@ class Scored:
     retention: float
     score: float
     mmr: float = 0.0
+    time_fit: float = 0.0  # how well when it was said fits the days the query names (gateway/memory/when.py)
 
 
 def idf(document_frequency: int, total: int) -> float:
@@ -166,13 +167,21 @@ def mmr_select(
     return chosen
 
 
-def explain(item: Scored, matched_words: Sequence[str], now: datetime, created_at: datetime) -> str:
-    """A sentence saying why this memory came back."""
+def explain(
+    item: Scored,
+    matched_words: Sequence[str],
+    now: datetime,
+    created_at: datetime,
+    named_time: str | None = None,
+) -> str:
+    """A sentence saying why this memory came back (``named_time``: the words of the query that named when)."""
     parts = []
     if item.similarity is not None and item.similarity >= 0.3:
         parts.append(f"close in meaning to the query (similarity {item.similarity:.2f})")
     if matched_words:
         parts.append("shares the words " + ", ".join(f"'{w}'" for w in matched_words[:4]))
+    if named_time and item.time_fit >= 0.5:
+        parts.append(f"said around {named_time!r}")
     if not parts:
         parts.append("the best remaining match for the query")
     if item.importance >= 0.7:

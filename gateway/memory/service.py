@@ -31,7 +31,7 @@ from gateway.integrations.embedding import (
     QueryEmbedding,
 )
 from gateway.lru import LRUCache
-from gateway.memory import retrieval
+from gateway.memory import retrieval, when
 from gateway.memory.index import IndexPoint, VectorHit, VectorIndex, VectorIndexError
 from gateway.memory.repository import Candidate, MemoryRepository, NewMemory
 from gateway.memory.schemas import (
@@ -453,15 +453,26 @@ class MemoryService:
 
         scored = []
         lexical_shares = ranking.lexical_shares()
+        named = when.spans(query, now) if self.settings.time_weight > 0 else []
         for i, candidate in enumerate(ranking.candidates):
             row = candidate.row
             if row.importance < min_importance:
                 continue
             ret = retrieval.retention(now, row.created_at, row.last_accessed_at, row.strength, row.importance)
-            rel = retrieval.relevance_from_fused(ranking.fused[i])
+            fits = when.best_fit(row.created_at, named)
+            rel = retrieval.relevance_from_fused(ranking.fused[i] + self.settings.time_weight * fits)
             score = retrieval.combine(rel, row.importance, ret, row.retrieval_weight)
             scored.append(
-                retrieval.Scored(i, ranking.similarity[i], lexical_shares[i], rel, row.importance, ret, score)
+                retrieval.Scored(
+                    i,
+                    ranking.similarity[i],
+                    lexical_shares[i],
+                    rel,
+                    row.importance,
+                    ret,
+                    score,
+                    time_fit=fits,
+                )
             )
         if not scored:
             return SearchOutcome([], degraded)
@@ -485,7 +496,9 @@ class MemoryService:
                         score=round(item.score, 4),
                         mmr=round(mmr_value, 4),
                     ),
-                    reason=retrieval.explain(item, matched, now, row.created_at),
+                    reason=retrieval.explain(
+                        item, matched, now, row.created_at, named[0].text if named else None
+                    ),
                 )
             )
         if record_access and results:

@@ -15,10 +15,12 @@ from benchmarks.locomo import (
     Miss,
     Outcome,
     Question,
+    cross_validate,
     hit_at,
     load_locomo,
     main,
     parse_session_date,
+    parse_sweep,
     recall_at,
     summarize,
     turn_content,
@@ -246,10 +248,8 @@ def test_benchmark_runs_end_to_end_on_a_tiny_file(
 ) -> None:
     """The whole command on the tiny file: real Postgres, Redis, embedding service and memory service."""
     out, misses = tmp_path / "report.json", tmp_path / "misses.json"
-    assert (
-        main(["--data", str(locomo_file), "--k", "1", "3", "--json", str(out), "--dump-misses", str(misses)])
-        == 0
-    )
+    args = ["--data", str(locomo_file), "--k", "1", "3", "--json", str(out), "--dump-misses", str(misses)]
+    assert main([*args, "--sweep", "time_weight=0,2", "--folds", "2"]) == 0
     report = json.loads(out.read_text())
     assert report["questions_evaluated"] == 7
     assert report["questions_skipped"] == 4
@@ -262,4 +262,35 @@ def test_benchmark_runs_end_to_end_on_a_tiny_file(
     # With at most 7 turns per user, the top 3 of an easy question holds its one evidence turn.
     assert report["by_category"]["4"]["hit@3"] >= 2 / 3
     assert json.loads(misses.read_text())["missed_total"] >= 0
+    sweep = report["sweep"]
+    assert sweep["setting"] == "time_weight" and set(sweep["by_value"]) == {"0.0", "2.0"}
+    held = sweep["cross_validation_by_conversation"]
+    assert len(held["folds"]) == 2
+    assert held["question_weighted"]["questions"] == report["question_weighted"]["questions"]
     assert capsys.readouterr().out.startswith("LoCoMo recall@3")
+
+
+def test_cross_validation_chooses_each_folds_value_on_the_other_conversations() -> None:
+    """Value 1.0 is best on conversations a-c, value 0.0 only on d: the fold holding d out still chooses 1.0
+    (chosen on a-c), so d's held-out figure is 1.0's, worse than the best d could have had."""
+
+    def asked(conversation: str, found: bool) -> Outcome:
+        return Outcome(4, ("x",), ("x",) if found else ("y",), conversation)
+
+    by_value = {
+        0.0: [asked(c, c == "d") for c in "abcd"],
+        1.0: [asked(c, c != "d") for c in "abcd"],
+    }
+    held = cross_validate(by_value, [10], folds=4)
+    assert [fold["chosen"] for fold in held["folds"]] == [1.0, 1.0, 1.0, 1.0]
+    assert held["recall@10"] == 0.75
+
+
+def test_a_sweep_names_a_memory_setting_and_its_values() -> None:
+    import argparse
+
+    assert parse_sweep("time_weight=0,0.5,2") == ("time_weight", (0.0, 0.5, 2.0))
+    assert parse_sweep("candidates=60,100") == ("candidates", (60, 100))
+    for bad in ("no_such=1,2", "time_weight=", "time_weight=a,b"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_sweep(bad)

@@ -140,6 +140,29 @@ async def test_when_no_query_word_is_rare_full_text_selects_the_memories_holding
     assert outcome.results[0].memory.content.startswith("The night we went camping")
 
 
+async def test_a_question_about_a_time_recalls_what_was_said_then(memory: MemoryService, alice: str) -> None:
+    """Three hikes told alike: "Where did we go hiking in May?" recalls May's first, although the October one
+    is fresher in memory, and says why; without a time in the question, the fresher one comes first."""
+    now = datetime(2023, 10, 20, 15, tzinfo=UTC)
+    said = {
+        "We went hiking in the hills with Sam today": datetime(2023, 5, 14, 18, tzinfo=UTC),
+        "We went hiking in the hills with Jo today": datetime(2023, 8, 20, 18, tzinfo=UTC),
+        "We went hiking in the hills with Al today": datetime(2023, 10, 15, 18, tzinfo=UTC),
+    }
+    other = ["The boiler needs fixing before winter", "I finally finished that crime novel"]
+    other += ["Work has been stressful this month", "My sister is moving to Leeds"]
+    said.update({text: datetime(2023, 9, day, 12, tzinfo=UTC) for day, text in enumerate(other, 1)})
+    await memory.store_many(
+        alice, [MemoryInput(text, importance=0.5, created_at=when) for text, when in said.items()]
+    )
+    in_may = await memory.search(alice, "Where did we go hiking in May?", k=3, now=now, record_access=False)
+    assert in_may.results[0].memory.content == "We went hiking in the hills with Sam today"
+    assert "said around 'in May'" in in_may.results[0].reason
+    plain = await memory.search(alice, "Where did we go hiking?", k=3, now=now, record_access=False)
+    assert plain.results[0].memory.content == "We went hiking in the hills with Al today"
+    assert "said around" not in plain.results[0].reason
+
+
 async def test_filters_by_type_and_importance(memory: MemoryService, alice: str) -> None:
     """memory_types and min_importance narrow the results."""
     await memory.store(alice, MemoryInput("ok lol", importance=0.05))
