@@ -289,10 +289,10 @@ class MemorySettings(_Section):
     model_config = SettingsConfigDict(env_prefix="MEMORY_")
 
     candidates: int = Field(default=60, ge=10, le=500)
-    mmr_lambda: float = Field(default=0.7, ge=0.0, le=1.0)
+    mmr_lambda: float = Field(default=0.95, ge=0.0, le=1.0)
     # A memory said in the span of days the query names ("last week", "in May 2023") gains this many standard
     # deviations of relevance (gateway/memory/when.py); 0 turns it off.
-    time_weight: float = Field(default=2.0, ge=0.0, le=5.0)
+    time_weight: float = Field(default=5.0, ge=0.0, le=10.0)
     importance_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
 
 

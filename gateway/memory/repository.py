@@ -306,6 +306,34 @@ class MemoryRepository:
         )
         return [(row["id"], float(row["rank"])) for row in rows]
 
+    async def said_between(
+        self,
+        user_id: str,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        memory_types: Sequence[str],
+        channel_id: str | None = None,
+    ) -> list[UUID]:
+        """The user's memories said in [start, end), most important (then latest) first; with ``channel_id``,
+        only those said in that channel."""
+        rows = await self.conn.fetch(
+            f"""
+            SELECT id FROM memories
+            WHERE user_id = $1 AND deleted_at IS NULL AND memory_type = ANY($4::text[])
+              AND created_at >= $2 AND created_at < $3 AND {in_scope(5)}
+            ORDER BY importance DESC, created_at DESC
+            LIMIT $6
+            """,  # noqa: S608
+            user_id,
+            start,
+            end,
+            list(memory_types),
+            channel_id,
+            limit,
+        )
+        return [row["id"] for row in rows]
+
     async def neighbours(
         self, user_id: str, ids: Sequence[UUID], memory_types: Sequence[str], channel_id: str | None = None
     ) -> list[tuple[UUID, UUID]]:

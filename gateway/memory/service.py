@@ -58,6 +58,8 @@ COMMON_WORD_COUNT_CAP = 1000
 CANDIDATE_WORD_MAX_MEMORIES = 200
 WORD_COUNT_CACHE_SIZE = 20_000  # words per user
 WORD_COUNT_CACHE_USERS = 5_000
+TIME_CANDIDATES = 20  # memories said in the days a question names, most important first
+MAX_NAMED_SPANS = 3
 # Users whose corpus statistics this process keeps (a few dozen bytes each), the least recently searched forgotten.
 CORPUS_CACHE_USERS = 10_000
 MEMORY_VERSION = "memory-version"
@@ -410,15 +412,32 @@ class MemoryService:
                 logger.warning("recall without vectors: %s", exc.message)
                 degraded.append("embedding_service")
 
-        async def lexical_search() -> tuple[_LexicalModel, list[tuple[UUID, float]]]:
+        named = when.spans(query, now) if self.settings.time_weight > 0 else []
+
+        async def lexical_search() -> tuple[_LexicalModel, list[tuple[UUID, float]], list[UUID]]:
             # One pooled connection for the whole chain: each acquire/release costs a reset round trip.
             async with self.pool.acquire() as conn:
                 lexical_repo = MemoryRepository(conn)
                 await self._sync_caches(user_id)
                 model = await self._lexical_model(user_id, query, lexical_repo)
-                return model, await lexical_repo.fulltext_search(
+                hits = await lexical_repo.fulltext_search(
                     user_id, model.search_terms, n, types, channel_id, match_all=model.match_all
                 )
+                # The days the question names bring their own candidates: "what did we talk about
+                # yesterday?" shares no word with what was said yesterday.
+                dated = [
+                    memory_id
+                    for span in named[:MAX_NAMED_SPANS]
+                    for memory_id in await lexical_repo.said_between(
+                        user_id,
+                        span.start,
+                        span.end + when.REPORTED_AFTER,
+                        TIME_CANDIDATES,
+                        types,
+                        channel_id,
+                    )
+                ]
+                return model, hits, dated
 
         # Vector and full-text candidates are gathered concurrently (separate pooled connections).
         lexical_task = asyncio.ensure_future(lexical_search())
@@ -428,11 +447,13 @@ class MemoryService:
                 vector_hits = await self._vector_search(
                     user_id, query_embedding, n, types, degraded, channel_id
                 )
-            lexical, lexical_hits = await lexical_task
+            lexical, lexical_hits, dated = await lexical_task
         finally:
             lexical_task.cancel()  # a no-op once done; never leave it running when the vector search failed
 
-        ids = list(dict.fromkeys([hit.memory_id for hit in vector_hits] + [mid for mid, _ in lexical_hits]))
+        ids = list(
+            dict.fromkeys([hit.memory_id for hit in vector_hits] + [mid for mid, _ in lexical_hits] + dated)
+        )
         if not ids:
             return SearchOutcome([], degraded)
         model = query_embedding.space.model if query_embedding else None
@@ -453,7 +474,6 @@ class MemoryService:
 
         scored = []
         lexical_shares = ranking.lexical_shares()
-        named = when.spans(query, now) if self.settings.time_weight > 0 else []
         for i, candidate in enumerate(ranking.candidates):
             row = candidate.row
             if row.importance < min_importance:

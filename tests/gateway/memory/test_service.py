@@ -163,6 +163,30 @@ async def test_a_question_about_a_time_recalls_what_was_said_then(memory: Memory
     assert "said around" not in plain.results[0].reason
 
 
+async def test_what_was_said_on_the_day_named_is_recalled_even_without_a_shared_word(
+    memory: MemoryService, alice: str
+) -> None:
+    """ "What did we talk about yesterday?" shares no word with what was said yesterday, and 80 older memories
+    of long chats sit nearer in meaning: the days a question names bring their memories as candidates of their
+    own, and they make the ten recalled."""
+    now = datetime(2023, 10, 20, 15, tzinfo=UTC)
+    topics = ["the holiday", "the wedding", "the garden", "my car", "my job", "the flat", "my knee", "music"]
+    topics += ["the kids", "your day", "films", "the news", "football", "the budget", "the weather", "books"]
+    older = [f"We had a long chat about {topic}, {n} of many" for n in range(5) for topic in topics]
+    items = [
+        MemoryInput(text, importance=0.5, created_at=now - timedelta(days=30 + i))
+        for i, text in enumerate(older)
+    ]
+    yesterday = ["I finally booked the dentist for Tuesday", "Mum rang about the surprise party"]
+    items += [MemoryInput(text, importance=0.5, created_at=now - timedelta(days=1)) for text in yesterday]
+    await memory.store_many(alice, items)
+    outcome = await memory.search(
+        alice, "What did we talk about yesterday?", k=10, now=now, record_access=False
+    )
+    found = {result.memory.content for result in outcome.results}
+    assert found >= set(yesterday), [r.memory.content for r in outcome.results]
+
+
 async def test_filters_by_type_and_importance(memory: MemoryService, alice: str) -> None:
     """memory_types and min_importance narrow the results."""
     await memory.store(alice, MemoryInput("ok lol", importance=0.05))
