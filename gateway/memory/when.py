@@ -2,8 +2,9 @@
 against ``now`` into a span of days, and how well a memory's date fits it.
 
 English only, and only expressions that name a span: "recently" or "a while ago" name none. A month without a
-year is the last such month that began before ``now`` ("in May", asked in March, is last year's May). "may",
-"march" and "august" in lower case count only after a preposition ("in may"), so "I may go" names no time.
+year is the last such month that began before ``now`` ("in May", asked in March, is last year's May), and
+counts only after a preposition ("in May", "since June", "last April"), so "I may go" and "What did June
+say?" name no time.
 Seasons are the northern hemisphere's meteorological ones (summer: June to August).
 """
 
@@ -174,11 +175,8 @@ def _resolve(name: str, match: re.Match[str], today: datetime) -> tuple[datetime
         return start, start + timedelta(days=1)
     if name == "month":
         assert month_number is not None
-        if month.islower() and month in _AMBIGUOUS_MONTHS and "prep" not in groups:
-            return None  # "I may go", "march on"
-        if month[0].isupper() and month.lower() in _AMBIGUOUS_MONTHS and "prep" not in groups:
-            if match.start() == 0:
-                return None  # "May I ask...", "March on"
+        if "prep" not in groups:
+            return None  # "I may go", "May I ask", "What did June say?": a month alone needs "in", "last"...
         return _last_month_named(month_number, today)
     if name == "year":
         assert year is not None

@@ -54,6 +54,8 @@ def test_so_many_days_ago_is_a_span_around_that_day() -> None:
     [
         "I may go to the gym later",
         "May I ask you something personal?",
+        "What did June say about the party?",
+        "April and I went to the lake",
         "we will march on, together",
         "What's my dog's name?",
         "When did Caroline go to the LGBTQ support group?",
