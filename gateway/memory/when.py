@@ -184,26 +184,23 @@ def _resolve(name: str, match: re.Match[str], today: datetime) -> tuple[datetime
     return None
 
 
+STEP = {"last": -1, "past": 0, "this": 0, "earlier this": 0, "next": 1}  # units from the current one
+
+
 def _which_unit(which: str, unit: str, today: datetime) -> tuple[datetime, datetime]:
+    if which == "past" and unit != "weekend":  # "the past week": the last seven days, today included
+        return today - timedelta(days=UNIT_DAYS[unit]), today + timedelta(days=1)
+    step = STEP[which]
     if unit in ("week", "weekend"):
-        monday = today - timedelta(days=today.weekday())
-        shift = {"last": -7, "past": 0, "this": 0, "earlier this": 0, "next": 7}[which]
-        start = monday + timedelta(days=shift)
+        start = today - timedelta(days=today.weekday() - 7 * step)  # that week's Monday
         if unit == "weekend":
             start += timedelta(days=5)
             return start, start + timedelta(days=2)
-        if which == "past":
-            return today - timedelta(days=7), today + timedelta(days=1)
         return start, start + timedelta(days=7)
     if unit == "month":
-        if which == "past":
-            return today - timedelta(days=30), today + timedelta(days=1)
-        shift = {"last": -1, "this": 0, "earlier this": 0, "next": 1}[which]
-        index = today.year * 12 + today.month - 1 + shift
+        index = today.year * 12 + today.month - 1 + step
         return _month_span(index // 12, index % 12 + 1)
-    if which == "past":
-        return today - timedelta(days=365), today + timedelta(days=1)
-    year = today.year + {"last": -1, "this": 0, "earlier this": 0, "next": 1}[which]
+    year = today.year + step
     return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
 
 
