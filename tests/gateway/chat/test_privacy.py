@@ -154,11 +154,14 @@ async def test_memory_search_scoped_to_a_channel_leaves_out_dms(offline: httpx.A
     assert SECRET in [r["memory"]["content"] for r in everything.json()["results"]]
 
 
-async def test_memory_list_scoped_to_a_channel_leaves_out_dms(offline: httpx.AsyncClient) -> None:
+async def test_memory_list_scoped_to_a_channel_leaves_out_dms(
+    offline: httpx.AsyncClient, app: FastAPI
+) -> None:
     """GET /episodic?channel_id= lists only that channel's memories, and counts only them."""
     user = new_user()
     await say(offline, user, SECRET)
     await say(offline, user, "Chess tonight?", **in_channel())
+    await app.state.services.chat.writer.drain()  # memories are written behind the reply
     page = (
         await offline.get(f"/api/memory/{user}/episodic", params={"limit": 50, "channel_id": CHANNEL_A})
     ).json()
