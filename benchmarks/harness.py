@@ -1,13 +1,18 @@
 """A throw-away local stack for memory benchmarks: Postgres + pgvector, Redis and the real embedding service.
 
-    with local_stack() as stack:
+    with local_stack(embedding="local") as stack:
         async with stack.memory_service(index="pgvector") as service:
             await stack.add_user(service, "u1")
             await service.store_many("u1", [...])
 
 Everything lives in one ``tempfile.mkdtemp()`` directory (never under pytest's tmp root, which is mode 700
 and would lock out the Postgres system user when run as root) and is stopped and removed on exit. The
-embedding service is the real app with the local provider, served in process on a loopback port.
+embedding service is the real app, served in process on a loopback port, with the local provider
+(all-MiniLM-L6-v2) or, with ``embedding="gemini"``, the Gemini one (gemini-embedding-001 at the service's
+dimensions). Its settings come from the environment only, never a ``.env`` file: ``GEMINI_API_KEY`` (and
+``GEMINI_BASE_URL``, ``EMBEDDING_DIMENSIONS``, ``EMBEDDING_RETRY_*``...) as embedding_service/config.py reads
+them. Before the stack starts, ``embedding_settings`` refuses settings the service would refuse; once it runs,
+one query is embedded, so a key Gemini rejects stops the benchmark before any work (both raise StackError).
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
+from embedding_service.config import ConfigError
+from embedding_service.config import Settings as EmbeddingSettings
 from gateway.config import DatabaseSettings, MemorySettings
 from gateway.db import create_pool
 from gateway.integrations.embedding import EmbeddingClient
@@ -40,8 +49,14 @@ from gateway.memory.service import MemoryService
 logger = logging.getLogger(__name__)
 
 INDEXES = ("pgvector", "qdrant")
+EMBEDDING_PROVIDERS = ("local", "gemini")
 DB_NAME = "companion_bench"
 DB_ROLE = "companion_bench"
+
+
+class StackError(Exception):
+    """The stack cannot run as asked (settings refused, provider unusable); the message is one line for the
+    operator and names the variable to fix."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,50 @@ class Stack:
 
 
 Closer = Callable[[], Awaitable[None]]
+
+
+async def embedding_in_use(service: MemoryService) -> dict[str, Any]:
+    """What the running embedding service embeds with, from its /health: ``provider``, ``model``,
+    ``dimensions``."""
+    health = await service.embedding.health()
+    return {key: health.get(key) for key in ("provider", "model", "dimensions")}
+
+
+def embedding_settings(provider: str, redis_url: str = "redis://127.0.0.1:6379/0") -> EmbeddingSettings:
+    """The embedding service's settings for ``provider`` from the environment (never a .env file, whose
+    production values would change a local run), with ``provider`` and ``redis_url`` on top.
+
+    Raises StackError naming the variable when the service would refuse them (``GEMINI_API_KEY`` unset for
+    ``gemini``, say), so a benchmark can stop before it starts anything.
+    """
+    if provider not in EMBEDDING_PROVIDERS:
+        raise StackError(f"unknown embedding provider {provider!r}; expected one of {EMBEDDING_PROVIDERS}")
+    try:
+        return EmbeddingSettings.load(env_file=None, provider=provider, redis_url=redis_url)
+    except ConfigError as exc:
+        raise StackError(
+            f"--embedding {provider}: {exc} (benchmarks read the environment, not .env)"
+        ) from None
+
+
+def check_embedding_service(base_url: str, provider: str, timeout: float = 180.0) -> None:
+    """Embed one query through the running service: a key the provider rejects, or a base URL that does not
+    answer, raises StackError here rather than after the benchmark has spent its time."""
+    try:
+        response = httpx.post(
+            f"{base_url}/embed_query", json={"text": "benchmark start-up check"}, timeout=timeout
+        )
+    except httpx.HTTPError as exc:
+        raise StackError(f"--embedding {provider}: the embedding service did not answer: {exc!r}") from None
+    if response.is_error:
+        try:
+            detail = str(response.json().get("detail", response.text))
+        except ValueError:
+            detail = response.text
+        detail = " ".join(detail.split())[:500]
+        raise StackError(
+            f"--embedding {provider}: the embedding service cannot embed ({response.status_code}): {detail}"
+        )
 
 
 def make_index(name: str, pool: asyncpg.Pool) -> tuple[VectorIndex, Closer | None]:
@@ -165,16 +224,19 @@ class _ThreadedServer:
 
 
 @contextmanager
-def local_stack(*, keep: bool = False) -> Iterator[Stack]:
+def local_stack(*, keep: bool = False, embedding: str = "local") -> Iterator[Stack]:
     """Bring up Postgres (migrated), Redis and the embedding service in a fresh temporary directory.
 
-    Everything is stopped and the directory removed on exit (unless ``keep``, for debugging).
+    ``embedding`` is the service's provider, ``local`` or ``gemini`` (its key and the rest from the
+    environment; see ``embedding_settings``). StackError before anything starts when the settings are refused,
+    and after start-up when the service cannot embed one query. Everything is stopped and the directory
+    removed on exit (unless ``keep``, for debugging).
     """
     from embedding_service.app import create_app as create_embedding_app
-    from embedding_service.config import Settings as EmbeddingSettings
     from gateway.migrator import migrate
     from scripts.localstack import EmbeddedPostgres, EmbeddedRedis, free_port
 
+    embedding_settings(embedding)  # refused settings stop us before anything starts
     home = Path(tempfile.mkdtemp(prefix="companion-membench-"))
     postgres = EmbeddedPostgres(home, free_port())
     redis = EmbeddedRedis(home, free_port())
@@ -188,9 +250,10 @@ def local_stack(*, keep: bool = False) -> Iterator[Stack]:
         asyncio.run(migrate(database_url))
         redis.start(redis_password)
         redis_url = redis.url(redis_password)
-        settings = EmbeddingSettings.load(env_file=None, provider="local", redis_url=redis_url)
+        settings = embedding_settings(embedding, redis_url=redis_url)
         server = _ThreadedServer(create_embedding_app(settings), startup_timeout=120)
         server.start()
+        check_embedding_service(server.base_url, embedding)
         yield Stack(home, database_url, redis_url, server.base_url)
     finally:
         if server is not None:

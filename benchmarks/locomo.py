@@ -1,7 +1,7 @@
 """LoCoMo retrieval recall of the memory service, against cosine-only and BM25-only baselines.
 
-    python -m benchmarks.locomo [--data PATH] [--k 5 10] [--index pgvector|qdrant] [--conversations N]
-                                [--json OUT] [--dump-misses PATH]
+    python -m benchmarks.locomo [--data PATH] [--k 5 10] [--index pgvector|qdrant] [--embedding local|gemini]
+                                [--conversations N] [--json OUT] [--dump-misses PATH]
 
 For each conversation (``sample_id``) a fresh user gets every turn of every session as one memory, in time
 order, through ``MemoryService.store_many`` (one batch per session): content ``"{speaker}: {text}"`` (plus
@@ -18,6 +18,12 @@ category 5 (adversarial) is reported apart. Baselines over the very same turns a
 - ``cosine``: every memory of the user ranked by cosine between the query embedding (the embedding
   service's ``/embed_query``, the same vector our search gets) and the stored vectors, read from Postgres;
 - ``bm25``: benchmarks.bm25 (k1 1.5, b 0.75, lowercase word tokens) over the same content strings.
+
+``--embedding`` picks the embedding service's provider: ``local`` (all-MiniLM-L6-v2, 384-d, the default) or
+``gemini`` (gemini-embedding-001 at the service's ``EMBEDDING_DIMENSIONS``, 1536 by default), what production
+runs. Gemini needs ``GEMINI_API_KEY`` in the environment (``GEMINI_BASE_URL`` optional; a .env file is not
+read); without it the command stops at once with exit code 2. The report's ``embedding`` says which
+provider, model and dimensions the service used.
 
 The data file is read in place (its license forbids copying it); any file in the LoCoMo layout works.
 """
@@ -46,7 +52,14 @@ import numpy as np
 
 from benchmarks.bm25 import BM25
 from benchmarks.data import LOCOMO
-from benchmarks.harness import CallProbe
+from benchmarks.harness import (
+    EMBEDDING_PROVIDERS,
+    CallProbe,
+    StackError,
+    embedding_in_use,
+    embedding_settings,
+    local_stack,
+)
 
 logger = logging.getLogger("benchmarks.locomo")
 
@@ -296,6 +309,7 @@ class RunState:
     embed_ms: list[float] = field(default_factory=list)
     ingest_seconds: float = 0.0
     turns: int = 0
+    turns_without_vector: int = 0  # the memory service keeps a memory unembedded when the provider fails
     misses: list[Miss] = field(default_factory=list)
     # --sweep: (setting, values); each value's outcomes under "sweep:<value>"
     sweep: tuple[str, tuple[float, ...]] | None = None
@@ -342,6 +356,7 @@ async def run_conversation(
     missing_vectors = len(id_to_dia) - len(rows)
     if missing_vectors:
         logger.warning("%s: %d memories have no vector", conversation.sample_id, missing_vectors)
+        state.turns_without_vector += missing_vectors
     vector_dias = [id_to_dia[row["id"]] for row in rows]
     matrix = np.vstack([row["embedding"].to_numpy() for row in rows])
     matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
@@ -499,6 +514,7 @@ async def run_benchmark(
         "benchmark": "locomo",
         "data": str(data_path),
         "index": index,
+        "embedding": await embedding_in_use(service),
         "ks": list(ks),
         "averaging": AVERAGING,
         **{key: value for key, value in ours.items() if key not in _NESTED},
@@ -512,6 +528,7 @@ async def run_benchmark(
         "readme_bm25_reference": README_BM25,
         "conversations": len(conversations),
         "turns_ingested": state.turns,
+        "turns_without_vector": state.turns_without_vector,
         "questions_evaluated": len(state.outcomes["ours"]),
         "questions_skipped": len(skipped),
         "skipped": skipped,
@@ -567,7 +584,13 @@ def summary_line(report: dict[str, Any]) -> str:
         f" | bm25 {report['baselines']['bm25'][key]:.3f} (README bm25 {README_BM25.get(key, float('nan')):.3f})"
         f" | multi-hop {multi if multi is None else f'{multi:.3f}'}"
         f" | search p95 {report['search_p95_ms']} ms | index {report['index']}"
+        f" | embedding {describe_embedding(report['embedding'])}"
     )
+
+
+def describe_embedding(embedding: dict[str, Any]) -> str:
+    """``gemini gemini-embedding-001 1536-d``: the provider, model and dimensions a report was made with."""
+    return f"{embedding['provider']} {embedding['model']} {embedding['dimensions']}-d"
 
 
 def table(report: dict[str, Any]) -> str:
@@ -577,7 +600,7 @@ def table(report: dict[str, Any]) -> str:
     header = f"{'category':<22}{'n':>6}  " + "  ".join(
         f"{s + ' ' + m + '@' + str(k):>16}" for s in systems for m in ("R", "H") for k in ks
     )
-    lines = [header]
+    lines = [f"embedding: {describe_embedding(report['embedding'])}", header]
     rows = [(c, report["by_category"][c]) for c in report["by_category"]]
     for category, entry in rows:
         cells = []
@@ -695,6 +718,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=LOCOMO, help="a LoCoMo-format JSON file (read in place)")
     parser.add_argument("--k", type=int, nargs="+", default=[5, 10])
     parser.add_argument("--index", choices=("pgvector", "qdrant"), default="pgvector")
+    parser.add_argument(
+        "--embedding",
+        choices=EMBEDDING_PROVIDERS,
+        default="local",
+        help="the embedding service's provider: local (all-MiniLM-L6-v2) or gemini (gemini-embedding-001; "
+        "GEMINI_API_KEY from the environment; about 2,250 API calls for all of LoCoMo)",
+    )
     parser.add_argument("--conversations", type=int, default=None, help="only the first N conversations")
     parser.add_argument("--json", type=Path, default=None, help="write the full report here")
     parser.add_argument("--dump-misses", type=Path, default=None, help="write a sample of missed questions")
@@ -717,10 +747,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--k values must be positive")
     if args.folds < 2:
         parser.error("--folds must be at least 2")
+    try:
+        embedding_settings(args.embedding)
+    except StackError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logger.setLevel(logging.INFO)
-
-    from benchmarks.harness import local_stack
 
     conversations = load_locomo(args.data)
     if args.conversations is not None:
@@ -731,8 +764,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{sum(len(c.questions) for c in conversations)} questions ({skipped} skipped: empty/malformed evidence)",
         file=sys.stderr,
     )
-    with local_stack() as stack:
-        report = asyncio.run(_main_async(args, stack, conversations))
+    try:
+        with local_stack(embedding=args.embedding) as stack:
+            report = asyncio.run(_main_async(args, stack, conversations))
+    except StackError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     print(table(report), file=sys.stderr)
     if "sweep" in report:
         sweep = report["sweep"]

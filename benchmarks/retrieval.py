@@ -1,7 +1,8 @@
 """Recall latency of the memory service as one user's memories grow (hybrid search + scoring + MMR).
 
     python -m benchmarks.retrieval [--memories 1000 10000 100000] [--index pgvector|qdrant] [--json OUT]
-                                   [--queries 200] [--store-sample 2000] [--other-users 10 --other-each 300]
+                                   [--embedding local|gemini] [--queries 200] [--store-sample 2000]
+                                   [--other-users 10 --other-each 300]
 
 One throw-away stack (benchmarks.harness). First a few thousand memories of other users go in, so every
 query really filters by user. Then, for each size in increasing order, a new user gets that many memories:
@@ -17,6 +18,10 @@ Then ``--queries`` questions (embedded beforehand: ``query_embedding`` is given,
 service's own work, not the model's) are each timed once through
 ``MemoryService.search(user, q, k=10, query_embedding=..., record_access=False)`` after a warm-up.
 Earlier sizes' users stay in the database, so a later size also filters them out.
+
+``--embedding gemini`` runs the embedding service with gemini-embedding-001 (``GEMINI_API_KEY`` from the
+environment, as for benchmarks.locomo) instead of the local all-MiniLM-L6-v2; the report's ``embedding``
+says which.
 
 Memories are synthetic but sentence-like (templates over people, activities, places, feelings and times),
 all distinct; their dates are spread over the two years before ``now``.
@@ -40,7 +45,14 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from benchmarks.locomo import percentile
+from benchmarks.harness import (
+    EMBEDDING_PROVIDERS,
+    StackError,
+    embedding_in_use,
+    embedding_settings,
+    local_stack,
+)
+from benchmarks.locomo import describe_embedding, percentile
 
 logger = logging.getLogger("benchmarks.retrieval")
 
@@ -344,6 +356,7 @@ async def run(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
         "sizes": {},
     }
     async with stack.memory_service(index=args.index) as service:
+        report["embedding"] = await embedding_in_use(service)
         # Other users first, so every search filters.
         other_texts = synthetic_memories(args.other_users * args.other_each, seed=1)
         other_dates = random_dates(len(other_texts), seed=2)
@@ -434,7 +447,7 @@ def summary_line(report: dict[str, Any]) -> str:
         parts.append(
             f"{int(size):,}: p50 {entry['p50_ms']} / p95 {entry['p95_ms']} ms{mark}, {entry['ingest_per_s']}/s"
         )
-    return f"retrieval [{report['index']}] " + " | ".join(parts)
+    return f"retrieval [{report['index']}, {describe_embedding(report['embedding'])}] " + " | ".join(parts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -443,6 +456,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--memories", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--index", choices=("pgvector", "qdrant"), default="pgvector")
+    parser.add_argument(
+        "--embedding",
+        choices=EMBEDDING_PROVIDERS,
+        default="local",
+        help="the embedding service's provider: local (all-MiniLM-L6-v2) or gemini (gemini-embedding-001, "
+        "GEMINI_API_KEY from the environment)",
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--k", type=int, default=10)
@@ -452,12 +472,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if any(n < 1 for n in args.memories) or args.queries < 1:
         parser.error("sizes and --queries must be positive")
+    try:
+        embedding_settings(args.embedding)
+    except StackError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    from benchmarks.harness import local_stack
-
-    with local_stack() as stack:
-        report = asyncio.run(run(args, stack))
+    try:
+        with local_stack(embedding=args.embedding) as stack:
+            report = asyncio.run(run(args, stack))
+    except StackError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(summary_line(report))
