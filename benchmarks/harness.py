@@ -267,7 +267,8 @@ def local_stack(*, keep: bool = False, embedding: str = "local") -> Iterator[Sta
 
 
 class CallProbe:
-    """Wraps async methods (of a class or one object) to record each call's duration and result.
+    """Wraps async methods (of a class or one object) to record each call's duration and result (or the
+    exception it raised).
 
         with CallProbe([(MemoryRepository, "fulltext_search"), (service.index, "search")]) as probe:
             await service.search(...)
@@ -303,7 +304,11 @@ class CallProbe:
 
         async def timed(*args: object, **kwargs: object) -> object:
             started = time.perf_counter()
-            result = await original(*args, **kwargs)  # type: ignore[operator]
+            try:
+                result = await original(*args, **kwargs)  # type: ignore[operator]
+            except Exception as exc:  # a failed call is a call too: recorded with what it raised
+                probe.calls.append((label, (time.perf_counter() - started) * 1000, exc))
+                raise
             probe.calls.append((label, (time.perf_counter() - started) * 1000, result))
             return result
 

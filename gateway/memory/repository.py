@@ -102,6 +102,15 @@ class NewMemory:
 
 
 @dataclass(frozen=True)
+class StoredVector:
+    """A memory's vector as written with its row: its space, and when it was indexed (None: not yet)."""
+
+    vector: Sequence[float] | npt.NDArray[np.float32]
+    space: EmbeddingSpace
+    indexed_at: datetime | None
+
+
+@dataclass(frozen=True)
 class HeuristicMemory:
     """A memory whose importance the local heuristic scored (the LLM may score it again)."""
 
@@ -126,16 +135,23 @@ class MemoryRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    async def insert_many(self, memories: Sequence[NewMemory]) -> None:
+    async def insert_many(
+        self, memories: Sequence[NewMemory], vectors: Sequence[StoredVector | None] = ()
+    ) -> None:
+        """Insert ``memories`` (an id already stored is left alone); ``vectors``, when given, one per memory
+        (None: none yet), go into the same rows, so a memory with its vector is written once."""
         if not memories:
             return
+        if not vectors:
+            vectors = [None] * len(memories)
         await self.conn.executemany(
             """
             INSERT INTO memories (id, user_id, memory_type, content, speaker, importance, importance_source,
                                   created_at, updated_at, emotion_context, pad_context, interaction_id,
                                   conversation_id, source_memory_ids, confidence, origin_channel_id,
-                                  origin_guild_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                                  origin_guild_id, embedding, embedding_model, embedding_dims, indexed_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                    $20)
             ON CONFLICT (id) DO NOTHING
             """,
             [
@@ -143,8 +159,9 @@ class MemoryRepository:
                     m.id, m.user_id, m.memory_type, m.content, m.speaker, m.importance, m.importance_source,
                     m.created_at, m.emotion_context, m.pad_context, m.interaction_id, m.conversation_id,
                     list(m.source_memory_ids), m.confidence, m.origin_channel_id, m.origin_guild_id,
+                    *((v.vector, v.space.model, v.space.dims, v.indexed_at) if v else (None,) * 4),
                 )
-                for m in memories
+                for m, v in zip(memories, vectors, strict=True)
             ],
         )  # fmt: skip
 

@@ -1,7 +1,8 @@
 """The memory service: store, recall, list, forget, consolidate and export a user's memories.
 
-Postgres holds every memory (vector included) and is written first: an embedding or index failure
-during a write never loses a memory, it only leaves it in the backlog that maintenance indexes later.
+Postgres holds every memory, vector included, each written once with its vector when the embedding service
+gives one: an embedding or index failure during a write never loses a memory, it only leaves it in the
+backlog that maintenance embeds and indexes later.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import MemorySettings
 from gateway.errors import BadRequestError, NotFoundError
 from gateway.integrations.embedding import (
+    DocumentEmbeddings,
     EmbeddingClient,
     EmbeddingServiceError,
     EmbeddingSpace,
@@ -33,7 +35,7 @@ from gateway.integrations.embedding import (
 from gateway.lru import LRUCache
 from gateway.memory import retrieval, when
 from gateway.memory.index import IndexPoint, VectorHit, VectorIndex, VectorIndexError
-from gateway.memory.repository import Candidate, MemoryRepository, NewMemory
+from gateway.memory.repository import Candidate, MemoryRepository, NewMemory, StoredVector
 from gateway.memory.schemas import (
     MemoryExport,
     MemoryPage,
@@ -192,8 +194,13 @@ class MemoryService:
             )
             for item, (value, source) in zip(items, importances, strict=True)
         ]
+        # Each memory is written once, with its vector: a vector stored by a later UPDATE would write every
+        # row twice, into every index (docs/memory.md#storage-postgres-first-the-index-second).
+        batches = [rows[start : start + EMBED_BATCH] for start in range(0, len(rows), EMBED_BATCH)]
+        embedded = await self._embed(batches)
+        vectors = [vector for batch in embedded for vector in batch]
         async with self.pool.acquire() as conn, conn.transaction():
-            await MemoryRepository(conn).insert_many(rows)
+            await MemoryRepository(conn).insert_many(rows, vectors)
         if self.metrics is not None:
             for row in rows:
                 self.metrics.memories_stored.labels(memory_type=row.memory_type).inc()
@@ -202,9 +209,40 @@ class MemoryService:
             self._corpus.pop(user_id)
             self._word_counts.pop(user_id, None)
         await self._changed(user_id)
-        for start in range(0, len(rows), EMBED_BATCH):
-            await self._embed_and_index(rows[start : start + EMBED_BATCH])
+        if not self.index.in_postgres:
+            for batch, batch_vectors in zip(batches, embedded, strict=True):
+                await self._index_outside(batch, batch_vectors)
         return [row.id for row in rows]
+
+    async def _embed(self, batches: Sequence[Sequence[NewMemory]]) -> list[list[StoredVector | None]]:
+        """Each batch's vectors (one user's rows), or None for each row the embedding service could not
+        embed: those rows are kept without one, in the backlog that ``embed_backlog`` works through."""
+        out: list[list[StoredVector | None]] = []
+        for batch in batches:
+            vectors: list[StoredVector | None] = [None] * len(batch)
+            if not out or any(out[-1]):  # the service failed on the previous batch: the rest waits too
+                embedded = await self._embed_batch(batch)
+                if embedded is not None:
+                    indexed_at = self.clock.now() if self.index.in_postgres else None
+                    vectors = [StoredVector(v, embedded.space, indexed_at) for v in embedded.vectors]
+            out.append(vectors)
+        return out
+
+    async def _embed_batch(self, rows: Sequence[NewMemory]) -> DocumentEmbeddings | None:
+        try:
+            embedded = await self.embedding.embed_documents(
+                [row.content for row in rows], user_id=rows[0].user_id
+            )
+        except EmbeddingServiceError as exc:
+            logger.warning("memories kept without vectors (embedding backlog): %s", exc.message)
+            return None
+        if embedded is not None and self.index.in_postgres:
+            # Storing the vector is indexing it (the HNSW index of its space must exist first).
+            try:
+                await self._ensure_ready(self.index, embedded.space)
+            except VectorIndexError as exc:  # search falls back to an exact scan meanwhile
+                logger.warning("vector index not ready: %s", exc)
+        return embedded
 
     async def _importances(self, user_id: str, items: Sequence[MemoryInput]) -> list[tuple[float, str]]:
         semaphore = asyncio.Semaphore(SCORING_CONCURRENCY)
@@ -221,54 +259,51 @@ class MemoryService:
 
         return list(await asyncio.gather(*(one(item) for item in items)))
 
-    async def _embed_and_index(self, rows: Sequence[NewMemory]) -> int:
-        """Vectors for ``rows`` (one user's), stored and indexed; returns how many got a vector."""
-        user_id = rows[0].user_id
-        try:
-            embedded = await self.embedding.embed_documents([row.content for row in rows], user_id=user_id)
-        except EmbeddingServiceError as exc:
-            logger.warning("memories kept without vectors (embedding backlog): %s", exc.message)
-            return 0
+    async def _embed_stored(self, rows: Sequence[NewMemory]) -> int:
+        """Vectors for stored ``rows`` (one user's) that have none, stored and indexed; how many got one."""
+        embedded = await self._embed_batch(rows)
         if embedded is None:
             return 0
+        user_id = rows[0].user_id
         ids = [row.id for row in rows]
         space = embedded.space
-        if self.index.in_postgres:
-            # Storing the vector is indexing it: one row update (each update adds an HNSW entry).
-            try:
-                await self._ensure_ready(self.index, space)
-            except VectorIndexError as exc:  # search falls back to an exact scan meanwhile
-                logger.warning("vector index not ready: %s", exc)
-            async with self.pool.acquire() as conn:
-                await MemoryRepository(conn).set_embeddings(
-                    user_id, ids, embedded.vectors, space.model, space.dims, self.clock.now()
-                )
-            return len(ids)
+        indexed_at = self.clock.now() if self.index.in_postgres else None
         async with self.pool.acquire() as conn:
             await MemoryRepository(conn).set_embeddings(
-                user_id, ids, embedded.vectors, space.model, space.dims, None
+                user_id, ids, embedded.vectors, space.model, space.dims, indexed_at
             )
+        if not self.index.in_postgres:
+            await self._index_outside(rows, [StoredVector(v, space, None) for v in embedded.vectors])
+        return len(ids)
+
+    async def _index_outside(self, rows: Sequence[NewMemory], vectors: Sequence[StoredVector | None]) -> None:
+        """Upsert the rows that have a vector into an index outside Postgres (Qdrant), then stamp them
+        indexed; on failure they stay in the index backlog."""
+        pairs = [(row, vector) for row, vector in zip(rows, vectors, strict=True) if vector is not None]
+        if not pairs:
+            return
+        user_id = rows[0].user_id
+        space = pairs[0][1].space
         points = [
             IndexPoint(
                 row.id,
                 user_id,
                 row.memory_type,
-                vector,
+                list(vector.vector),
                 row.importance,
                 row.created_at,
                 row.origin_channel_id,
             )
-            for row, vector in zip(rows, embedded.vectors, strict=True)
+            for row, vector in pairs
         ]
         try:
             await self._ensure_ready(self.index, space)
             await self.index.upsert(space, points)
         except VectorIndexError as exc:
             logger.warning("memories kept unindexed (index backlog): %s", exc)
-            return len(ids)
+            return
         async with self.pool.acquire() as conn:
-            await MemoryRepository(conn).mark_indexed(user_id, ids, self.clock.now())
-        return len(ids)
+            await MemoryRepository(conn).mark_indexed(user_id, [row.id for row, _ in pairs], self.clock.now())
 
     async def embed_backlog(self, limit: int = 1000) -> int:
         """Memories stored while the embedding service was down get their vectors (and index entries) now,
@@ -279,7 +314,7 @@ class MemoryService:
         done = 0
         for user_rows in by_user.values():
             for start in range(0, len(user_rows), EMBED_BATCH):
-                embedded = await self._embed_and_index(user_rows[start : start + EMBED_BATCH])
+                embedded = await self._embed_stored(user_rows[start : start + EMBED_BATCH])
                 if not embedded:
                     return done  # the embedding service is still down: try again later
                 done += embedded

@@ -118,6 +118,32 @@ async def test_embedding_outage_keeps_the_memory_and_full_text_still_finds_it(
     assert outcome.results[0].components.similarity is None
 
 
+async def test_an_import_during_an_embedding_outage_is_kept_whole_and_embedded_once_the_service_is_back(
+    database_url: str, redis_url: str, embedding_service_url: str, alice: str
+) -> None:
+    """250 memories stored while the embedding service is down: every one is kept (after one failed call,
+    not one per batch of 100), and the backlog gives each its vector, written into the same row, once the
+    service answers again."""
+    from benchmarks.harness import CallProbe
+    from gateway.integrations.embedding import EmbeddingClient
+
+    items = [MemoryInput(f"Imported diary line {n}: we planted {n} tulip bulbs") for n in range(250)]
+    dead_url = f"http://127.0.0.1:{free_port()}"
+    async with memory_service(database_url, redis_url, dead_url) as offline:
+        with CallProbe([(EmbeddingClient, "embed_documents")]) as probe:
+            ids = await offline.store_many(alice, items)
+    assert len(probe.calls) == 1
+    count = "SELECT count(*) FROM memories WHERE user_id = $1 AND embedding IS NULL AND id = ANY($2::uuid[])"
+    async with memory_service(database_url, redis_url, embedding_service_url) as online:
+        assert await online.pool.fetchval(count, alice, ids) == 250
+        assert await online.embed_backlog() >= 250
+        assert await online.pool.fetchval(count, alice, ids) == 0
+        outcome = await online.search(alice, "how many tulip bulbs did we plant, 117?", k=3)
+    assert outcome.degraded == []
+    assert outcome.results[0].memory.content.startswith("Imported diary line 117:")
+    assert outcome.results[0].components.similarity is not None
+
+
 async def test_when_no_query_word_is_rare_full_text_selects_the_memories_holding_them_together(
     database_url: str, redis_url: str, alice: str
 ) -> None:
