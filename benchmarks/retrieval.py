@@ -10,8 +10,8 @@ query really filters by user. Then, for each size in increasing order, a new use
 - the first ``--store-sample`` of them through ``MemoryService.store_many`` in batches of 100 (importance
   scoring, Postgres, the embedding service, the index): ``ingest_per_s`` is measured there;
 - the rest by the bulk path (``bulk_path`` in the JSON): vectors made by the same embedding service
-  (``/embed``, batches of 100), rows written with ``MemoryRepository.insert_many`` + ``set_embeddings``,
-  points given to the index, rows marked indexed, then ``ANALYZE``. Only the per-memory importance LLM
+  (``/embed``, batches of 100), rows written with their vectors by ``MemoryRepository.insert_many`` (with
+  Qdrant, points upserted and rows marked indexed), then ``ANALYZE``. Only the per-memory importance LLM
   call and the per-batch bookkeeping are skipped; the rows are the ones store_many would write.
 
 Then ``--queries`` questions (embedded beforehand: ``query_embedding`` is given, so the figures are the
@@ -200,9 +200,10 @@ async def store_through_service(
 async def bulk_insert(
     service: Any, user_id: str, texts: Sequence[str], dates: Sequence[datetime], progress: str = ""
 ) -> dict[str, float]:
-    """Rows with vectors made beforehand: insert_many + set_embeddings + index upsert + mark_indexed."""
+    """Rows with vectors made beforehand, written as store_many writes them: insert_many with the vectors (and,
+    for an index outside Postgres, upsert + mark_indexed)."""
     from gateway.memory.index import IndexPoint
-    from gateway.memory.repository import MemoryRepository, NewMemory
+    from gateway.memory.repository import MemoryRepository, NewMemory, StoredVector
 
     if not texts:
         return {"embed_s": 0.0, "write_s": 0.0}
@@ -238,17 +239,22 @@ async def bulk_insert(
                 )
             )
         ids = [row.id for row in rows]
+        # As store_many writes them: with pgvector the row's vector is its index entry (indexed now); another
+        # index gets the points, then the rows are stamped.
+        in_postgres = service.index.in_postgres
+        indexed_at = datetime.now(UTC) if in_postgres else None
         async with service.pool.acquire() as conn, conn.transaction():
-            repo = MemoryRepository(conn)
-            await repo.insert_many(rows)
-            await repo.set_embeddings(user_id, ids, vectors, space.model, space.dims, None)
-        points = [
-            IndexPoint(row.id, user_id, row.memory_type, vector, row.importance, row.created_at)
-            for row, vector in zip(rows, vectors, strict=True)
-        ]
-        await service.index.upsert(space, points)
-        async with service.pool.acquire() as conn:
-            await MemoryRepository(conn).mark_indexed(user_id, ids, datetime.now(UTC))
+            await MemoryRepository(conn).insert_many(
+                rows, [StoredVector(vector, space, indexed_at) for vector in vectors]
+            )
+        if not in_postgres:
+            points = [
+                IndexPoint(row.id, user_id, row.memory_type, vector, row.importance, row.created_at)
+                for row, vector in zip(rows, vectors, strict=True)
+            ]
+            await service.index.upsert(space, points)
+            async with service.pool.acquire() as conn:
+                await MemoryRepository(conn).mark_indexed(user_id, ids, datetime.now(UTC))
         write_s += time.perf_counter() - t1
         embed_s += t1 - t0
         if progress and (start // INSERT_CHUNK) % 10 == 9:
@@ -398,8 +404,8 @@ async def run(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
                         "write_per_s": round((size - sample) / bulk["write_s"], 1)
                         if bulk["write_s"]
                         else None,
-                        "how": "vectors from the embedding service /embed, then insert_many + set_embeddings "
-                        "+ index upsert + mark_indexed (no per-memory store_many)",
+                        "how": "vectors from the embedding service /embed, then insert_many with the vectors (and, "
+                        "for an index outside Postgres, upsert + mark_indexed; no per-memory store_many)",
                     }
                     if size > sample
                     else None
