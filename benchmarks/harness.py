@@ -45,6 +45,7 @@ from gateway.memory.importance import ImportanceScorer
 from gateway.memory.index import VectorIndex
 from gateway.memory.pgvector_index import PgVectorIndex
 from gateway.memory.service import MemoryService
+from gateway.runtime import limit_blas_threads
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Stack:
         redis = aioredis.Redis.from_url(self.redis_url)
         embedding = EmbeddingClient(self.embedding_url, timeout=embedding_timeout)
         closers: list[Closer] = []
+        limit_blas_threads()  # as the gateway's startup does (gateway/runtime.py)
         try:
             vector_index, close_index = make_index(index, pool)
             if close_index is not None:

@@ -53,6 +53,7 @@ from gateway.proactive.service import ProactiveService
 from gateway.redis import create_redis
 from gateway.reflection.jobs import nightly_reflection
 from gateway.reflection.service import ReflectionService
+from gateway.runtime import release_at_shutdown, tune_after_startup
 from gateway.security import service as security_service
 from gateway.security.ratelimit import RateLimitMiddleware
 from gateway.security.service import build_security_service, screen_memory_text
@@ -293,6 +294,8 @@ def create_app(
             stack.push_async_callback(scheduler.stop)
             if settings.scheduler.enabled:
                 scheduler.start()
+            tune_after_startup()
+            stack.callback(release_at_shutdown)
             logger.info("gateway ready", extra={"environment": settings.environment.value})
             yield
 

@@ -206,3 +206,21 @@ async def test_openapi_docs_are_served_under_api(client: httpx.AsyncClient) -> N
     assert "/api/users/{user_id}" in paths
     assert "/api/admin/migrations" in paths
     assert not [p for p in paths if p.startswith("/api/api") or "/users/users" in p]
+
+
+async def test_a_started_gateway_runs_numpys_blas_on_one_thread_and_freezes_its_startup_objects(
+    database_url: str, redis_url: str, embedding_service_url: str
+) -> None:
+    """Recall's and the detector's small matrices never wait for BLAS threads on a shared small box
+    (gateway/runtime.py); startup objects are out of the collector while the gateway runs, and back after."""
+    import gc
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):  # whatever the machine had, restored afterwards
+        app = create_app(gateway_settings(database_url, redis_url, embedding_service_url))
+        async with app.router.lifespan_context(app):
+            blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+            assert blas and all(pool["num_threads"] == 1 for pool in blas)
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() == 0
