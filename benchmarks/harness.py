@@ -79,7 +79,6 @@ class Stack:
         redis = aioredis.Redis.from_url(self.redis_url)
         embedding = EmbeddingClient(self.embedding_url, timeout=embedding_timeout)
         closers: list[Closer] = []
-        limit_blas_threads()  # as the gateway's startup does (gateway/runtime.py)
         try:
             vector_index, close_index = make_index(index, pool)
             if close_index is not None:
@@ -239,6 +238,7 @@ def local_stack(*, keep: bool = False, embedding: str = "local") -> Iterator[Sta
     from scripts.localstack import EmbeddedPostgres, EmbeddedRedis, free_port
 
     embedding_settings(embedding)  # refused settings stop us before anything starts
+    limit_blas_threads()  # the code measured here runs as in the gateway (gateway/runtime.py)
     home = Path(tempfile.mkdtemp(prefix="companion-membench-"))
     postgres = EmbeddedPostgres(home, free_port())
     redis = EmbeddedRedis(home, free_port())

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.data import INJECTION_DEV, INJECTION_EXTRA
+from gateway.runtime import limit_blas_threads
 from gateway.security.schemas import Layer
 
 logger = logging.getLogger("benchmarks.injection")
@@ -310,6 +311,7 @@ async def _run(rows: list[Row], layers: frozenset[Layer], threshold: float, embe
             redis = aioredis.Redis.from_url(redis_url)
             judge = InjectionJudge(fast_llm, redis, 3600)
     detector = Detector(threshold=threshold, embedding=embedding, judge=judge)
+    limit_blas_threads()  # as the gateway's startup does (gateway/runtime.py)
     try:
         normalized = [normalize(row.text) for row in rows]
         vectors: list[list[float] | None] = [None] * len(rows)
