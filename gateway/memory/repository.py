@@ -129,6 +129,7 @@ class Candidate:
     pad_context: dict[str, float] | None
     term_count: int = 0  # indexed words in the memory (its BM25 length)
     term_frequencies: dict[str, int] = field(default_factory=dict)  # query word -> occurrences
+    neighbours: tuple[UUID, ...] = ()  # the memories just before and after it in its conversation, if asked
 
 
 class MemoryRepository:
@@ -351,36 +352,6 @@ class MemoryRepository:
         )
         return [row["id"] for row in rows]
 
-    async def neighbours(
-        self, user_id: str, ids: Sequence[UUID], memory_types: Sequence[str], channel_id: str | None = None
-    ) -> list[tuple[UUID, UUID]]:
-        """(anchor, neighbour) pairs: the memories just before and after each of ``ids`` in its conversation
-        (with ``channel_id``, neighbours said in that channel only: a DM the same day is no neighbour)."""
-        rows = await self.conn.fetch(
-            f"""
-            SELECT a.id AS anchor, n.id FROM memories AS a
-            CROSS JOIN LATERAL (
-                (SELECT m.id FROM memories AS m
-                 WHERE m.user_id = $1 AND m.conversation_id = a.conversation_id AND m.deleted_at IS NULL
-                   AND m.created_at < a.created_at AND m.memory_type = ANY($3::text[])
-                   AND {in_scope(4, "m")}
-                 ORDER BY m.created_at DESC LIMIT 1)
-                UNION ALL
-                (SELECT m.id FROM memories AS m
-                 WHERE m.user_id = $1 AND m.conversation_id = a.conversation_id AND m.deleted_at IS NULL
-                   AND m.created_at > a.created_at AND m.memory_type = ANY($3::text[])
-                   AND {in_scope(4, "m")}
-                 ORDER BY m.created_at LIMIT 1)
-            ) AS n
-            WHERE a.user_id = $1 AND a.id = ANY($2::uuid[]) AND a.conversation_id IS NOT NULL
-            """,  # noqa: S608
-            user_id,
-            list(ids),
-            list(memory_types),
-            channel_id,
-        )
-        return [(row["anchor"], row["id"]) for row in rows]
-
     async def candidates(
         self,
         user_id: str,
@@ -388,26 +359,46 @@ class MemoryRepository:
         model: str | None,
         lexemes: Sequence[str] = (),
         channel_id: str | None = None,
+        neighbour_types: Sequence[str] | None = None,
     ) -> list[Candidate]:
         """The rows to score, with vectors only when made by ``model`` (never compare two models), and how
         often each of ``lexemes`` occurs in each row (for BM25). With ``channel_id``, rows said elsewhere
-        are never loaded, whatever ids a source handed in."""
+        are never loaded, whatever ids a source handed in.
+
+        With ``neighbour_types``, each row also names its neighbours: the memories of those types just before
+        and after it in its conversation (with ``channel_id``, said in that channel only: a DM the same day is
+        no neighbour). Asked here, they cost no round trip of their own."""
         rows = await self.conn.fetch(
             f"""
             SELECT {MEMORY_COLUMNS}, pad_context, length(content_tsv) AS term_count, tf.lexemes, tf.counts,
-                   CASE WHEN embedding_model = $3 THEN embedding END AS vector
-            FROM memories
+                   CASE WHEN embedding_model = $3 THEN embedding END AS vector,
+                   CASE WHEN $6::text[] IS NOT NULL AND c.conversation_id IS NOT NULL THEN
+                       (SELECT m.id FROM memories AS m
+                        WHERE m.user_id = $1 AND m.conversation_id = c.conversation_id AND m.deleted_at IS NULL
+                          AND m.created_at < c.created_at AND m.memory_type = ANY($6::text[])
+                          AND {in_scope(5, "m")}
+                        ORDER BY m.created_at DESC LIMIT 1)
+                   END AS previous_id,
+                   CASE WHEN $6::text[] IS NOT NULL AND c.conversation_id IS NOT NULL THEN
+                       (SELECT m.id FROM memories AS m
+                        WHERE m.user_id = $1 AND m.conversation_id = c.conversation_id AND m.deleted_at IS NULL
+                          AND m.created_at > c.created_at AND m.memory_type = ANY($6::text[])
+                          AND {in_scope(5, "m")}
+                        ORDER BY m.created_at LIMIT 1)
+                   END AS next_id
+            FROM memories AS c
             LEFT JOIN LATERAL (
                 SELECT array_agg(u.lexeme) AS lexemes, array_agg(cardinality(u.positions)) AS counts
-                FROM unnest(content_tsv) AS u WHERE u.lexeme = ANY($4::text[])
+                FROM unnest(c.content_tsv) AS u WHERE u.lexeme = ANY($4::text[])
             ) AS tf ON true
-            WHERE user_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL AND {in_scope(5)}
+            WHERE c.user_id = $1 AND c.id = ANY($2::uuid[]) AND c.deleted_at IS NULL AND {in_scope(5, "c")}
             """,  # noqa: S608
             user_id,
             list(ids),
             model,
             list(lexemes),
             channel_id,
+            None if neighbour_types is None else list(neighbour_types),
         )
         return [
             Candidate(
@@ -416,6 +407,7 @@ class MemoryRepository:
                 row["pad_context"],
                 int(row["term_count"] or 0),
                 dict(zip(row["lexemes"] or [], row["counts"] or [], strict=True)),
+                tuple(n for n in (row["previous_id"], row["next_id"]) if n is not None),
             )
             for row in rows
         ]

@@ -500,10 +500,15 @@ class MemoryService:
             if not ids:
                 return SearchOutcome([], degraded)
             model = query_embedding.space.model if query_embedding else None
-            candidates = await repo.candidates(user_id, ids, model, list(lexical.idfs), channel_id)
+            candidates = await repo.candidates(
+                user_id, ids, model, list(lexical.idfs), channel_id, neighbour_types=types
+            )
             ranking = _Ranking(candidates, query_embedding, lexical)
-            anchors = ranking.top(CONTIGUITY_ANCHORS * k)
-            pairs = await repo.neighbours(user_id, [candidates[i].row.id for i in anchors], types, channel_id)
+            pairs = [
+                (candidates[i].row.id, neighbour)
+                for i in ranking.top(CONTIGUITY_ANCHORS * k)
+                for neighbour in candidates[i].neighbours
+            ]
             missing = [nid for _, nid in pairs if nid not in ranking.position]
             if missing:
                 ranking.add(

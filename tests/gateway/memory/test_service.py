@@ -297,3 +297,72 @@ async def test_index_outage_keeps_the_memory_and_backlog_indexes_it_later(
         await dead.close()
     assert again.degraded == []
     assert again.results[0].memory.id == stored.id
+
+
+def _chat_with_short_replies(start: datetime) -> list[MemoryInput]:
+    """Sixty-odd memories: other conversations whose answers are as short and vague as ours."""
+    topics = ["the cooking class", "the new job", "the concert", "the hike", "the dentist", "the exam"]
+    replies = ["Yes!! it was amazing", "It was amazing, honestly", "Yes, it was lovely", "ugh, it was long"]
+    items = []
+    for n in range(64):
+        at = start + timedelta(hours=n)
+        items.append(
+            MemoryInput(
+                f"How did {topics[n % len(topics)]} go? ({n})",
+                speaker=Speaker.ASSISTANT,
+                conversation_id=f"c{n}",
+                created_at=at,
+            )
+        )
+        items.append(MemoryInput(replies[n % len(replies)], conversation_id=f"c{n}", created_at=at))
+    return items
+
+
+async def test_a_short_reply_is_recalled_with_the_question_it_answers(
+    memory: MemoryService, alice: str
+) -> None:
+    """ "Yes!! it was amazing" shares nothing with "how was the dog show?": it comes back because it answered
+    the question about the dog show just before it in the same conversation (contiguity)."""
+    start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    await memory.store_many(alice, _chat_with_short_replies(start))
+    at = start - timedelta(days=1)  # before the others: the same words said later would win a tie
+    [_, reply] = await memory.store_many(
+        alice,
+        [
+            MemoryInput(
+                "Did you take Sparky to the dog show on Sunday?",
+                speaker=Speaker.ASSISTANT,
+                conversation_id="show",
+                created_at=at,
+            ),
+            MemoryInput("Yes!! it was amazing", conversation_id="show", created_at=at + timedelta(seconds=5)),
+        ],
+    )
+    outcome = await memory.search(alice, "How was the dog show?", k=3, now=start + timedelta(days=4))
+    assert reply in [r.memory.id for r in outcome.results[:2]]
+
+
+async def test_a_neighbour_said_in_a_dm_stays_out_of_a_channels_recall(
+    memory: MemoryService, alice: str
+) -> None:
+    """Contiguity keeps the scope: the answer given in a DM does not come along with its question in a
+    server channel, though both are one conversation."""
+    start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    await memory.store_many(alice, _chat_with_short_replies(start))
+    at = start - timedelta(days=1)
+    question = MemoryInput(
+        "Did you take Sparky to the dog show on Sunday?",
+        conversation_id="show",
+        created_at=at,
+        origin_channel_id="chan-1",
+        origin_guild_id="guild-1",
+    )
+    private = MemoryInput(
+        "Yes!! it was amazing", conversation_id="show", created_at=at + timedelta(seconds=5)
+    )
+    [asked, answered] = await memory.store_many(alice, [question, private])
+    later = start + timedelta(days=4)
+    in_channel = await memory.search(alice, "How was the dog show?", k=5, now=later, channel_id="chan-1")
+    assert [r.memory.id for r in in_channel.results] == [asked]
+    in_dm = await memory.search(alice, "How was the dog show?", k=3, now=later)
+    assert answered in [r.memory.id for r in in_dm.results[:2]]
