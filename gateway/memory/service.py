@@ -8,7 +8,6 @@ backlog that maintenance embeds and indexes later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -450,56 +449,53 @@ class MemoryService:
 
         named = when.spans(query, now) if self.settings.time_weight > 0 else []
 
-        async def lexical_search(
-            lexical_repo: MemoryRepository,
-        ) -> tuple[_LexicalModel, list[tuple[UUID, float]], list[UUID]]:
-            await self._sync_caches(user_id)
-            model = await self._lexical_model(user_id, query, lexical_repo)
-            hits = await lexical_repo.fulltext_search(
-                user_id, model.search_terms, n, types, channel_id, match_all=model.match_all
-            )
-            # The days the question names bring their own candidates: "what did we talk about yesterday?"
-            # shares no word with what was said yesterday.
-            dated = [
-                memory_id
-                for span in named[:MAX_NAMED_SPANS]
-                for memory_id in await lexical_repo.said_between(
-                    user_id,
-                    span.start,
-                    span.end + when.REPORTED_AFTER,
-                    TIME_CANDIDATES,
-                    types,
-                    channel_id,
+        async def lexical_search() -> tuple[_LexicalModel, list[tuple[UUID, float]], list[UUID]]:
+            # One pooled connection for the whole chain (each acquire/release costs a reset round trip), given
+            # back before anything else is waited for: a search never holds a connection while it waits for
+            # another, so concurrent searches cannot take the whole pool and wait on each other.
+            async with self.pool.acquire() as conn:
+                lexical_repo = MemoryRepository(conn)
+                await self._sync_caches(user_id)
+                model = await self._lexical_model(user_id, query, lexical_repo)
+                hits = await lexical_repo.fulltext_search(
+                    user_id, model.search_terms, n, types, channel_id, match_all=model.match_all
                 )
-            ]
-            return model, hits, dated
+                # The days the question names bring their own candidates: "what did we talk about
+                # yesterday?" shares no word with what was said yesterday.
+                dated = [
+                    memory_id
+                    for span in named[:MAX_NAMED_SPANS]
+                    for memory_id in await lexical_repo.said_between(
+                        user_id,
+                        span.start,
+                        span.end + when.REPORTED_AFTER,
+                        TIME_CANDIDATES,
+                        types,
+                        channel_id,
+                    )
+                ]
+                return model, hits, dated
 
-        # One pooled connection for the full-text chain and then the candidates (each acquire/release costs a
-        # reset round trip); the vector search runs concurrently on its own.
+        # Vector and full-text candidates are gathered concurrently (separate pooled connections).
+        lexical_task = asyncio.ensure_future(lexical_search())
+        vector_hits: list[VectorHit] = []
+        try:
+            if query_embedding is not None:
+                vector_hits = await self._vector_search(
+                    user_id, query_embedding, n, types, degraded, channel_id
+                )
+            lexical, lexical_hits, dated = await lexical_task
+        finally:
+            lexical_task.cancel()  # a no-op once done; never leave it running when the vector search failed
+
+        ids = list(
+            dict.fromkeys([hit.memory_id for hit in vector_hits] + [mid for mid, _ in lexical_hits] + dated)
+        )
+        if not ids:
+            return SearchOutcome([], degraded)
+        model = query_embedding.space.model if query_embedding else None
         async with self.pool.acquire() as conn:
             repo = MemoryRepository(conn)
-            lexical_task = asyncio.ensure_future(lexical_search(repo))
-            vector_hits: list[VectorHit] = []
-            try:
-                if query_embedding is not None:
-                    vector_hits = await self._vector_search(
-                        user_id, query_embedding, n, types, degraded, channel_id
-                    )
-                lexical, lexical_hits, dated = await lexical_task
-            finally:
-                if not lexical_task.done():  # the vector search failed: stop the chain before the connection
-                    lexical_task.cancel()  # goes back to the pool
-                    with contextlib.suppress(BaseException):
-                        await lexical_task
-
-            ids = list(
-                dict.fromkeys(
-                    [hit.memory_id for hit in vector_hits] + [mid for mid, _ in lexical_hits] + dated
-                )
-            )
-            if not ids:
-                return SearchOutcome([], degraded)
-            model = query_embedding.space.model if query_embedding else None
             candidates = await repo.candidates(
                 user_id, ids, model, list(lexical.idfs), channel_id, neighbour_types=types
             )
@@ -513,7 +509,12 @@ class MemoryService:
             if missing:
                 ranking.add(
                     await repo.candidates(
-                        user_id, list(dict.fromkeys(missing)), model, list(lexical.idfs), channel_id
+                        user_id,
+                        list(dict.fromkeys(missing)),
+                        model,
+                        list(lexical.idfs),
+                        channel_id,
+                        neighbour_types=types,
                     )
                 )
         ranking.apply_contiguity(pairs)

@@ -366,3 +366,45 @@ async def test_a_neighbour_said_in_a_dm_stays_out_of_a_channels_recall(
     assert [r.memory.id for r in in_channel.results] == [asked]
     in_dm = await memory.search(alice, "How was the dog show?", k=3, now=later)
     assert answered in [r.memory.id for r in in_dm.results[:2]]
+
+
+async def test_more_concurrent_searches_than_pooled_connections_all_finish(
+    database_url: str, redis_url: str, embedding_service_url: str, alice: str
+) -> None:
+    """Twelve searches at once on a pool of two connections: each search waits for a connection only while
+    holding none, so none waits forever on the others (the gateway's pool is shared by every request)."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from gateway.config import DatabaseSettings, MemorySettings
+    from gateway.db import create_pool
+    from gateway.integrations.embedding import EmbeddingClient
+    from gateway.memory.importance import ImportanceScorer
+
+    settings = DatabaseSettings(url=database_url, pool_min_size=1, pool_max_size=2, _env_file=None)  # type: ignore[call-arg]
+    pool = await create_pool(settings)
+    redis = aioredis.Redis.from_url(redis_url)
+    embedding = EmbeddingClient(embedding_service_url, timeout=30)
+    try:
+        service = MemoryService(
+            pool,
+            embedding,
+            PgVectorIndex(pool),
+            ImportanceScorer(None, redis, 3600),
+            MemorySettings(_env_file=None),  # type: ignore[call-arg]
+        )
+        await service.store_many(
+            alice, [MemoryInput(f"Band practice number {n} ran late") for n in range(30)]
+        )
+        query = await embedding.embed_query("when did band practice run late?")
+        searches = [
+            service.search(alice, "when did band practice run late?", k=5, query_embedding=query)
+            for _ in range(12)
+        ]
+        outcomes = await asyncio.wait_for(asyncio.gather(*searches), timeout=60)
+    finally:
+        await embedding.aclose()
+        await redis.aclose()
+        await pool.close()
+    assert all(len(outcome.results) == 5 for outcome in outcomes)
