@@ -293,6 +293,9 @@ class MemorySettings(_Section):
     # A memory said in the span of days the query names ("last week", "in May 2023") gains this many standard
     # deviations of relevance (gateway/memory/when.py); 0 turns it off.
     time_weight: float = Field(default=5.0, ge=0.0, le=10.0)
+    # Share of the semantic z-score taken from a memory's window in its conversation (it and the memories just
+    # before and after it) rather than from the memory alone; 0 turns it off (docs/memory.md#recall).
+    context_weight: float = Field(default=0.75, ge=0.0, le=1.0)
     importance_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
 
 

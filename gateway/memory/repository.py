@@ -66,6 +66,7 @@ class MemoryRow:
 # Every query that reads memory rows selects these columns first, in this order: a row decodes by position.
 MEMORY_COLUMNS = ", ".join(f.name for f in fields(MemoryRow))
 _MEMORY_WIDTH = len(fields(MemoryRow))
+_CANDIDATE_COLUMNS = ", ".join(f"c.{f.name}" for f in fields(MemoryRow))
 
 
 def _memory(row: asyncpg.Record) -> MemoryRow:
@@ -130,6 +131,7 @@ class Candidate:
     term_count: int = 0  # indexed words in the memory (its BM25 length)
     term_frequencies: dict[str, int] = field(default_factory=dict)  # query word -> occurrences
     neighbours: tuple[UUID, ...] = ()  # the memories just before and after it in its conversation, if asked
+    neighbour_vectors: tuple[npt.NDArray[np.float32], ...] = ()  # theirs, when made by the same model
 
 
 class MemoryRepository:
@@ -365,32 +367,35 @@ class MemoryRepository:
         often each of ``lexemes`` occurs in each row (for BM25). With ``channel_id``, rows said elsewhere
         are never loaded, whatever ids a source handed in.
 
-        With ``neighbour_types``, each row also names its neighbours: the memories of those types just before
-        and after it in its conversation (with ``channel_id``, said in that channel only: a DM the same day is
-        no neighbour). Asked here, they cost no round trip of their own."""
+        With ``neighbour_types``, each row also names its neighbours, with their vectors: the memories of those
+        types just before and after it in its conversation (with ``channel_id``, said in that channel only: a
+        DM the same day is no neighbour). Asked here, they cost no round trip of their own."""
         rows = await self.conn.fetch(
             f"""
-            SELECT {MEMORY_COLUMNS}, pad_context, length(content_tsv) AS term_count, tf.lexemes, tf.counts,
-                   CASE WHEN embedding_model = $3 THEN embedding END AS vector,
-                   CASE WHEN $6::text[] IS NOT NULL AND c.conversation_id IS NOT NULL THEN
-                       (SELECT m.id FROM memories AS m
-                        WHERE m.user_id = $1 AND m.conversation_id = c.conversation_id AND m.deleted_at IS NULL
-                          AND m.created_at < c.created_at AND m.memory_type = ANY($6::text[])
-                          AND {in_scope(5, "m")}
-                        ORDER BY m.created_at DESC LIMIT 1)
-                   END AS previous_id,
-                   CASE WHEN $6::text[] IS NOT NULL AND c.conversation_id IS NOT NULL THEN
-                       (SELECT m.id FROM memories AS m
-                        WHERE m.user_id = $1 AND m.conversation_id = c.conversation_id AND m.deleted_at IS NULL
-                          AND m.created_at > c.created_at AND m.memory_type = ANY($6::text[])
-                          AND {in_scope(5, "m")}
-                        ORDER BY m.created_at LIMIT 1)
-                   END AS next_id
+            SELECT {_CANDIDATE_COLUMNS}, c.pad_context, length(c.content_tsv) AS term_count, tf.lexemes, tf.counts,
+                   CASE WHEN c.embedding_model = $3 THEN c.embedding END AS vector,
+                   before.id AS before_id, after.id AS after_id,
+                   CASE WHEN before.embedding_model = $3 THEN before.embedding END AS before_vector,
+                   CASE WHEN after.embedding_model = $3 THEN after.embedding END AS after_vector
             FROM memories AS c
             LEFT JOIN LATERAL (
                 SELECT array_agg(u.lexeme) AS lexemes, array_agg(cardinality(u.positions)) AS counts
                 FROM unnest(c.content_tsv) AS u WHERE u.lexeme = ANY($4::text[])
             ) AS tf ON true
+            LEFT JOIN LATERAL (
+                SELECT m.id, m.embedding, m.embedding_model FROM memories AS m
+                WHERE $6::text[] IS NOT NULL AND c.conversation_id IS NOT NULL
+                  AND m.user_id = $1 AND m.conversation_id = c.conversation_id AND m.deleted_at IS NULL
+                  AND m.created_at < c.created_at AND m.memory_type = ANY($6::text[]) AND {in_scope(5, "m")}
+                ORDER BY m.created_at DESC LIMIT 1
+            ) AS before ON true
+            LEFT JOIN LATERAL (
+                SELECT m.id, m.embedding, m.embedding_model FROM memories AS m
+                WHERE $6::text[] IS NOT NULL AND c.conversation_id IS NOT NULL
+                  AND m.user_id = $1 AND m.conversation_id = c.conversation_id AND m.deleted_at IS NULL
+                  AND m.created_at > c.created_at AND m.memory_type = ANY($6::text[]) AND {in_scope(5, "m")}
+                ORDER BY m.created_at LIMIT 1
+            ) AS after ON true
             WHERE c.user_id = $1 AND c.id = ANY($2::uuid[]) AND c.deleted_at IS NULL AND {in_scope(5, "c")}
             """,  # noqa: S608
             user_id,
@@ -407,7 +412,10 @@ class MemoryRepository:
                 row["pad_context"],
                 int(row["term_count"] or 0),
                 dict(zip(row["lexemes"] or [], row["counts"] or [], strict=True)),
-                tuple(n for n in (row["previous_id"], row["next_id"]) if n is not None),
+                tuple(n for n in (row["before_id"], row["after_id"]) if n is not None),
+                tuple(
+                    v for v in (_array(row["before_vector"]), _array(row["after_vector"])) if v is not None
+                ),
             )
             for row in rows
         ]

@@ -28,6 +28,10 @@ BM25_B = 0.75
 # from the words of the question.
 CONTIGUITY = 0.5
 CONTIGUITY_ANCHORS_PER_K = 2
+# Conversation context: a memory's window (its vector plus those of the memories just before and after it in
+# its conversation) is compared with the query too; the semantic z-score blends the memory's own with its
+# window's (MEMORY_CONTEXT_WEIGHT, the window's share). A short answer ("yes!! it was amazing") is about what
+# was said around it. A memory without neighbours is its own window, so its score does not change.
 
 # Retention R = exp(-days / stability); stability grows with importance and with every recall.
 BASE_STABILITY_DAYS = 7.0
@@ -89,8 +93,20 @@ class Standardiser:
         return (value - self.mean) / self.std
 
 
-def fuse(z_similarity: float, z_lexical: float) -> float:
-    return SEMANTIC_WEIGHT * z_similarity + LEXICAL_WEIGHT * z_lexical
+def fuse(z_semantic: float, z_lexical: float) -> float:
+    return SEMANTIC_WEIGHT * z_semantic + LEXICAL_WEIGHT * z_lexical
+
+
+def window_similarity(
+    vector: npt.NDArray[np.float32],
+    neighbours: Sequence[npt.NDArray[np.float32]],
+    query: npt.NDArray[np.float32],
+) -> float:
+    """Cosine between the query and a memory's window: its unit vector plus its neighbours' (summed, then
+    normalised). Without neighbours it is the memory's own similarity."""
+    window = vector + sum(neighbours, np.zeros_like(vector))
+    norm = float(np.linalg.norm(window))
+    return float(np.dot(window, query)) / norm if norm > 0 else 0.0
 
 
 def with_contiguity(fused: Sequence[float], pairs: Sequence[tuple[int, int]]) -> list[float]:

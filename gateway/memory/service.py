@@ -453,9 +453,9 @@ class MemoryService:
             # One pooled connection for the whole chain (each acquire/release costs a reset round trip), given
             # back before anything else is waited for: a search never holds a connection while it waits for
             # another, so concurrent searches cannot take the whole pool and wait on each other.
+            await self._sync_caches(user_id)  # Redis: never while holding a connection
             async with self.pool.acquire() as conn:
                 lexical_repo = MemoryRepository(conn)
-                await self._sync_caches(user_id)
                 model = await self._lexical_model(user_id, query, lexical_repo)
                 hits = await lexical_repo.fulltext_search(
                     user_id, model.search_terms, n, types, channel_id, match_all=model.match_all
@@ -499,7 +499,7 @@ class MemoryService:
             candidates = await repo.candidates(
                 user_id, ids, model, list(lexical.idfs), channel_id, neighbour_types=types
             )
-            ranking = _Ranking(candidates, query_embedding, lexical)
+            ranking = _Ranking(candidates, query_embedding, lexical, self.settings.context_weight)
             pairs = [
                 (candidates[i].row.id, neighbour)
                 for i in ranking.top(CONTIGUITY_ANCHORS * k)
@@ -655,12 +655,18 @@ class _Ranking:
     """Candidates with their cosine similarity and BM25, standardised once and fused."""
 
     def __init__(
-        self, candidates: Sequence[Candidate], query: QueryEmbedding | None, lexical: _LexicalModel
+        self,
+        candidates: Sequence[Candidate],
+        query: QueryEmbedding | None,
+        lexical: _LexicalModel,
+        context_weight: float = 0.0,
     ) -> None:
         self.query = None if query is None else np.asarray(query.vector, dtype=np.float32)
         self.lexical = lexical
+        self.context_weight = context_weight
         self.candidates: list[Candidate] = []
         self.similarity: list[float | None] = []
+        self.context: list[float | None] = []  # the query against the memory's window in its conversation
         self.bm25: list[float] = []
         self.position: dict[UUID, int] = {}
         self._append(candidates)
@@ -668,6 +674,9 @@ class _Ranking:
         self._z_similarity = retrieval.Standardiser.of(known)
         self._z_lexical = retrieval.Standardiser.of(self.bm25)
         self._floor = min(known) if known else 0.0
+        in_context = [c for c in self.context if c is not None]
+        self._z_context = retrieval.Standardiser.of(in_context)
+        self._context_floor = min(in_context) if in_context else 0.0
         self.fused = [self._fuse(i) for i in range(len(self.candidates))]
 
     def _append(self, candidates: Sequence[Candidate]) -> None:
@@ -676,8 +685,12 @@ class _Ranking:
             self.candidates.append(candidate)
             if self.query is not None and candidate.vector is not None:
                 self.similarity.append(float(np.dot(candidate.vector, self.query)))
+                self.context.append(
+                    retrieval.window_similarity(candidate.vector, candidate.neighbour_vectors, self.query)
+                )
             else:
                 self.similarity.append(None)
+                self.context.append(None)
             self.bm25.append(
                 retrieval.bm25(
                     candidate.term_frequencies,
@@ -690,7 +703,10 @@ class _Ranking:
     def _fuse(self, i: int) -> float:
         similarity = self.similarity[i]
         z_similarity = self._z_similarity(self._floor if similarity is None else similarity)
-        return retrieval.fuse(z_similarity, self._z_lexical(self.bm25[i]))
+        context = self.context[i]
+        z_context = self._z_context(self._context_floor if context is None else context)
+        semantic = (1.0 - self.context_weight) * z_similarity + self.context_weight * z_context
+        return retrieval.fuse(semantic, self._z_lexical(self.bm25[i]))
 
     def add(self, candidates: Sequence[Candidate]) -> None:
         """Late candidates (neighbours), scored on the scale of the first ones."""

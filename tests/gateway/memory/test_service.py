@@ -368,6 +368,35 @@ async def test_a_neighbour_said_in_a_dm_stays_out_of_a_channels_recall(
     assert answered in [r.memory.id for r in in_dm.results[:2]]
 
 
+async def test_a_vague_reply_is_as_close_to_a_question_as_the_conversation_it_was_said_in(
+    memory: MemoryService,
+) -> None:
+    """Real vectors: "Yes!! it was amazing" alone is far from "How was the dog show?"; in its window (the
+    messages just before and after it, MEMORY_CONTEXT_WEIGHT) it is close when they talk of the dog show,
+    and not when they talk of something else."""
+    import numpy as np
+
+    from gateway.memory import retrieval
+
+    texts = [
+        "How was the dog show?",
+        "Yes!! it was amazing",
+        "Did you take Sparky to the dog show on Sunday?",
+        "He won a ribbon for the best trick, the judges loved him",
+        "Did you finish the tax return?",
+        "Finally sent it to the accountant this morning",
+    ]
+    embedded = await memory.embedding.embed_documents(texts)
+    assert embedded is not None
+    query, reply, *others = (np.asarray(v, dtype=np.float32) for v in embedded.vectors)
+    alone = float(np.dot(reply, query))
+    at_the_show = retrieval.window_similarity(reply, others[:2], query)
+    about_taxes = retrieval.window_similarity(reply, others[2:], query)
+    assert at_the_show > alone + 0.1
+    assert at_the_show > about_taxes + 0.15
+    assert retrieval.window_similarity(reply, [], query) == pytest.approx(alone, abs=1e-6)
+
+
 async def test_more_concurrent_searches_than_pooled_connections_all_finish(
     database_url: str, redis_url: str, embedding_service_url: str, alice: str
 ) -> None:
