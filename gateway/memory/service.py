@@ -155,6 +155,7 @@ class MemoryService:
         self.scorer = scorer
         self.settings = settings
         self._ready_spaces: set[tuple[str, EmbeddingSpace]] = set()
+        self._ready_locks: dict[tuple[str, EmbeddingSpace], asyncio.Lock] = {}
         # Per user: (expires at, number of memories, mean length) for BM25; refreshed every few minutes.
         self._corpus: LRUCache[str, tuple[float, int, float]] = LRUCache(CORPUS_CACHE_USERS)
         # Per user, per word: (expires at, memories holding it, the cap it was counted to).
@@ -322,9 +323,14 @@ class MemoryService:
 
     async def _ensure_ready(self, index: VectorIndex, space: EmbeddingSpace) -> None:
         key = (index.name, space)
-        if key not in self._ready_spaces:
-            await index.ensure_ready(space)
-            self._ready_spaces.add(key)
+        if key in self._ready_spaces:
+            return
+        # One check per space and process: the others wait here, holding no pooled connection (the check
+        # holds one while it polls the build lock, and a build can take minutes).
+        async with self._ready_locks.setdefault(key, asyncio.Lock()):
+            if key not in self._ready_spaces:
+                await index.ensure_ready(space)
+                self._ready_spaces.add(key)
 
     # --- reading ---------------------------------------------------------------------------------------------
 

@@ -437,3 +437,29 @@ async def test_more_concurrent_searches_than_pooled_connections_all_finish(
         await redis.aclose()
         await pool.close()
     assert all(len(outcome.results) == 5 for outcome in outcomes)
+
+
+async def test_concurrent_first_searches_check_the_vector_index_once(
+    database_url: str, redis_url: str, embedding_service_url: str, alice: str
+) -> None:
+    """A gateway that just started gets many searches at once: one of them checks that the HNSW index exists
+    (holding a connection while it waits for the build lock), the others wait for it holding none."""
+    import asyncio
+
+    from benchmarks.harness import CallProbe
+
+    async with memory_service(database_url, redis_url, embedding_service_url) as writer:
+        await writer.store_many(
+            alice, [MemoryInput(f"Choir rehearsal {n} moved to Thursday") for n in range(20)]
+        )
+    async with memory_service(database_url, redis_url, embedding_service_url) as fresh:
+        query = await fresh.embedding.embed_query("when is choir rehearsal?")
+        with CallProbe([(PgVectorIndex, "ensure_ready")]) as probe:
+            outcomes = await asyncio.gather(
+                *(
+                    fresh.search(alice, "when is choir rehearsal?", k=3, query_embedding=query)
+                    for _ in range(8)
+                )
+            )
+    assert len(probe.calls) == 1
+    assert all(len(outcome.results) == 3 for outcome in outcomes)
