@@ -428,12 +428,18 @@ class MemoryRepository:
         strength_growth: float,
         max_strength: float,
     ) -> None:
-        """Each recall strengthens a memory (spaced-repetition style): slower forgetting next time."""
+        """Each recall strengthens a memory (spaced-repetition style): slower forgetting next time.
+
+        The rows are locked in id order first: two recalls of the same user at once, each updating its own
+        set of rows in scan order, could lock them in opposite orders and deadlock (Postgres then aborts one).
+        """
         await self.conn.execute(
             """
-            UPDATE memories SET access_count = access_count + 1, last_accessed_at = $3,
-                                strength = LEAST(strength * $4, $5)
-            WHERE user_id = $1 AND id = ANY($2::uuid[])
+            UPDATE memories AS m SET access_count = m.access_count + 1, last_accessed_at = $3,
+                                     strength = LEAST(m.strength * $4, $5)
+            FROM (SELECT id FROM memories WHERE user_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE)
+                 AS locked
+            WHERE m.id = locked.id AND m.user_id = $1
             """,
             user_id,
             list(ids),

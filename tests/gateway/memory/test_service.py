@@ -463,3 +463,25 @@ async def test_concurrent_first_searches_check_the_vector_index_once(
             )
     assert len(probe.calls) == 1
     assert all(len(outcome.results) == 3 for outcome in outcomes)
+
+
+async def test_concurrent_recalls_of_one_user_never_deadlock(memory: MemoryService, alice: str) -> None:
+    """Recalls record themselves on the memories they return; many at once over overlapping memories (one
+    user's API searches, two replicas) lock those rows in one order, so Postgres never aborts one."""
+    import asyncio
+    import random
+
+    from gateway.memory.repository import MemoryRepository
+
+    ids = await memory.store_many(alice, [MemoryInput(f"Garden note {n}: the roses") for n in range(60)])
+    rng = random.Random(7)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+
+    async def recall(chosen: list) -> None:
+        async with memory.pool.acquire() as conn:
+            await MemoryRepository(conn).record_recall(alice, chosen, now, 1.5, 64.0)
+
+    for _ in range(30):
+        await asyncio.gather(*(recall(rng.sample(ids, 20)) for _ in range(8)))
+    total = await memory.pool.fetchval("SELECT sum(access_count) FROM memories WHERE user_id = $1", alice)
+    assert total == 30 * 8 * 20
