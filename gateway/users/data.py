@@ -3,15 +3,17 @@ the admin reset), with the retry of what failed.
 
 Postgres goes last and in one statement (every per-user table cascades from ``user_profiles``); the stores
 outside it are the ``UserDataStores`` registry. A store that fails is recorded in ``pending_deletions`` and
-retried by the maintenance and health jobs through the same registry.
+retried by the maintenance and health jobs through the same registry, each row under a lease and with no
+pooled connection held while the stores are called.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import asyncpg
@@ -20,7 +22,7 @@ import redis.asyncio as aioredis
 from gateway.clock import Clock
 from gateway.memory.service import MemoryService
 from gateway.redis import CHAT_LOCK, QueuedLock, delete_user_keys, user_key
-from gateway.users.repository import PendingDeletionRepository, UserProfileRepository
+from gateway.users.repository import PendingDeletion, PendingDeletionRepository, UserProfileRepository
 from gateway.users.schemas import UserDeletion, UserExport
 from gateway.users.service import UserNotFoundError
 from gateway.users.stores import UserDataStores
@@ -29,6 +31,15 @@ logger = logging.getLogger(__name__)
 
 MAX_DELETION_ATTEMPTS = 20
 RETRIES_PER_RUN = 100
+# One retry waits for the user's chat lock (CHAT_LOCK_TIMEOUT_SECONDS, 120 s by default) and the memory writes
+# behind their replies, then for the store: Letta lists the user's agents and deletes each one
+# (LETTA_TIMEOUT_SECONDS, 60 s by default, per request); the vector index, the embedding service and Redis
+# answer within seconds. About 5 minutes at worst with the defaults; a retry is cut off after RETRY_TIMEOUT
+# (a failure, retried next run) whatever the settings, ...
+RETRY_TIMEOUT = timedelta(minutes=10)
+# ... and its claim on the row lasts longer than that plus recording the outcome, so two jobs never work on one
+# row, and the row of a run that died (a crash, a shutdown) is retried by the first run after its lease.
+DELETION_LEASE = timedelta(minutes=15)
 # The store whose failure also covers the user's work queued for Postgres (both live in Redis).
 REDIS = "redis"
 
@@ -143,22 +154,43 @@ class UserDataService:
 
     async def retry_pending(self) -> dict[str, int]:
         """Retry the external deletions that failed (``pending_deletions``), each under its user's chat lock.
-        Rows are claimed with ``SKIP LOCKED``, so two jobs never work on the same one; a success removes the
-        row, a failure counts an attempt (given up after ``MAX_DELETION_ATTEMPTS``)."""
-        done = failed = 0
-        async with self.pool.acquire() as conn, conn.transaction():
-            repo = PendingDeletionRepository(conn)
-            claimed = await repo.claim(MAX_DELETION_ATTEMPTS, RETRIES_PER_RUN)
-            for deletion in claimed:
-                try:
-                    async with self.turns.exclusive(deletion.user_id):
-                        if deletion.target == REDIS:
-                            await self.turns.drop_queued(deletion.user_id)
-                        await self.stores.forget(deletion.target, deletion.user_id)
-                except Exception as exc:  # recorded on the row; retried next run
-                    failed += 1
-                    await repo.failed(deletion.id, f"{type(exc).__name__}: {exc}"[:500])
-                    continue
-                done += 1
-                await repo.done(deletion.id)
-        return {"retried": len(claimed), "deleted": done, "failed": failed}
+
+        Each row is claimed on its own, with a lease (``DELETION_LEASE``), in one short statement, so two jobs
+        never work on the same one; the deletion then runs holding no pooled connection (it waits for the chat
+        lock and the stores, and Letta's forget takes a connection of its own). A success removes the row, a
+        failure counts an attempt and frees it (given up after ``MAX_DELETION_ATTEMPTS``); a run that dies
+        records nothing, and its row is retried once the lease has passed.
+        """
+        repo = PendingDeletionRepository(self.pool)
+        retried = done = failed = 0
+        after = 0
+        while retried < RETRIES_PER_RUN:
+            claimed = await repo.claim(MAX_DELETION_ATTEMPTS, after, DELETION_LEASE)
+            if not claimed:
+                break
+            deletion = claimed[0]
+            after = deletion.id  # a row this run failed on waits for the next run
+            retried += 1
+            try:
+                async with asyncio.timeout(RETRY_TIMEOUT.total_seconds()):
+                    await self._forget(deletion)
+            except Exception as exc:  # recorded on the row; retried next run
+                failed += 1
+                await repo.failed(deletion, _failure(exc))
+                continue
+            done += 1
+            await repo.done(deletion)
+        return {"retried": retried, "deleted": done, "failed": failed}
+
+    async def _forget(self, deletion: PendingDeletion) -> None:
+        async with self.turns.exclusive(deletion.user_id):
+            if deletion.target == REDIS:
+                await self.turns.drop_queued(deletion.user_id)
+            await self.stores.forget(deletion.target, deletion.user_id)
+
+
+def _failure(exc: Exception) -> str:
+    """What ``pending_deletions.last_error`` keeps of a failed retry."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return f"TimeoutError: gave up after {RETRY_TIMEOUT.total_seconds():.0f} s"
+    return f"{type(exc).__name__}: {exc}"[:500]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -70,9 +70,12 @@ class LettaAgentOwner:
 
 @dataclass(frozen=True)
 class PendingDeletion:
+    """A claimed ``pending_deletions`` row; ``claimed_until`` is the claim's lease, and names the claim."""
+
     id: int
     user_id: str
     target: str
+    claimed_until: datetime
 
 
 class UserProfileRepository:
@@ -266,24 +269,45 @@ class PendingDeletionRepository:
             external_id,
         )
 
-    async def claim(self, max_attempts: int, limit: int) -> list[PendingDeletion]:
-        """Rows still to retry, locked for this transaction (``SKIP LOCKED``: two jobs never take one row)."""
+    async def claim(
+        self, max_attempts: int, after_id: int, lease: timedelta, limit: int = 1
+    ) -> list[PendingDeletion]:
+        """Up to ``limit`` rows still to retry past ``after_id`` (in id order), nobody's or whose lease has
+        passed, claimed for ``lease`` (Postgres's clock, which every replica shares). One statement: the row
+        locks (``SKIP LOCKED``: two jobs never take one row) last only as long as it does."""
         rows = await self.conn.fetch(
             """
-            SELECT id, user_id, target FROM pending_deletions
-            WHERE attempts < $1 ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT $2
+            UPDATE pending_deletions SET claimed_until = now() + $3::interval
+            WHERE id IN (
+                SELECT id FROM pending_deletions
+                WHERE attempts < $1 AND id > $2 AND (claimed_until IS NULL OR claimed_until <= now())
+                ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id, user_id, target, claimed_until
             """,
             max_attempts,
+            after_id,
+            lease,
             limit,
         )
-        return [PendingDeletion(row["id"], row["user_id"], row["target"]) for row in rows]
+        return sorted(
+            (PendingDeletion(row["id"], row["user_id"], row["target"], row["claimed_until"]) for row in rows),
+            key=lambda deletion: deletion.id,
+        )
 
-    async def failed(self, deletion_id: int, error: str) -> None:
+    async def failed(self, deletion: PendingDeletion, error: str) -> None:
+        """Count an attempt, keep the error and free the row, if the claim is still this one (a claim whose
+        lease passed may have been taken by another job since; that job records its own outcome)."""
         await self.conn.execute(
-            "UPDATE pending_deletions SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
-            deletion_id,
+            """
+            UPDATE pending_deletions SET attempts = attempts + 1, last_error = $3, claimed_until = NULL
+            WHERE id = $1 AND claimed_until = $2
+            """,
+            deletion.id,
+            deletion.claimed_until,
             error,
         )
 
-    async def done(self, deletion_id: int) -> None:
-        await self.conn.execute("DELETE FROM pending_deletions WHERE id = $1", deletion_id)
+    async def done(self, deletion: PendingDeletion) -> None:
+        """The store no longer holds the user: the row goes, whoever claims it now."""
+        await self.conn.execute("DELETE FROM pending_deletions WHERE id = $1", deletion.id)
