@@ -136,24 +136,33 @@ async def reembed(
             by_user: dict[str, list[int]] = defaultdict(list)
             for position, row in enumerate(rows):
                 by_user[row["user_id"]].append(position)
+            vectors_by_user = []
+            for user_id, positions in by_user.items():
+                # Per user: the service caches a user's texts under their namespace (deleted with them).
+                embedded = await embedding.embed_documents(
+                    [rows[p]["content"] for p in positions], user_id=user_id
+                )
+                assert embedded is not None
+                if embedded.space != space:
+                    raise ReembedError(
+                        f"the embedding service switched from {_label(space.model, space.dims)} to "
+                        f"{_label(embedded.space.model, embedded.space.dims)} during the run; run it again"
+                    )
+                vectors_by_user.append((user_id, positions, embedded.vectors))
             indexed_at = datetime.now(UTC) if index.in_postgres else None
+            # The batch's vectors are all in before a connection is taken: none is held while the embedding
+            # service works (up to its 120 s timeout per user).
             async with pool.acquire() as conn:
                 repo = MemoryRepository(conn)
-                for user_id, positions in by_user.items():
-                    # Per user: the service caches a user's texts under their namespace (deleted with them).
-                    embedded = await embedding.embed_documents(
-                        [rows[p]["content"] for p in positions], user_id=user_id
-                    )
-                    assert embedded is not None
-                    if embedded.space != space:
-                        raise ReembedError(
-                            f"the embedding service switched from {_label(space.model, space.dims)} to "
-                            f"{_label(embedded.space.model, embedded.space.dims)} during the run; run it again"
-                        )
+                for user_id, positions, vectors in vectors_by_user:
                     await repo.set_embeddings(
-                        user_id, [rows[p]["id"] for p in positions], embedded.vectors, space.model, space.dims,
+                        user_id,
+                        [rows[p]["id"] for p in positions],
+                        vectors,
+                        space.model,
+                        space.dims,
                         indexed_at,
-                    )  # fmt: skip
+                    )
             if not index.in_postgres:
                 await _drop_old_points(index, rows, result)
             result.reembedded += len(rows)
