@@ -296,6 +296,11 @@ class MemorySettings(_Section):
     # Share of the semantic z-score taken from a memory's window in its conversation (it and the memories just
     # before and after it) rather than from the memory alone; 0 turns it off (docs/memory.md#recall).
     context_weight: float = Field(default=0.75, ge=0.0, le=1.0)
+    # Who the query asks about (gateway/memory/names.py): a memory that mentions none of the names it gives
+    # ("What does Caroline like?"), or was said by the other side than the one it asks for ("What did you
+    # promise me?"), loses this many standard deviations of relevance, one that misses some a share of it;
+    # 0 turns it off.
+    who_weight: float = Field(default=2.0, ge=0.0, le=10.0)
     importance_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
 
 

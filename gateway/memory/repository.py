@@ -134,6 +134,17 @@ class Candidate:
     neighbour_vectors: tuple[npt.NDArray[np.float32], ...] = ()  # theirs, when made by the same model
 
 
+def _neighbour(side: str, order: str) -> str:
+    """The memory just before (``<``, ``DESC``) or after (``>``, ``ASC``) candidate ``c`` in its conversation,
+    of the types in $6 and in the scope of $5 (the candidates query's parameters)."""
+    return f"""
+        SELECT m.id, m.embedding, m.embedding_model FROM memories AS m
+        WHERE c.conversation_id IS NOT NULL
+          AND m.user_id = $1 AND m.conversation_id = c.conversation_id AND m.deleted_at IS NULL
+          AND m.created_at {side} c.created_at AND m.memory_type = ANY($6::text[]) AND {in_scope(5, "m")}
+        ORDER BY m.created_at {order} LIMIT 1"""  # noqa: S608
+
+
 class MemoryRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -255,10 +266,19 @@ class MemoryRepository:
         model = row["embedding_model"]
         return DeletedMemory(EmbeddingSpace(model, row["embedding_dims"]) if model else None)
 
-    async def query_lexemes(self, query: str) -> list[str]:
-        """The query's words as the full-text index stores them (stemmed, stop words dropped)."""
-        words = await self.conn.fetchval("SELECT tsvector_to_array(to_tsvector('english', $1))", query)
-        return list(words or [])
+    async def query_lexemes(self, query: str, names: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+        """The query's words as the full-text index stores them (stemmed, stop words dropped), and those of
+        ``names`` (gateway/memory/names.py), in one round trip."""
+        row = await self.conn.fetchrow(
+            """
+            SELECT tsvector_to_array(to_tsvector('english', $1)) AS words,
+                   tsvector_to_array(to_tsvector('english', array_to_string($2::text[], ' '))) AS names
+            """,
+            query,
+            list(names),
+        )
+        assert row is not None  # a SELECT without FROM returns one row
+        return list(row["words"] or []), list(row["names"] or [])
 
     async def term_document_counts(self, user_id: str, lexemes: Sequence[str], cap: int) -> dict[str, int]:
         """How many of the user's memories hold each of ``lexemes``, counting at most ``cap``."""
@@ -359,17 +379,17 @@ class MemoryRepository:
         user_id: str,
         ids: Sequence[UUID],
         model: str | None,
-        lexemes: Sequence[str] = (),
-        channel_id: str | None = None,
-        neighbour_types: Sequence[str] | None = None,
+        lexemes: Sequence[str],
+        channel_id: str | None,
+        neighbour_types: Sequence[str],
     ) -> list[Candidate]:
         """The rows to score, with vectors only when made by ``model`` (never compare two models), and how
         often each of ``lexemes`` occurs in each row (for BM25). With ``channel_id``, rows said elsewhere
         are never loaded, whatever ids a source handed in.
 
-        With ``neighbour_types``, each row also names its neighbours, with their vectors: the memories of those
-        types just before and after it in its conversation (with ``channel_id``, said in that channel only: a
-        DM the same day is no neighbour). Asked here, they cost no round trip of their own."""
+        Each row also names its neighbours, with their vectors: the memories of ``neighbour_types`` just before
+        and after it in its conversation (with ``channel_id``, said in that channel only: a DM the same day is
+        no neighbour). Asked here, they cost no round trip of their own."""
         rows = await self.conn.fetch(
             f"""
             SELECT {_CANDIDATE_COLUMNS}, c.pad_context, length(c.content_tsv) AS term_count, tf.lexemes, tf.counts,
@@ -382,20 +402,8 @@ class MemoryRepository:
                 SELECT array_agg(u.lexeme) AS lexemes, array_agg(cardinality(u.positions)) AS counts
                 FROM unnest(c.content_tsv) AS u WHERE u.lexeme = ANY($4::text[])
             ) AS tf ON true
-            LEFT JOIN LATERAL (
-                SELECT m.id, m.embedding, m.embedding_model FROM memories AS m
-                WHERE $6::text[] IS NOT NULL AND c.conversation_id IS NOT NULL
-                  AND m.user_id = $1 AND m.conversation_id = c.conversation_id AND m.deleted_at IS NULL
-                  AND m.created_at < c.created_at AND m.memory_type = ANY($6::text[]) AND {in_scope(5, "m")}
-                ORDER BY m.created_at DESC LIMIT 1
-            ) AS before ON true
-            LEFT JOIN LATERAL (
-                SELECT m.id, m.embedding, m.embedding_model FROM memories AS m
-                WHERE $6::text[] IS NOT NULL AND c.conversation_id IS NOT NULL
-                  AND m.user_id = $1 AND m.conversation_id = c.conversation_id AND m.deleted_at IS NULL
-                  AND m.created_at > c.created_at AND m.memory_type = ANY($6::text[]) AND {in_scope(5, "m")}
-                ORDER BY m.created_at LIMIT 1
-            ) AS after ON true
+            LEFT JOIN LATERAL ({_neighbour("<", "DESC")}) AS before ON true
+            LEFT JOIN LATERAL ({_neighbour(">", "ASC")}) AS after ON true
             WHERE c.user_id = $1 AND c.id = ANY($2::uuid[]) AND c.deleted_at IS NULL AND {in_scope(5, "c")}
             """,  # noqa: S608
             user_id,
@@ -403,7 +411,7 @@ class MemoryRepository:
             model,
             list(lexemes),
             channel_id,
-            None if neighbour_types is None else list(neighbour_types),
+            list(neighbour_types),
         )
         return [
             Candidate(

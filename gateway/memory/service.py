@@ -33,7 +33,7 @@ from gateway.integrations.embedding import (
     QueryEmbedding,
 )
 from gateway.lru import LRUCache
-from gateway.memory import retrieval, when
+from gateway.memory import names, retrieval, when
 from gateway.memory.index import IndexPoint, VectorHit, VectorIndex, VectorIndexError
 from gateway.memory.repository import Candidate, MemoryRepository, NewMemory, StoredVector
 from gateway.memory.schemas import (
@@ -527,13 +527,17 @@ class MemoryService:
 
         scored = []
         lexical_shares = ranking.lexical_shares()
+        who = _Who(lexical.names, names.speaker_in(query))
         for i, candidate in enumerate(ranking.candidates):
             row = candidate.row
             if row.importance < min_importance:
                 continue
             ret = retrieval.retention(now, row.created_at, row.last_accessed_at, row.strength, row.importance)
             fits = when.best_fit(row.created_at, named)
-            rel = retrieval.relevance_from_fused(ranking.fused[i] + self.settings.time_weight * fits)
+            # A memory about someone else sinks, rather than the others rising: relevance saturates, and
+            # lifting half the candidates would flatten the differences between them.
+            boost = self.settings.time_weight * fits - self.settings.who_weight * who.miss(candidate)
+            rel = retrieval.relevance_from_fused(ranking.fused[i] + boost)
             score = retrieval.combine(rel, row.importance, ret, row.retrieval_weight)
             scored.append(
                 retrieval.Scored(
@@ -599,7 +603,7 @@ class MemoryService:
         _, total, average_length = cached
         # Counting stops at the cap: past it a word is common, and counting further costs time, not ranking.
         cap = max(1, min(int(total * COMMON_WORD_SHARE), COMMON_WORD_COUNT_CAP))
-        lexemes = await repo.query_lexemes(query)
+        lexemes, name_lexemes = await repo.query_lexemes(query, names.names_in(query))
         counts: dict[str, int] = {}
         unknown = []
         known = self._word_counts.setdefault(user_id, {})
@@ -622,11 +626,15 @@ class MemoryService:
         selective = min(cap, CANDIDATE_WORD_MAX_MEMORIES)
         present = sorted((df, word) for word, df in counts.items() if df > 0)
         selecting = [word for df, word in present if df < selective]
+        # The names the query gives that the user's memories hold (a name never mentioned constrains nothing).
+        named = [word for word in dict.fromkeys(name_lexemes) if word in idfs]
         if selecting:
-            return _LexicalModel(idfs, selecting, average_length)
+            return _LexicalModel(idfs, selecting, average_length, names=named)
         # No word is rare enough to select on its own ("When did I last go camping?": camp, last): the two
         # rarest select together. Either alone would have every one of its thousands of memories ranked.
-        return _LexicalModel(idfs, [word for _, word in present[:2]], average_length, match_all=True)
+        return _LexicalModel(
+            idfs, [word for _, word in present[:2]], average_length, match_all=True, names=named
+        )
 
     async def _vector_search(
         self,
@@ -655,6 +663,27 @@ class _LexicalModel:
     search_terms: list[str]
     average_length: float
     match_all: bool = False  # select memories holding every search term, not any
+    names: list[str] = field(default_factory=list)  # lexemes of the names the query gives (names.py)
+
+
+@dataclass(frozen=True)
+class _Who:
+    """Who the query asks about (names.py): the names it gives (their lexemes) and the side of the
+    conversation it asks for."""
+
+    names: Sequence[str]
+    speaker: Speaker | None
+
+    def miss(self, candidate: Candidate) -> float:
+        """The share of them the memory misses: a name it never mentions, the other side's words. 0 when the
+        query asks about nobody in particular."""
+        asked = len(self.names) + (self.speaker is not None)
+        if not asked:
+            return 0.0
+        missed = sum(1 for word in self.names if not candidate.term_frequencies.get(word))
+        if self.speaker is not None and candidate.row.speaker != self.speaker.value:
+            missed += 1
+        return missed / asked
 
 
 class _Ranking:

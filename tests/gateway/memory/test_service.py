@@ -485,3 +485,66 @@ async def test_concurrent_recalls_of_one_user_never_deadlock(memory: MemoryServi
         await asyncio.gather(*(recall(rng.sample(ids, 20)) for _ in range(8)))
     total = await memory.pool.fetchval("SELECT sum(access_count) FROM memories WHERE user_id = $1", alice)
     assert total == 30 * 8 * 20
+
+
+async def test_a_question_about_someone_recalls_what_was_said_about_them(
+    memory: MemoryService, alice: str
+) -> None:
+    """Alice talks about her sister Anna all the time, so "Anna" is a common word of hers and counts for
+    little in full text; "What does Anna like to cook?" still asks about Anna, not about Tom's cooking."""
+    start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    daily = [
+        "Anna called me this morning",
+        "Anna and I went for a long walk",
+        "Anna is stressed about her exams",
+        "I watched a film with Anna",
+        "Anna borrowed my bike again",
+        "Anna says hi",
+    ]
+    items = [
+        MemoryInput(text, conversation_id=f"d{n}", created_at=start + timedelta(hours=n))
+        for n, text in enumerate(daily * 3)
+    ]
+    await memory.store_many(alice, items)
+    at = start + timedelta(days=2)
+    [tom, anna] = await memory.store_many(
+        alice,
+        [
+            MemoryInput("Tom likes to cook spicy curry", conversation_id="t", created_at=at),
+            MemoryInput("Anna's favourite dish to make is lasagna", conversation_id="a", created_at=at),
+        ],
+    )
+    question = "What does Anna like to cook?"
+    outcome = await memory.search(alice, question, k=3, now=at + timedelta(days=1))
+    ranked = [r.memory.id for r in outcome.results]
+    assert anna in ranked
+    assert tom not in ranked[: ranked.index(anna)]
+
+
+async def test_what_the_companion_promised_is_recalled_before_what_the_user_said(
+    memory: MemoryService, alice: str
+) -> None:
+    """ "What did you promise me about the dentist?" asks for the companion's own words, though Alice's
+    message about the dentist shares more of the question's words and weighs more (a reply weighs less)."""
+    at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    [said, promised] = await memory.store_many(
+        alice,
+        [
+            MemoryInput(
+                "I have a dentist appointment on Friday and I promise I'm terrified of the dentist",
+                conversation_id="c",
+                created_at=at,
+            ),
+            MemoryInput(
+                "I'll remind you on Thursday evening so you can get ready",
+                speaker=Speaker.ASSISTANT,
+                conversation_id="c",
+                created_at=at + timedelta(seconds=5),
+            ),
+        ],
+    )
+    later = at + timedelta(days=1)
+    outcome = await memory.search(alice, "What did you promise me about the dentist?", k=2, now=later)
+    assert [r.memory.id for r in outcome.results] == [promised, said]
+    mine = await memory.search(alice, "What did I tell you about the dentist?", k=2, now=later)
+    assert [r.memory.id for r in mine.results] == [said, promised]
