@@ -676,12 +676,14 @@ class _Who:
 
     def miss(self, candidate: Candidate) -> float:
         """The share of them the memory misses: a name it never mentions, the other side's words. 0 when the
-        query asks about nobody in particular."""
+        query asks about nobody in particular. A memory of no side (a semantic memory sums up both) misses
+        no side."""
         asked = len(self.names) + (self.speaker is not None)
         if not asked:
             return 0.0
         missed = sum(1 for word in self.names if not candidate.term_frequencies.get(word))
-        if self.speaker is not None and candidate.row.speaker != self.speaker.value:
+        said_by = candidate.row.speaker
+        if self.speaker is not None and said_by is not None and said_by != self.speaker.value:
             missed += 1
         return missed / asked
 

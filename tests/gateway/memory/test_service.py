@@ -548,3 +548,30 @@ async def test_what_the_companion_promised_is_recalled_before_what_the_user_said
     assert [r.memory.id for r in outcome.results] == [promised, said]
     mine = await memory.search(alice, "What did I tell you about the dentist?", k=2, now=later)
     assert [r.memory.id for r in mine.results] == [said, promised]
+
+
+async def test_a_summary_of_what_was_said_answers_a_question_about_either_side(
+    memory: MemoryService, alice: str
+) -> None:
+    """A semantic memory sums up the conversation, said by neither side: "What did I tell you…" does not sink
+    it below a weaker memory of Alice's own."""
+    start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    await memory.store_many(alice, _chat_with_short_replies(start))
+    at = start + timedelta(days=3)
+    [own] = await memory.store_many(
+        alice, [MemoryInput("The dentist said my teeth are fine", conversation_id="d", created_at=at)]
+    )
+    [summary] = await memory.store_many(
+        alice,
+        [
+            MemoryInput(
+                "Alice is afraid of the dentist",
+                memory_type=MemoryType.SEMANTIC,
+                speaker=None,
+                created_at=at,
+            )
+        ],
+    )
+    question = "What did I tell you about my fear of the dentist?"
+    outcome = await memory.search(alice, question, k=2, now=at + timedelta(days=1))
+    assert [r.memory.id for r in outcome.results] == [summary, own]
