@@ -36,6 +36,29 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await register_vector(conn)
 
 
+# The server processes behind pooled connections whose session holds state that no transaction ends: a session
+# advisory lock, a setting changed for the session. Only these are reset when given back (below).
+_SESSION_STATE: set[int] = set()
+
+
+def keeps_session_state(conn: asyncpg.Connection | PoolConnectionProxy) -> None:
+    """Say so before giving a pooled connection's session state of its own (``pg_advisory_lock``,
+    ``set_config(..., false)``, ``SET`` without ``LOCAL``, ``LISTEN``): when it is given back, the pool resets
+    its session, even when the code that would have undone the state never ran (a cancelled task)."""
+    _SESSION_STATE.add(conn.get_server_pid())
+
+
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """What the pool does to a connection given back, after asyncpg has rolled back an open transaction:
+    asyncpg's full reset (releasing advisory locks, ``CLOSE ALL``, ``UNLISTEN *``, ``RESET ALL``) for a session
+    marked by ``keeps_session_state``, nothing for the others. The full reset is a round trip on every
+    release, on the path of every recall (docs/architecture.md#decisions, D16)."""
+    pid = conn.get_server_pid()
+    if pid in _SESSION_STATE:
+        _SESSION_STATE.discard(pid)
+        await conn.execute(conn.get_reset_query())
+
+
 async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn=settings.url.get_secret_value(),
@@ -43,6 +66,7 @@ async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
         max_size=settings.pool_max_size,
         command_timeout=settings.command_timeout_seconds,
         init=_init_connection,
+        reset=_reset_connection,
     )
     assert pool is not None
     return pool

@@ -154,3 +154,59 @@ def test_sql_lives_in_repositories() -> None:
                 if SQL.search(node.value):
                     offenders.append(f"{relative}:{node.lineno}")
     assert offenders == [], "\n".join(offenders)
+
+
+# SQL that leaves state in the session, past its transaction (docs/architecture.md#decisions, D16).
+SESSION_STATE = re.compile(
+    r"pg_(?:try_)?advisory_lock(?:_shared)?\s*\(|set_config\s*\([^)]*\bfalse\b|(?:^|;)\s*SET\s+(?!LOCAL\b)"
+    r"|\bLISTEN\b|\bCREATE\s+(?:TEMP|TEMPORARY)\b|\bWITH\s+HOLD\b"
+)
+# The migrator runs on a connection of its own, never a pooled one.
+SESSION_STATE_ALLOWED = {"gateway/migrator.py"}
+
+
+def session_state_offenders(source: str, relative: str) -> list[str]:
+    """Functions whose SQL leaves state in the session but never call ``keeps_session_state``."""
+    offenders = []
+    for node in ast.walk(ast.parse(source, relative)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        docstring = ast.get_docstring(node, clean=False)
+        strings = [
+            n.value
+            for n in ast.walk(node)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value != docstring
+        ]
+        marks = any(
+            isinstance(n, ast.Call)
+            and getattr(n.func, "id", getattr(n.func, "attr", "")) == "keeps_session_state"
+            for n in ast.walk(node)
+        )
+        if not marks and any(SESSION_STATE.search(text) for text in strings):
+            offenders.append(f"{relative}:{node.lineno} {node.name}")
+    return offenders
+
+
+def test_sql_that_keeps_session_state_marks_its_connection() -> None:
+    """A pooled connection is reset when given back only if marked (gateway.db.keeps_session_state): a session
+    advisory lock or a session setting taken without the mark would outlive its user."""
+    offenders: list[str] = []
+    for name, path in MODULES.items():
+        relative = path.relative_to(ROOT).as_posix()
+        if name.startswith("gateway") and relative not in SESSION_STATE_ALLOWED:
+            offenders += session_state_offenders(path.read_text(), relative)
+    assert offenders == [], "\n".join(offenders)
+
+
+def test_the_session_state_check_finds_an_unmarked_lock() -> None:
+    unmarked = 'async def f(conn):\n    await conn.execute("SELECT pg_advisory_lock(1)")\n'
+    marked = (
+        "async def f(conn):\n    keeps_session_state(conn)\n"
+        '    await conn.execute("SELECT set_config(\'lock_timeout\', $1, false)", "1s")\n'
+    )
+    scoped = 'async def f(conn):\n    await conn.execute("SELECT pg_advisory_xact_lock(1)")\n'
+    updated = 'async def f(conn):\n    await conn.execute("UPDATE t SET a = 1")\n'
+    assert session_state_offenders(unmarked, "x.py") == ["x.py:1 f"]
+    assert session_state_offenders(marked, "x.py") == []
+    assert session_state_offenders(scoped, "x.py") == []
+    assert session_state_offenders(updated, "x.py") == []

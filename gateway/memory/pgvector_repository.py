@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from gateway.db import keeps_session_state
 from gateway.memory.index import EmbeddingSpace
 
 # One connection, never the pool: a build holds a session-level lock, a graph walk a transaction of its own.
@@ -101,6 +102,7 @@ class PgVectorRepository:
         """Hold the index-build lock for this session. Polled, not waited for in one statement: a waiting
         statement is a transaction with a snapshot, which the holder's CREATE INDEX CONCURRENTLY waits for in
         turn (two replicas starting on a fresh database deadlocked that way)."""
+        keeps_session_state(self.conn)
         while True:
             if await self.conn.fetchval("SELECT pg_try_advisory_lock($1)", BUILD_LOCK_KEY):
                 return
@@ -121,6 +123,7 @@ class PgVectorRepository:
 
     async def set_lock_timeout(self, duration: str) -> None:
         """For this session: a statement waiting on a lock longer than ``duration`` ("60s") fails."""
+        keeps_session_state(self.conn)
         await self.conn.execute("SELECT set_config('lock_timeout', $1, false)", duration)
 
     async def reset_lock_timeout(self) -> None:
