@@ -6,11 +6,12 @@ the user said).
 A name in a question is a constraint, not one more word: "What does Caroline like?" asks about Caroline, and
 a memory that never mentions her is about someone else, however well it matches "like". Full-text ranking
 gives a name the weight of its rarity, so the name of someone the user talks about every day counts for
-almost nothing; recall gives memories that mention a named one a weight of their own
-(``MEMORY_NAME_WEIGHT``, docs/memory.md#recall).
+almost nothing; recall sinks the memories that miss who the query asks about (``MEMORY_WHO_WEIGHT``,
+docs/memory.md#recall).
 
-For names, English capitalisation is the only signal: a capitalised word that does not begin a sentence, is not "I"
-and names no month or weekday. A question typed in lower case names nobody, and recall ranks as without.
+For names, English capitalisation is the only signal: a capitalised word that does not begin a sentence, is
+not "I" and names no month or weekday. A question typed in lower case (or in capitals throughout) names
+nobody, and recall ranks as without.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ import re
 from gateway.memory.schemas import Speaker
 from gateway.memory.when import MONTHS, WEEKDAYS
 
-# A capitalised word (letters, inner apostrophes and hyphens), with the character before it.
-_CAPITALISED = re.compile(r"(?P<before>^|[^\w'’-])(?P<word>[A-Z][\w’'-]*)")
+# A capitalised word (letters, inner apostrophes and hyphens) that starts a word.
+_CAPITALISED = re.compile(r"(?:^|(?<=[^\w'’-]))(?P<word>[A-Z][\w’'-]*)")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _SENTENCE_END = re.compile(r"[.!?:;\"“(\[\n]\s*$|^\s*$")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# More than this share of the words after the first capitalised: Title Case, not names.
+TITLE_CASE_SHARE = 0.6
 _NOT_NAMES = frozenset(MONTHS) | frozenset(WEEKDAYS) | {"i", "i'm", "i've", "i'd", "i'll", "ok", "okay"}
 _PAST = r"(?:said|told|promised|mentioned|suggested|recommended|asked|wrote)"
 _BASE = r"(?:say|tell|promise|mention|suggest|recommend|ask|write)"
@@ -43,7 +47,14 @@ _SPEAKERS = ((Speaker.ASSISTANT, _asks("you")), (Speaker.USER, _asks("(?:i|we)")
 
 
 def names_in(query: str) -> list[str]:
-    """The query's names, in order, each once and without a possessive ("Caroline's" gives "Caroline")."""
+    """The query's names, in order, each once and without a possessive ("Caroline's" gives "Caroline").
+
+    Where capitals mark every word (SHOUTING, or Title Case), they mark no name, and the query gives none."""
+    words = _WORD.findall(query)
+    if not any(character.islower() for character in query):
+        return []
+    if len(words) >= 4 and sum(word[0].isupper() for word in words[1:]) > TITLE_CASE_SHARE * (len(words) - 1):
+        return []
     found: dict[str, None] = {}
     for match in _CAPITALISED.finditer(query):
         start = match.start("word")

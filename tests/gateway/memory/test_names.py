@@ -19,6 +19,8 @@ from gateway.memory.names import names_in
         ("I'm going with Anna. Is that ok with Mum?", ["Anna", "Mum"]),
         ("what did the vet say about Sparky", ["Sparky"]),
         ("What did Mary-Kate bring?", ["Mary-Kate"]),
+        ("What did Mary-Kate and Ashley Olsen bring?", ["Mary-Kate", "Ashley", "Olsen"]),
+        ("What LGBTQ events did Caroline go to?", ["LGBTQ", "Caroline"]),
     ],
 )
 def test_a_question_gives_the_names_written_with_a_capital(query: str, names: list[str]) -> None:
@@ -34,6 +36,8 @@ def test_a_question_gives_the_names_written_with_a_capital(query: str, names: li
         "What did I do on Saturday in May?",  # days and months are when.py's
         "Did I tell you? I think I did",
         '"Wow" was all I said',
+        "WHAT DID ANNA SAY ABOUT THE WEDDING",  # shouting: every word has capitals
+        "What Did Anna Say About The Wedding?",  # Title Case: so does every word
     ],
 )
 def test_words_capitalised_for_other_reasons_are_no_names(query: str) -> None:
