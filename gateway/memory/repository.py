@@ -134,9 +134,10 @@ class Candidate:
     neighbour_vectors: tuple[npt.NDArray[np.float32], ...] = ()  # theirs, when made by the same model
 
 
-def _neighbour(side: str, order: str) -> str:
-    """The memory just before (``<``, ``DESC``) or after (``>``, ``ASC``) candidate ``c`` in its conversation,
-    of the types in $6 and in the scope of $5 (the candidates query's parameters)."""
+def _neighbour(side: str) -> str:
+    """The memory just before (``<``) or after (``>``) candidate ``c`` in its conversation, of the types in $6
+    and in the scope of $5 (the candidates query's parameters)."""
+    order = "DESC" if side == "<" else "ASC"
     return f"""
         SELECT m.id, m.embedding, m.embedding_model FROM memories AS m
         WHERE c.conversation_id IS NOT NULL
@@ -266,7 +267,7 @@ class MemoryRepository:
         model = row["embedding_model"]
         return DeletedMemory(EmbeddingSpace(model, row["embedding_dims"]) if model else None)
 
-    async def query_lexemes(self, query: str, names: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    async def query_lexemes(self, query: str, names: Sequence[str]) -> tuple[list[str], list[str]]:
         """The query's words as the full-text index stores them (stemmed, stop words dropped), and those of
         ``names`` (gateway/memory/names.py), in one round trip."""
         row = await self.conn.fetchrow(
@@ -402,8 +403,8 @@ class MemoryRepository:
                 SELECT array_agg(u.lexeme) AS lexemes, array_agg(cardinality(u.positions)) AS counts
                 FROM unnest(c.content_tsv) AS u WHERE u.lexeme = ANY($4::text[])
             ) AS tf ON true
-            LEFT JOIN LATERAL ({_neighbour("<", "DESC")}) AS before ON true
-            LEFT JOIN LATERAL ({_neighbour(">", "ASC")}) AS after ON true
+            LEFT JOIN LATERAL ({_neighbour("<")}) AS before ON true
+            LEFT JOIN LATERAL ({_neighbour(">")}) AS after ON true
             WHERE c.user_id = $1 AND c.id = ANY($2::uuid[]) AND c.deleted_at IS NULL AND {in_scope(5, "c")}
             """,  # noqa: S608
             user_id,

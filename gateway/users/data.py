@@ -165,10 +165,9 @@ class UserDataService:
         retried = done = failed = 0
         after = 0
         while retried < RETRIES_PER_RUN:
-            claimed = await repo.claim(MAX_DELETION_ATTEMPTS, after, DELETION_LEASE)
-            if not claimed:
+            deletion = await repo.claim_next(MAX_DELETION_ATTEMPTS, after, DELETION_LEASE)
+            if deletion is None:
                 break
-            deletion = claimed[0]
             after = deletion.id  # a row this run failed on waits for the next run
             retried += 1
             try:

@@ -269,31 +269,27 @@ class PendingDeletionRepository:
             external_id,
         )
 
-    async def claim(
-        self, max_attempts: int, after_id: int, lease: timedelta, limit: int = 1
-    ) -> list[PendingDeletion]:
-        """Up to ``limit`` rows still to retry past ``after_id`` (in id order), nobody's or whose lease has
-        passed, claimed for ``lease`` (Postgres's clock, which every replica shares). One statement: the row
-        locks (``SKIP LOCKED``: two jobs never take one row) last only as long as it does."""
-        rows = await self.conn.fetch(
+    async def claim_next(self, max_attempts: int, after_id: int, lease: timedelta) -> PendingDeletion | None:
+        """The first row still to retry past ``after_id`` (in id order), nobody's or whose lease has passed,
+        claimed for ``lease`` (Postgres's clock, which every replica shares); None when none is left. One
+        statement: the row lock (``SKIP LOCKED``: two jobs never take one row) lasts only as long as it does."""
+        row = await self.conn.fetchrow(
             """
             UPDATE pending_deletions SET claimed_until = now() + $3::interval
             WHERE id IN (
                 SELECT id FROM pending_deletions
                 WHERE attempts < $1 AND id > $2 AND (claimed_until IS NULL OR claimed_until <= now())
-                ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED
+                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
             )
             RETURNING id, user_id, target, claimed_until
             """,
             max_attempts,
             after_id,
             lease,
-            limit,
         )
-        return sorted(
-            (PendingDeletion(row["id"], row["user_id"], row["target"], row["claimed_until"]) for row in rows),
-            key=lambda deletion: deletion.id,
-        )
+        if row is None:
+            return None
+        return PendingDeletion(row["id"], row["user_id"], row["target"], row["claimed_until"])
 
     async def failed(self, deletion: PendingDeletion, error: str) -> None:
         """Count an attempt, keep the error and free the row, if the claim is still this one (a claim whose
