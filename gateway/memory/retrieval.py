@@ -97,16 +97,32 @@ def fuse(z_semantic: float, z_lexical: float) -> float:
     return SEMANTIC_WEIGHT * z_semantic + LEXICAL_WEIGHT * z_lexical
 
 
-def window_similarity(
-    vector: npt.NDArray[np.float32],
-    neighbours: Sequence[npt.NDArray[np.float32]],
-    query: npt.NDArray[np.float32],
-) -> float:
-    """Cosine between the query and a memory's window: its unit vector plus its neighbours' (summed, then
-    normalised). Without neighbours it is the memory's own similarity."""
-    window = vector + sum(neighbours, np.zeros_like(vector))
-    norm = float(np.linalg.norm(window))
-    return float(np.dot(window, query)) / norm if norm > 0 else 0.0
+def similarities(
+    vectors: Sequence[npt.NDArray[np.float32] | None],
+    neighbours: Sequence[Sequence[npt.NDArray[np.float32]]],
+    query: npt.NDArray[np.float32] | None,
+) -> tuple[list[float | None], list[float | None]]:
+    """Each memory's cosine with the query, and its window's: its unit vector plus its neighbours' (summed,
+    then normalised; without neighbours, its own). None for a memory without a vector (or no query).
+    One matrix product for all of them: per memory, numpy's call overhead outweighed the arithmetic."""
+    own: list[float | None] = [None] * len(vectors)
+    window: list[float | None] = [None] * len(vectors)
+    rows = [i for i, vector in enumerate(vectors) if vector is not None]
+    if query is None or not rows:
+        return own, window
+    matrix = np.stack([vector for vector in vectors if vector is not None])
+    windows = matrix.copy()
+    for row, i in enumerate(rows):
+        for neighbour in neighbours[i]:
+            windows[row] += neighbour
+    norms = np.linalg.norm(windows, axis=1)
+    to_window = np.divide(windows @ query, norms, out=np.zeros_like(norms), where=norms > 0)
+    for row, (similarity, in_window) in enumerate(
+        zip((matrix @ query).tolist(), to_window.tolist(), strict=True)
+    ):
+        own[rows[row]] = similarity
+        window[rows[row]] = in_window
+    return own, window
 
 
 def with_contiguity(fused: Sequence[float], pairs: Sequence[tuple[int, int]]) -> list[float]:

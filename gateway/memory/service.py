@@ -455,16 +455,23 @@ class MemoryService:
 
         named = when.spans(query, now) if self.settings.time_weight > 0 else []
 
-        async def lexical_search() -> tuple[_LexicalModel, list[tuple[UUID, float]], list[UUID]]:
-            # One pooled connection for the whole chain (each acquire/release costs a reset round trip), given
-            # back before anything else is waited for: a search never holds a connection while it waits for
-            # another, so concurrent searches cannot take the whole pool and wait on each other.
+        model = query_embedding.space.model if query_embedding else None
+
+        async def rows_of(repo: MemoryRepository, ids: Sequence[UUID]) -> list[Candidate]:
+            if not ids:
+                return []
+            return await repo.candidates(user_id, ids, model, query, channel_id, neighbour_types=types)
+
+        async def lexical_search() -> tuple[_LexicalModel, list[Candidate]]:
+            # One pooled connection for the whole chain, given back before anything else is waited for: a
+            # search never holds a connection while it waits for another, so concurrent searches cannot take
+            # the whole pool and wait on each other.
             await self._sync_caches(user_id)  # Redis: never while holding a connection
             async with self.pool.acquire() as conn:
                 lexical_repo = MemoryRepository(conn)
-                model = await self._lexical_model(user_id, query, lexical_repo)
+                lexical = await self._lexical_model(user_id, query, lexical_repo)
                 hits = await lexical_repo.fulltext_search(
-                    user_id, model.search_terms, n, types, channel_id, match_all=model.match_all
+                    user_id, lexical.search_terms, n, types, channel_id, match_all=lexical.match_all
                 )
                 # The days the question names bring their own candidates: "what did we talk about
                 # yesterday?" shares no word with what was said yesterday.
@@ -480,49 +487,41 @@ class MemoryService:
                         channel_id,
                     )
                 ]
-                return model, hits, dated
+                ids = list(dict.fromkeys([memory_id for memory_id, _ in hits] + dated))
+                return lexical, await rows_of(lexical_repo, ids)
 
-        # Vector and full-text candidates are gathered concurrently (separate pooled connections).
+        async def vector_search(embedding: QueryEmbedding) -> list[Candidate]:
+            hits = await self._vector_search(user_id, embedding, n, types, degraded, channel_id)
+            if not hits:
+                return []
+            async with self.pool.acquire() as conn:
+                return await rows_of(MemoryRepository(conn), [hit.memory_id for hit in hits])
+
+        # Each source fetches its own candidates' rows, concurrently with the other (separate pooled
+        # connections): the rows are read while the other source still searches.
         lexical_task = asyncio.ensure_future(lexical_search())
-        vector_hits: list[VectorHit] = []
+        vector_rows: list[Candidate] = []
         try:
             if query_embedding is not None:
-                vector_hits = await self._vector_search(
-                    user_id, query_embedding, n, types, degraded, channel_id
-                )
-            lexical, lexical_hits, dated = await lexical_task
+                vector_rows = await vector_search(query_embedding)
+            lexical, lexical_rows = await lexical_task
         finally:
             lexical_task.cancel()  # a no-op once done; never leave it running when the vector search failed
 
-        ids = list(
-            dict.fromkeys([hit.memory_id for hit in vector_hits] + [mid for mid, _ in lexical_hits] + dated)
-        )
-        if not ids:
+        # A memory both sources found comes once.
+        candidates = list({row.row.id: row for row in vector_rows + lexical_rows}.values())
+        if not candidates:
             return SearchOutcome([], degraded)
-        model = query_embedding.space.model if query_embedding else None
-        async with self.pool.acquire() as conn:
-            repo = MemoryRepository(conn)
-            candidates = await repo.candidates(
-                user_id, ids, model, list(lexical.idfs), channel_id, neighbour_types=types
-            )
-            ranking = _Ranking(candidates, query_embedding, lexical, self.settings.context_weight)
-            pairs = [
-                (candidates[i].row.id, neighbour)
-                for i in ranking.top(CONTIGUITY_ANCHORS * k)
-                for neighbour in candidates[i].neighbours
-            ]
-            missing = [nid for _, nid in pairs if nid not in ranking.position]
-            if missing:
-                ranking.add(
-                    await repo.candidates(
-                        user_id,
-                        list(dict.fromkeys(missing)),
-                        model,
-                        list(lexical.idfs),
-                        channel_id,
-                        neighbour_types=types,
-                    )
-                )
+        ranking = _Ranking(candidates, query_embedding, lexical, self.settings.context_weight)
+        pairs = [
+            (candidates[i].row.id, neighbour)
+            for i in ranking.top(CONTIGUITY_ANCHORS * k)
+            for neighbour in candidates[i].neighbours
+        ]
+        missing = list(dict.fromkeys(nid for _, nid in pairs if nid not in ranking.position))
+        if missing:
+            async with self.pool.acquire() as conn:
+                ranking.add(await rows_of(MemoryRepository(conn), missing))
         ranking.apply_contiguity(pairs)
 
         scored = []
@@ -717,24 +716,17 @@ class _Ranking:
         self.fused = [self._fuse(i) for i in range(len(self.candidates))]
 
     def _append(self, candidates: Sequence[Candidate]) -> None:
+        similarity, context = retrieval.similarities(
+            [c.vector for c in candidates], [c.neighbour_vectors for c in candidates], self.query
+        )
+        self.similarity += similarity
+        self.context += context
+        idfs, average_length = self.lexical.idfs, self.lexical.average_length
         for candidate in candidates:
             self.position[candidate.row.id] = len(self.candidates)
             self.candidates.append(candidate)
-            if self.query is not None and candidate.vector is not None:
-                self.similarity.append(float(np.dot(candidate.vector, self.query)))
-                self.context.append(
-                    retrieval.window_similarity(candidate.vector, candidate.neighbour_vectors, self.query)
-                )
-            else:
-                self.similarity.append(None)
-                self.context.append(None)
             self.bm25.append(
-                retrieval.bm25(
-                    candidate.term_frequencies,
-                    candidate.term_count,
-                    self.lexical.idfs,
-                    self.lexical.average_length,
-                )
+                retrieval.bm25(candidate.term_frequencies, candidate.term_count, idfs, average_length)
             )
 
     def _fuse(self, i: int) -> float:

@@ -390,11 +390,14 @@ async def test_a_vague_reply_is_as_close_to_a_question_as_the_conversation_it_wa
     assert embedded is not None
     query, reply, *others = (np.asarray(v, dtype=np.float32) for v in embedded.vectors)
     alone = float(np.dot(reply, query))
-    at_the_show = retrieval.window_similarity(reply, others[:2], query)
-    about_taxes = retrieval.window_similarity(reply, others[2:], query)
+    own, (at_the_show, about_taxes, by_itself) = retrieval.similarities(
+        [reply, reply, reply], [others[:2], others[2:], []], query
+    )
+    assert at_the_show is not None and about_taxes is not None
     assert at_the_show > alone + 0.1
     assert at_the_show > about_taxes + 0.15
-    assert retrieval.window_similarity(reply, [], query) == pytest.approx(alone, abs=1e-6)
+    assert by_itself == pytest.approx(alone, abs=1e-6)
+    assert own == pytest.approx([alone] * 3, abs=1e-6)
 
 
 async def test_more_concurrent_searches_than_pooled_connections_all_finish(
