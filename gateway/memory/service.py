@@ -457,10 +457,14 @@ class MemoryService:
 
         model = query_embedding.space.model if query_embedding else None
 
+        read: set[UUID] = set()  # ids whose rows a source has asked for: a memory both found is read once
+
         async def rows_of(repo: MemoryRepository, ids: Sequence[UUID]) -> list[Candidate]:
-            if not ids:
+            unread = [memory_id for memory_id in ids if memory_id not in read]
+            if not unread:
                 return []
-            return await repo.candidates(user_id, ids, model, query, channel_id, neighbour_types=types)
+            read.update(unread)
+            return await repo.candidates(user_id, unread, model, query, channel_id, neighbour_types=types)
 
         async def lexical_search() -> tuple[_LexicalModel, list[Candidate]]:
             # One pooled connection for the whole chain, given back before anything else is waited for: a
@@ -508,8 +512,8 @@ class MemoryService:
         finally:
             lexical_task.cancel()  # a no-op once done; never leave it running when the vector search failed
 
-        # A memory both sources found comes once.
-        candidates = list({row.row.id: row for row in vector_rows + lexical_rows}.values())
+        # In a fixed order whichever source read a row first: ties are then broken the same way every time.
+        candidates = sorted(vector_rows + lexical_rows, key=lambda candidate: candidate.row.id)
         if not candidates:
             return SearchOutcome([], degraded)
         ranking = _Ranking(candidates, query_embedding, lexical, self.settings.context_weight)
