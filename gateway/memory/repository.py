@@ -380,14 +380,13 @@ class MemoryRepository:
         user_id: str,
         ids: Sequence[UUID],
         model: str | None,
-        query: str,
+        lexemes: Sequence[str],
         channel_id: str | None,
         neighbour_types: Sequence[str],
     ) -> list[Candidate]:
         """The rows to score, with vectors only when made by ``model`` (never compare two models), and how
-        often each word of ``query`` (stemmed here as ``query_lexemes`` stems it) occurs in each row (for
-        BM25). With ``channel_id``, rows said elsewhere are never loaded, whatever ids a source handed in.
-        Taking the text, not its lexemes, lets a source fetch its rows before the query's words are known.
+        often each of ``lexemes`` occurs in each row (for BM25). With ``channel_id``, rows said elsewhere
+        are never loaded, whatever ids a source handed in.
 
         Each row also names its neighbours, with their vectors: the memories of ``neighbour_types`` just before
         and after it in its conversation (with ``channel_id``, said in that channel only: a DM the same day is
@@ -399,10 +398,10 @@ class MemoryRepository:
                    before.id AS before_id, after.id AS after_id,
                    CASE WHEN before.embedding_model = $3 THEN before.embedding END AS before_vector,
                    CASE WHEN after.embedding_model = $3 THEN after.embedding END AS after_vector
-            FROM (SELECT tsvector_to_array(to_tsvector('english', $4)) AS words) AS q CROSS JOIN memories AS c
+            FROM memories AS c
             LEFT JOIN LATERAL (
                 SELECT array_agg(u.lexeme) AS lexemes, array_agg(cardinality(u.positions)) AS counts
-                FROM unnest(c.content_tsv) AS u WHERE u.lexeme = ANY(q.words)
+                FROM unnest(c.content_tsv) AS u WHERE u.lexeme = ANY($4::text[])
             ) AS tf ON true
             LEFT JOIN LATERAL ({_neighbour("<")}) AS before ON true
             LEFT JOIN LATERAL ({_neighbour(">")}) AS after ON true
@@ -411,7 +410,7 @@ class MemoryRepository:
             user_id,
             list(ids),
             model,
-            query,
+            list(lexemes),
             channel_id,
             list(neighbour_types),
         )

@@ -455,27 +455,16 @@ class MemoryService:
 
         named = when.spans(query, now) if self.settings.time_weight > 0 else []
 
-        model = query_embedding.space.model if query_embedding else None
-
-        read: set[UUID] = set()  # ids whose rows a source has asked for: a memory both found is read once
-
-        async def rows_of(repo: MemoryRepository, ids: Sequence[UUID]) -> list[Candidate]:
-            unread = [memory_id for memory_id in ids if memory_id not in read]
-            if not unread:
-                return []
-            read.update(unread)
-            return await repo.candidates(user_id, unread, model, query, channel_id, neighbour_types=types)
-
-        async def lexical_search() -> tuple[_LexicalModel, list[Candidate]]:
-            # One pooled connection for the whole chain, given back before anything else is waited for: a
-            # search never holds a connection while it waits for another, so concurrent searches cannot take
-            # the whole pool and wait on each other.
+        async def lexical_search() -> tuple[_LexicalModel, list[tuple[UUID, float]], list[UUID]]:
+            # One pooled connection for the whole chain (each acquire/release costs a reset round trip), given
+            # back before anything else is waited for: a search never holds a connection while it waits for
+            # another, so concurrent searches cannot take the whole pool and wait on each other.
             await self._sync_caches(user_id)  # Redis: never while holding a connection
             async with self.pool.acquire() as conn:
                 lexical_repo = MemoryRepository(conn)
-                lexical = await self._lexical_model(user_id, query, lexical_repo)
+                model = await self._lexical_model(user_id, query, lexical_repo)
                 hits = await lexical_repo.fulltext_search(
-                    user_id, lexical.search_terms, n, types, channel_id, match_all=lexical.match_all
+                    user_id, model.search_terms, n, types, channel_id, match_all=model.match_all
                 )
                 # The days the question names bring their own candidates: "what did we talk about
                 # yesterday?" shares no word with what was said yesterday.
@@ -491,41 +480,49 @@ class MemoryService:
                         channel_id,
                     )
                 ]
-                ids = list(dict.fromkeys([memory_id for memory_id, _ in hits] + dated))
-                return lexical, await rows_of(lexical_repo, ids)
+                return model, hits, dated
 
-        async def vector_search(embedding: QueryEmbedding) -> list[Candidate]:
-            hits = await self._vector_search(user_id, embedding, n, types, degraded, channel_id)
-            if not hits:
-                return []
-            async with self.pool.acquire() as conn:
-                return await rows_of(MemoryRepository(conn), [hit.memory_id for hit in hits])
-
-        # Each source fetches its own candidates' rows, concurrently with the other (separate pooled
-        # connections): the rows are read while the other source still searches.
+        # Vector and full-text candidates are gathered concurrently (separate pooled connections).
         lexical_task = asyncio.ensure_future(lexical_search())
-        vector_rows: list[Candidate] = []
+        vector_hits: list[VectorHit] = []
         try:
             if query_embedding is not None:
-                vector_rows = await vector_search(query_embedding)
-            lexical, lexical_rows = await lexical_task
+                vector_hits = await self._vector_search(
+                    user_id, query_embedding, n, types, degraded, channel_id
+                )
+            lexical, lexical_hits, dated = await lexical_task
         finally:
             lexical_task.cancel()  # a no-op once done; never leave it running when the vector search failed
 
-        # In a fixed order whichever source read a row first: ties are then broken the same way every time.
-        candidates = sorted(vector_rows + lexical_rows, key=lambda candidate: candidate.row.id)
-        if not candidates:
+        ids = list(
+            dict.fromkeys([hit.memory_id for hit in vector_hits] + [mid for mid, _ in lexical_hits] + dated)
+        )
+        if not ids:
             return SearchOutcome([], degraded)
-        ranking = _Ranking(candidates, query_embedding, lexical, self.settings.context_weight)
-        pairs = [
-            (candidates[i].row.id, neighbour)
-            for i in ranking.top(CONTIGUITY_ANCHORS * k)
-            for neighbour in candidates[i].neighbours
-        ]
-        missing = list(dict.fromkeys(nid for _, nid in pairs if nid not in ranking.position))
-        if missing:
-            async with self.pool.acquire() as conn:
-                ranking.add(await rows_of(MemoryRepository(conn), missing))
+        model = query_embedding.space.model if query_embedding else None
+        async with self.pool.acquire() as conn:
+            repo = MemoryRepository(conn)
+            candidates = await repo.candidates(
+                user_id, ids, model, list(lexical.idfs), channel_id, neighbour_types=types
+            )
+            ranking = _Ranking(candidates, query_embedding, lexical, self.settings.context_weight)
+            pairs = [
+                (candidates[i].row.id, neighbour)
+                for i in ranking.top(CONTIGUITY_ANCHORS * k)
+                for neighbour in candidates[i].neighbours
+            ]
+            missing = [nid for _, nid in pairs if nid not in ranking.position]
+            if missing:
+                ranking.add(
+                    await repo.candidates(
+                        user_id,
+                        list(dict.fromkeys(missing)),
+                        model,
+                        list(lexical.idfs),
+                        channel_id,
+                        neighbour_types=types,
+                    )
+                )
         ranking.apply_contiguity(pairs)
 
         scored = []

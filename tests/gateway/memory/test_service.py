@@ -62,6 +62,26 @@ async def test_search_finds_the_relevant_memory_with_reasons(memory: MemoryServi
     assert top.reason
 
 
+async def test_a_memory_both_sources_find_is_recalled_once_with_both_signals(
+    memory: MemoryService, alice: str
+) -> None:
+    """A memory the vector index and full text both find comes back once (MMR at λ 1 would pick a second
+    copy next), scored on its meaning and on its words."""
+    puppy = await memory.store(alice, MemoryInput("I adopted a puppy called Biscuit on Saturday"))
+    for text in (
+        "The tax office closes early on Fridays",
+        "My favourite band is playing in Leeds next month",
+    ):
+        await memory.store(alice, MemoryInput(text))
+    outcome = await memory.search(alice, "my puppy Biscuit", k=3, mmr_lambda=1.0, record_access=False)
+    ids = [result.memory.id for result in outcome.results]
+    assert len(ids) == len(set(ids)) == 3
+    top = outcome.results[0]
+    assert top.memory.id == puppy.id
+    assert top.components.similarity is not None and top.components.similarity > 0.3
+    assert top.components.lexical == 1.0
+
+
 async def test_recall_strengthens_the_memory(memory: MemoryService, alice: str) -> None:
     """Each recall counts an access, stamps it, and grows the memory's strength."""
     stored = await memory.store(alice, MemoryInput("I play the cello in a community orchestra"))
