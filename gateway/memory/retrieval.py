@@ -117,11 +117,9 @@ def similarities(
             windows[row] += neighbour
     norms = np.linalg.norm(windows, axis=1)
     to_window = np.divide(windows @ query, norms, out=np.zeros_like(norms), where=norms > 0)
-    for row, (similarity, in_window) in enumerate(
-        zip((matrix @ query).tolist(), to_window.tolist(), strict=True)
-    ):
-        own[rows[row]] = similarity
-        window[rows[row]] = in_window
+    for i, similarity, in_window in zip(rows, (matrix @ query).tolist(), to_window.tolist(), strict=True):
+        own[i] = similarity
+        window[i] = in_window
     return own, window
 
 
