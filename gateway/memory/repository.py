@@ -289,8 +289,8 @@ class MemoryRepository:
             """
             SELECT w AS lexeme,
                    (SELECT count(*) FROM (
-                        SELECT 1 FROM memories AS m
-                        WHERE m.user_id = $1 AND m.deleted_at IS NULL AND m.content_tsv @@ quote_literal(w)::tsquery
+                        SELECT 1 FROM memory_words AS m
+                        WHERE m.user_id = $1 AND m.content_tsv @@ quote_literal(w)::tsquery
                         LIMIT $3) AS capped) AS df
             FROM unnest($2::text[]) AS w
             """,
@@ -303,8 +303,7 @@ class MemoryRepository:
     async def corpus_stats(self, user_id: str) -> tuple[int, float]:
         """The user's number of live memories and their mean length in indexed words."""
         row = await self.conn.fetchrow(
-            "SELECT count(*) AS n, avg(length(content_tsv)) AS avg_len FROM memories "
-            "WHERE user_id = $1 AND deleted_at IS NULL",
+            "SELECT count(*) AS n, avg(length(content_tsv)) AS avg_len FROM memory_words WHERE user_id = $1",
             user_id,
         )
         assert row is not None  # an aggregate without GROUP BY always yields one row
@@ -331,9 +330,9 @@ class MemoryRepository:
                 SELECT array_to_string(ARRAY(SELECT quote_literal(w) FROM unnest($2::text[]) AS w), $6)::tsquery
                        AS query
             )
-            SELECT m.id, ts_rank_cd(m.content_tsv, q.query, 1) AS rank
-            FROM memories AS m, q
-            WHERE m.user_id = $1 AND m.deleted_at IS NULL AND m.memory_type = ANY($4::text[])
+            SELECT m.memory_id, ts_rank_cd(m.content_tsv, q.query, 1) AS rank
+            FROM memory_words AS m, q
+            WHERE m.user_id = $1 AND m.memory_type = ANY($4::text[])
               AND m.content_tsv @@ q.query AND {in_scope(5, "m")}
             ORDER BY rank DESC, m.created_at DESC
             LIMIT $3
@@ -345,7 +344,7 @@ class MemoryRepository:
             channel_id,
             " & " if match_all else " | ",
         )
-        return [(row["id"], float(row["rank"])) for row in rows]
+        return [(row["memory_id"], float(row["rank"])) for row in rows]
 
     async def said_between(
         self,

@@ -87,3 +87,30 @@ def test_duplicate_version_is_refused(migrations_copy: Path) -> None:
     (migrations_copy / "003_other.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match="version 003"):
         discover(migrations_copy)
+
+
+async def test_upgrading_keeps_every_live_memory_searchable_by_its_words(
+    conn: asyncpg.Connection, migrations_copy: Path
+) -> None:
+    """A deployment with memories from before migration 019 keeps finding them by full text after it (the
+    words move to memory_words); a memory deleted before the upgrade stays unfound."""
+    words_migration = migrations_copy / "019_memory_words.sql"
+    held_back = words_migration.read_text()
+    words_migration.unlink()
+    await apply_migrations(conn, migrations_copy)
+    await conn.execute("INSERT INTO user_profiles (user_id, username) VALUES ('u-1', 'u-1')")
+    await conn.execute(
+        """INSERT INTO memories (user_id, memory_type, content, origin_channel_id, deleted_at) VALUES
+           ('u-1', 'episodic', 'My dog is called Sparky', 'c-1', NULL),
+           ('u-1', 'episodic', 'Sparky chewed my shoe', NULL, now())"""
+    )
+
+    words_migration.write_text(held_back)
+    assert await apply_migrations(conn, migrations_copy) == ["019_memory_words.sql"]
+    found = await conn.fetch(
+        """SELECT m.content, w.origin_channel_id FROM memory_words AS w JOIN memories AS m ON m.id = w.memory_id
+           WHERE w.user_id = 'u-1' AND w.content_tsv @@ to_tsquery('english', 'sparky')"""
+    )
+    assert [(row["content"], row["origin_channel_id"]) for row in found] == [
+        ("My dog is called Sparky", "c-1")
+    ]

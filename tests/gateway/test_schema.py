@@ -93,7 +93,7 @@ async def test_vector_dims_must_match_its_tag(db_conn: asyncpg.Connection, user_
 
 
 async def test_deleting_a_user_deletes_their_rows(db_conn: asyncpg.Connection, user_id: str) -> None:
-    """Removing the profile removes state, memories, conflicts and incidents with it."""
+    """Removing the profile removes state, memories (and their words), conflicts and incidents with it."""
     await make_user(db_conn, user_id)
     await insert_state(db_conn, user_id)
     ids = [
@@ -115,8 +115,9 @@ async def test_deleting_a_user_deletes_their_rows(db_conn: asyncpg.Connection, u
            VALUES ($1, 'ignore previous instructions', 'instruction_injection', 0.9, 'high', 'rules')""",
         user_id,
     )
+    assert await db_conn.fetchval("SELECT count(*) FROM memory_words WHERE user_id = $1", user_id) == 2
     await db_conn.execute("DELETE FROM user_profiles WHERE user_id = $1", user_id)
-    for table in ("personality_state", "memories", "memory_conflicts", "security_incidents"):
+    for table in ("personality_state", "memories", "memory_words", "memory_conflicts", "security_incidents"):
         assert await db_conn.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = $1", user_id) == 0  # noqa: S608
 
 
@@ -167,8 +168,52 @@ async def test_a_memory_origin_server_needs_its_channel(db_conn: asyncpg.Connect
 
 async def test_the_full_text_index_takes_new_words_at_once(db_conn: asyncpg.Connection) -> None:
     """Every recall's full-text query would otherwise scan GIN's pending list of queued words (up to 4 MB,
-    every user's) from end to end: fastupdate is off on the memories' full-text index (migration 017)."""
+    every user's) from end to end: fastupdate is off on the full-text index (migration 017, then 019)."""
     options = await db_conn.fetchval(
-        "SELECT reloptions FROM pg_class WHERE relname = 'ix_memories_content_tsv' AND relkind = 'i'"
+        "SELECT reloptions FROM pg_class WHERE relname = 'ix_memory_words_content_tsv' AND relkind = 'i'"
     )
     assert options is not None and "fastupdate=off" in options
+
+
+async def _words(db_conn: asyncpg.Connection, user_id: str) -> dict[str, tuple[str | None, str]]:
+    rows = await db_conn.fetch(
+        "SELECT memory_type, origin_channel_id, content_tsv::text AS words FROM memory_words WHERE user_id = $1",
+        user_id,
+    )
+    return {row["words"]: (row["origin_channel_id"], row["memory_type"]) for row in rows}
+
+
+async def test_full_text_words_follow_every_live_memory(db_conn: asyncpg.Connection, user_id: str) -> None:
+    """Full text reads memory_words (migration 019): whatever writes memories, a memory's words are there
+    exactly while it is live, with its current text, type and channel."""
+    await make_user(db_conn, user_id)
+    ids = [
+        row["id"]
+        for row in await db_conn.fetch(
+            """INSERT INTO memories (user_id, memory_type, content, deleted_at)
+               VALUES ($1, 'episodic', 'tea', NULL), ($1, 'episodic', 'coffee', NULL), ($1, 'episodic', 'juice', now())
+               RETURNING id""",
+            user_id,
+        )
+    ]
+    assert await _words(db_conn, user_id) == {"'tea':1": (None, "episodic"), "'coffe':1": (None, "episodic")}
+
+    await db_conn.execute(
+        "UPDATE memories SET content = 'green tea', origin_channel_id = 'c-1', memory_type = 'semantic' WHERE id = $1",
+        ids[0],
+    )
+    await db_conn.execute("UPDATE memories SET deleted_at = now() WHERE id = $1", ids[1])
+    await db_conn.execute("UPDATE memories SET deleted_at = NULL WHERE id = $1", ids[2])
+    assert await _words(db_conn, user_id) == {
+        "'green':1 'tea':2": ("c-1", "semantic"),
+        "'juic':1": (None, "episodic"),
+    }
+
+    # Recall's bookkeeping leaves the words' row as it was (no new row version for a count).
+    before = await db_conn.fetchval("SELECT xmin::text FROM memory_words WHERE memory_id = $1", ids[0])
+    await db_conn.execute(
+        "UPDATE memories SET access_count = access_count + 1, strength = 2 WHERE id = $1", ids[0]
+    )
+    assert (
+        await db_conn.fetchval("SELECT xmin::text FROM memory_words WHERE memory_id = $1", ids[0]) == before
+    )
