@@ -26,6 +26,8 @@ CREATE INDEX ix_memory_words_content_tsv ON memory_words USING gin (content_tsv)
 -- A user's rows: their corpus statistics, and (ANDed with the words' index) the matches of a user whose
 -- memories are few in a large table.
 CREATE INDEX ix_memory_words_user ON memory_words (user_id);
+-- The planner's figures for the copied rows now, not at autovacuum's first visit.
+ANALYZE memory_words;
 DROP INDEX ix_memories_content_tsv;
 
 -- New memories: one statement's rows at once (store_many writes a batch in one INSERT).

@@ -120,6 +120,13 @@ async def snapshot(targets: Targets) -> dict[str, Any]:
                        FROM memories ORDER BY id"""
                 )
             ],
+            # What full text searches (migration 019): each live memory's words, exactly once.
+            "memory_words": [
+                dict(r)
+                for r in await conn.fetch(
+                    "SELECT memory_id, user_id, content_tsv::text AS words FROM memory_words ORDER BY 1"
+                )
+            ],
             "moods": [
                 dict(r)
                 for r in await conn.fetch(
@@ -153,6 +160,9 @@ def test_backup_wipe_restore_finds_everything(stack: LocalStack, env: dict[str, 
     before = asyncio.run(snapshot(targets))
     assert len(before["users"]) == 3
     assert sum(m["vector"] is not None for m in before["memories"]) >= 5
+    assert {w["memory_id"] for w in before["memory_words"]} == {
+        m["id"] for m in before["memories"] if m["live"]
+    }
     assert len(before["moods"]) == 3 and before["incidents"] and before["offences"]
 
     result = run_cli("backup", "--out", str(workdir / "backups"), env=env, cwd=workdir)
