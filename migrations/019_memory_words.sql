@@ -23,9 +23,9 @@ ORDER BY created_at;
 
 -- fastupdate off, as migration 017 set it on the index this one replaces.
 CREATE INDEX ix_memory_words_content_tsv ON memory_words USING gin (content_tsv) WITH (fastupdate = off);
--- A user's rows: their corpus statistics, and (ANDed with the words' index) the matches of a user whose
--- memories are few in a large table.
-CREATE INDEX ix_memory_words_user ON memory_words (user_id);
+-- No index on user_id alone: once a statement's generic plan is cached (its sixth run on a connection), the
+-- planner took it to count a word's memories, reading every row of the user to find a word none holds
+-- (32 ms at 100,000 memories, against 0.2 ms through the words' index).
 -- The planner's figures for the copied rows now, not at autovacuum's first visit.
 ANALYZE memory_words;
 DROP INDEX ix_memories_content_tsv;

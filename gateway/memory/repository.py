@@ -303,7 +303,8 @@ class MemoryRepository:
     async def corpus_stats(self, user_id: str) -> tuple[int, float]:
         """The user's number of live memories and their mean length in indexed words."""
         row = await self.conn.fetchrow(
-            "SELECT count(*) AS n, avg(length(content_tsv)) AS avg_len FROM memory_words WHERE user_id = $1",
+            "SELECT count(*) AS n, avg(length(content_tsv)) AS avg_len FROM memories "
+            "WHERE user_id = $1 AND deleted_at IS NULL",
             user_id,
         )
         assert row is not None  # an aggregate without GROUP BY always yields one row
