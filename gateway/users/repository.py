@@ -25,8 +25,9 @@ EXPORT_QUERIES = {
     "security_lifts": "SELECT * FROM security_lifts WHERE user_id = $1 ORDER BY lifted_at, id",
     "proactive_messages": "SELECT * FROM proactive_messages WHERE user_id = $1 ORDER BY created_at, id",
 }
-# Per-user tables that are the gateway's bookkeeping, not something it keeps about the person.
-NOT_EXPORTED = frozenset({"pending_deletions"})
+# Per-user tables that are the gateway's bookkeeping, not something it keeps about the person, or a copy of
+# what the export has from another table (memory_words: the words of the memories, for full text).
+NOT_EXPORTED = frozenset({"pending_deletions", "memory_words"})
 
 
 @dataclass(frozen=True)

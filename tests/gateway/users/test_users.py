@@ -15,8 +15,8 @@ from tests.gateway.chat.test_pipeline import new_user
 from tests.gateway.conftest import service_auth
 
 PER_USER_TABLES = (
-    "user_profiles", "personality_state", "interactions", "quirks", "needs", "memories", "memory_conflicts",
-    "security_incidents",
+    "user_profiles", "personality_state", "interactions", "quirks", "needs", "memories", "memory_words",
+    "memory_conflicts", "security_incidents",
 )  # fmt: skip
 
 
