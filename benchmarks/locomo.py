@@ -1,7 +1,7 @@
 """LoCoMo retrieval recall of the memory service, against cosine-only and BM25-only baselines.
 
     python -m benchmarks.locomo [--data PATH] [--k 5 10] [--index pgvector|qdrant] [--embedding local|gemini]
-                                [--conversations N] [--json OUT] [--dump-misses PATH]
+                                [--conversations N] [--json OUT] [--dump-misses PATH] [--lowercase-questions]
 
 For each conversation (``sample_id``) a fresh user gets every turn of every session as one memory, in time
 order, through ``MemoryService.store_many`` (one batch per session): content ``"{speaker}: {text}"`` (plus
@@ -25,6 +25,9 @@ runs. Gemini needs ``GEMINI_API_KEY`` in the environment (``GEMINI_BASE_URL`` op
 read); without it the command stops at once with exit code 2. The report's ``embedding`` says which
 provider, model and dimensions the service used.
 
+``--lowercase-questions`` asks every question in lower case, as many people type in chat ("what does
+caroline like"); the memories stay as written. The report's ``questions_typed`` says which.
+
 The data file is read in place (its license forbids copying it); any file in the LoCoMo layout works.
 """
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -181,6 +185,19 @@ def parse_conversation(sample: dict[str, Any]) -> Conversation:
             continue
         questions.append(Question(str(qa["question"]), str(answer), evidence, category))
     return Conversation(str(sample["sample_id"]), sessions, questions, skipped)
+
+
+def lowercased(conversations: Sequence[Conversation]) -> list[Conversation]:
+    """The same conversations with every question in lower case (the turns unchanged)."""
+    return [
+        Conversation(
+            c.sample_id,
+            c.sessions,
+            [dataclasses.replace(q, question=q.question.lower()) for q in c.questions],
+            c.skipped,
+        )
+        for c in conversations
+    ]
 
 
 def load_locomo(path: Path) -> list[Conversation]:
@@ -707,6 +724,7 @@ async def _main_async(
             sweep=args.sweep,
             folds=args.folds,
         )
+    report["questions_typed"] = "lower case" if args.lowercase_questions else "as written"
     if args.dump_misses is not None:
         count = write_misses(args.dump_misses, misses, args.dump_sample)
         print(f"wrote {count} of {len(misses)} misses to {args.dump_misses}", file=sys.stderr)
@@ -740,6 +758,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "besides each value's figures, the cross-validation by conversation of choosing among them",
     )
     parser.add_argument(
+        "--lowercase-questions",
+        action="store_true",
+        help="ask every question in lower case, as many people type in chat (the memories stay as written)",
+    )
+    parser.add_argument(
         "--folds", type=int, default=5, help="conversation groups for the sweep's cross-validation"
     )
     args = parser.parse_args(argv)
@@ -758,6 +781,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     conversations = load_locomo(args.data)
     if args.conversations is not None:
         conversations = conversations[: args.conversations]
+    if args.lowercase_questions:
+        conversations = lowercased(conversations)
     skipped = sum(len(c.skipped) for c in conversations)
     print(
         f"{len(conversations)} conversations, {sum(len(c.turns) for c in conversations)} turns, "

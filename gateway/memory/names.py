@@ -9,14 +9,18 @@ gives a name the weight of its rarity, so the name of someone the user talks abo
 almost nothing; recall sinks the memories that miss who the query asks about (``MEMORY_WHO_WEIGHT``,
 docs/memory.md#recall).
 
-For names, English capitalisation is the only signal: a capitalised word that does not begin a sentence, is
-not "I" and names no month or weekday. A question typed in lower case (or in capitals throughout) names
-nobody, and recall ranks as without.
+For names, English capitalisation is the signal: a capitalised word that does not begin a sentence, is not
+"I" and names no month or weekday. Many people type in lower case ("what does anna like to cook"), and a
+question whose capitals mark no name (lower case, capitals throughout, Title Case, or only a sentence's first
+letter) says nothing either way: then a word of it is a name when the memories it is checked against write it
+like one (``written_as_names``: capitalised inside a sentence, never or seldom in lower case), which is how
+the user spells it when not in a hurry.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from gateway.memory.schemas import Speaker
 from gateway.memory.when import MONTHS, WEEKDAYS
@@ -26,8 +30,14 @@ _CAPITALISED = re.compile(r"(?:^|(?<=[^\w'’-]))(?P<word>[A-Z][\w’'-]*)")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _SENTENCE_END = re.compile(r"[.!?:;\"“(\[\n]\s*$|^\s*$")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# A word as it stands in a text: not the tail of another ("e-mail", "o'clock").
+_ANY_WORD = re.compile(r"(?<![\w'’-])[^\W\d_][\w'’-]*")
 # More than this share of the words after the first capitalised: Title Case, not names.
 TITLE_CASE_SHARE = 0.6
+# A word of a lower-case question is a name when the memories write it capitalised inside a sentence this
+# often, and in this share of its appearances other than first in a sentence.
+NAME_MIN_SEEN = 2
+NAME_SHARE = 0.8
 _NOT_NAMES = frozenset(MONTHS) | frozenset(WEEKDAYS) | {"i", "i'm", "i've", "i'd", "i'll", "ok", "okay"}
 _PAST = r"(?:said|told|promised|mentioned|suggested|recommended|asked|wrote)"
 _BASE = r"(?:say|tell|promise|mention|suggest|recommend|ask|write)"
@@ -50,10 +60,7 @@ def names_in(query: str) -> list[str]:
     """The query's names, in order, each once and without a possessive ("Caroline's" gives "Caroline").
 
     Where capitals mark every word (SHOUTING, or Title Case), they mark no name, and the query gives none."""
-    words = _WORD.findall(query)
-    if not any(character.islower() for character in query):
-        return []
-    if len(words) >= 4 and sum(word[0].isupper() for word in words[1:]) > TITLE_CASE_SHARE * (len(words) - 1):
+    if not _marks_names(query):
         return []
     found: dict[str, None] = {}
     for match in _CAPITALISED.finditer(query):
@@ -65,6 +72,59 @@ def names_in(query: str) -> list[str]:
             continue
         found.setdefault(word, None)
     return list(found)
+
+
+def _marks_names(text: str) -> bool:
+    """Whether capitals can mark names in ``text``: not where they mark every word (SHOUTING, Title Case)."""
+    if not any(character.islower() for character in text):
+        return False
+    words = _WORD.findall(text)
+    return not (
+        len(words) >= 4 and sum(word[0].isupper() for word in words[1:]) > TITLE_CASE_SHARE * (len(words) - 1)
+    )
+
+
+def maybe_names(query: str) -> list[str]:
+    """The words of a query whose capitals name nobody that could still be names, lower-cased, in order, each
+    once; [] when its capitals do name someone (``names_in`` has them). Each is a name only if
+    ``written_as_names`` finds it written as one."""
+    if names_in(query):
+        return []
+    found: dict[str, None] = {}
+    for word in _WORD.findall(query):
+        word = _POSSESSIVE.sub("", word.replace("’", "'")).lower()
+        if len(word) >= 2 and word not in _NOT_NAMES:
+            found.setdefault(word, None)
+    return list(found)
+
+
+def written_as_names(words: Sequence[str], texts: Sequence[str]) -> list[str]:
+    """Those of ``words`` (lower case) that ``texts`` write as a name: capitalised inside a sentence at least
+    ``NAME_MIN_SEEN`` times, and so in at least ``NAME_SHARE`` of the times they appear other than first in a
+    sentence (where every word is capitalised). Texts written all in capitals or in Title Case say nothing."""
+    if not words:
+        return []
+    wanted = set(words)
+    capitalised = dict.fromkeys(wanted, 0)
+    lower = dict.fromkeys(wanted, 0)
+    for text in texts:
+        if not _marks_names(text):
+            continue
+        for match in _ANY_WORD.finditer(text):
+            word = match.group()
+            key = _POSSESSIVE.sub("", word.replace("’", "'")).lower()
+            if key not in wanted:
+                continue
+            if word[0].islower():
+                lower[key] += 1
+            elif not _SENTENCE_END.search(text[: match.start()]):
+                capitalised[key] += 1
+    return [
+        word
+        for word in words
+        if capitalised[word] >= NAME_MIN_SEEN
+        and capitalised[word] >= NAME_SHARE * (capitalised[word] + lower[word])
+    ]
 
 
 def speaker_in(query: str) -> Speaker | None:

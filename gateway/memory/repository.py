@@ -267,19 +267,22 @@ class MemoryRepository:
         model = row["embedding_model"]
         return DeletedMemory(EmbeddingSpace(model, row["embedding_dims"]) if model else None)
 
-    async def query_lexemes(self, query: str, names: Sequence[str]) -> tuple[list[str], list[str]]:
+    async def query_lexemes(self, query: str, names: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
         """The query's words as the full-text index stores them (stemmed, stop words dropped), and those of
-        ``names`` (gateway/memory/names.py), in one round trip."""
+        each of ``names`` (gateway/memory/names.py; a stop word has none), in one round trip."""
         row = await self.conn.fetchrow(
             """
             SELECT tsvector_to_array(to_tsvector('english', $1)) AS words,
-                   tsvector_to_array(to_tsvector('english', array_to_string($2::text[], ' '))) AS names
+                   ARRAY(SELECT array_to_string(tsvector_to_array(to_tsvector('english', name)), ' ')
+                         FROM unnest($2::text[]) WITH ORDINALITY AS given(name, position)
+                         ORDER BY position) AS names
             """,
             query,
             list(names),
         )
         assert row is not None  # a SELECT without FROM returns one row
-        return list(row["words"] or []), list(row["names"] or [])
+        lexemes = [str(joined).split() for joined in row["names"] or []]
+        return list(row["words"] or []), dict(zip(names, lexemes, strict=True))
 
     async def term_document_counts(self, user_id: str, lexemes: Sequence[str], cap: int) -> dict[str, int]:
         """How many of the user's memories hold each of ``lexemes``, counting at most ``cap``."""

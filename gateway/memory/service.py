@@ -527,7 +527,7 @@ class MemoryService:
 
         scored = []
         lexical_shares = ranking.lexical_shares()
-        who = _Who(lexical.names, names.speaker_in(query))
+        who = _Who(lexical.asked_about([c.row.content for c in ranking.candidates]), names.speaker_in(query))
         for i, candidate in enumerate(ranking.candidates):
             row = candidate.row
             if row.importance < min_importance:
@@ -603,7 +603,8 @@ class MemoryService:
         _, total, average_length = cached
         # Counting stops at the cap: past it a word is common, and counting further costs time, not ranking.
         cap = max(1, min(int(total * COMMON_WORD_SHARE), COMMON_WORD_COUNT_CAP))
-        lexemes, name_lexemes = await repo.query_lexemes(query, names.names_in(query))
+        given, maybe = names.names_in(query), names.maybe_names(query)
+        lexemes, name_lexemes = await repo.query_lexemes(query, given + maybe)
         counts: dict[str, int] = {}
         unknown = []
         known = self._word_counts.setdefault(user_id, {})
@@ -626,14 +627,25 @@ class MemoryService:
         selective = min(cap, CANDIDATE_WORD_MAX_MEMORIES)
         present = sorted((df, word) for word, df in counts.items() if df > 0)
         selecting = [word for df, word in present if df < selective]
-        # The names the query gives that the user's memories hold (a name never mentioned constrains nothing).
-        named = [word for word in dict.fromkeys(name_lexemes) if word in idfs]
+        # The names the query gives that the user's memories hold (a name never mentioned constrains nothing),
+        # and, when its capitals name nobody, its words that may be names (the candidates will tell).
+        named = [word for name in given for word in dict.fromkeys(name_lexemes[name]) if word in idfs]
+        possible = {
+            word: held
+            for word in maybe
+            if (held := [lexeme for lexeme in name_lexemes[word] if lexeme in idfs])
+        }
         if selecting:
-            return _LexicalModel(idfs, selecting, average_length, names=named)
+            return _LexicalModel(idfs, selecting, average_length, names=named, possible_names=possible)
         # No word is rare enough to select on its own ("When did I last go camping?": camp, last): the two
         # rarest select together. Either alone would have every one of its thousands of memories ranked.
         return _LexicalModel(
-            idfs, [word for _, word in present[:2]], average_length, match_all=True, names=named
+            idfs,
+            [word for _, word in present[:2]],
+            average_length,
+            match_all=True,
+            names=named,
+            possible_names=possible,
         )
 
     async def _vector_search(
@@ -664,6 +676,17 @@ class _LexicalModel:
     average_length: float
     match_all: bool = False  # select memories holding every search term, not any
     names: list[str] = field(default_factory=list)  # lexemes of the names the query gives (names.py)
+    # A query whose capitals name nobody: its words that may be names, with their lexemes the user's memories
+    # hold; a name if the candidates write it as one (names.written_as_names).
+    possible_names: dict[str, list[str]] = field(default_factory=dict)
+
+    def asked_about(self, texts: Sequence[str]) -> list[str]:
+        """The lexemes of the names the query asks about: those it gives, else those of its words ``texts``
+        write as names."""
+        if self.names or not self.possible_names:
+            return self.names
+        written = names.written_as_names(list(self.possible_names), texts)
+        return list(dict.fromkeys(lexeme for word in written for lexeme in self.possible_names[word]))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from benchmarks.locomo import (
     cross_validate,
     hit_at,
     load_locomo,
+    lowercased,
     main,
     parse_session_date,
     parse_sweep,
@@ -191,6 +192,18 @@ def test_load_keeps_time_order_and_skips_bad_questions(locomo_file: Path) -> Non
     assert len(cleo.questions) == 2 and not cleo.skipped
 
 
+def test_lowercased_questions_leave_the_turns_and_the_evidence_as_written(locomo_file: Path) -> None:
+    ana, cleo = load_locomo(locomo_file)
+    [low_ana, low_cleo] = lowercased([ana, cleo])
+    assert [q.question for q in low_ana.questions] == [q.question.lower() for q in ana.questions]
+    assert any(q.question != q.question.lower() for q in ana.questions)  # the file has capitals to lose
+    assert [(q.evidence, q.category, q.answer) for q in low_ana.questions] == [
+        (q.evidence, q.category, q.answer) for q in ana.questions
+    ]
+    assert low_ana.turns == ana.turns and low_ana.now == ana.now and low_ana.skipped == ana.skipped
+    assert len(low_cleo.questions) == len(cleo.questions)
+
+
 def test_recall_and_hit_at_k() -> None:
     ranked = ["D1:1", "D2:2", "D3:3", "D4:4"]
     assert recall_at(("D2:2", "D4:4"), ranked, 2) == 0.5
@@ -255,6 +268,7 @@ def test_benchmark_runs_end_to_end_on_a_tiny_file(
     assert report["questions_skipped"] == 4
     assert report["turns_ingested"] == 9
     assert report["index"] == "pgvector"
+    assert report["questions_typed"] == "as written"
     for key in ("recall@1", "recall@3", "hit@1", "hit@3", "search_p50_ms", "search_p95_ms", "ingest_seconds"):
         assert report[key] is not None
     assert set(report["baselines"]) == {"cosine", "bm25"}

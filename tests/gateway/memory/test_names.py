@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.memory.names import names_in
+from gateway.memory.names import maybe_names, names_in, written_as_names
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,49 @@ def test_a_question_gives_the_names_written_with_a_capital(query: str, names: li
 )
 def test_words_capitalised_for_other_reasons_are_no_names(query: str) -> None:
     assert names_in(query) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("what does caroline like", ["what", "does", "caroline", "like"]),
+        ("What is melanie's dog called?", ["what", "is", "melanie", "dog", "called"]),
+        ("WHAT DID ANNA SAY", ["what", "did", "anna", "say"]),
+        ("What Did Anna Say About The Wedding?", ["what", "did", "anna", "say", "about", "the", "wedding"]),
+        ("did i tell you? ok", ["did", "tell", "you"]),
+        ("What does Caroline like?", []),  # its capitals name her: names_in has her
+    ],
+)
+def test_a_question_whose_capitals_name_nobody_leaves_its_words_open(query: str, words: list[str]) -> None:
+    assert maybe_names(query) == words
+
+
+MEMORIES = [
+    "Had lunch with Anna today, she loves lasagna",
+    "Anna says hi",  # first in a sentence: says nothing either way
+    "I told Anna about the bank",
+    "the bank closed early again",
+    "Went to the Bank of England museum",  # once capitalised, more often not: not a name
+    "walked to the bank with Anna",
+    "THE BANK WAS PACKED",  # shouting says nothing
+    "Met Sparky's vet. Sparky is fine",
+]
+
+
+@pytest.mark.parametrize(
+    ("words", "names"),
+    [
+        (["anna", "bank", "lunch"], ["anna"]),
+        (["sparky"], []),  # capitalised inside a sentence once only (then first in one)
+        (["says", "hi"], []),
+        (["england"], []),  # once is not enough
+    ],
+)
+def test_a_word_is_a_name_when_the_memories_write_it_like_one(words: list[str], names: list[str]) -> None:
+    assert written_as_names(words, MEMORIES) == names
+
+
+def test_a_word_seldom_written_with_a_capital_is_no_name() -> None:
+    texts = ["I love Summer", "Summer is here, said Tom", "we met last summer", "that summer rocked"]
+    assert written_as_names(["summer"], texts) == []
+    assert written_as_names(["summer"], ["I love Summer", "Oh, Summer called", "I met Summer"]) == ["summer"]

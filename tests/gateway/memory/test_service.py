@@ -510,11 +510,20 @@ async def test_concurrent_recalls_of_one_user_never_deadlock(memory: MemoryServi
     assert total == 30 * 8 * 20
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does Anna like to cook?",
+        "what does anna like to cook",  # typed in lower case, as many people chat: Alice writes her name
+        "WHAT DOES ANNA LIKE TO COOK?",
+    ],
+)
 async def test_a_question_about_someone_recalls_what_was_said_about_them(
-    memory: MemoryService, alice: str
+    memory: MemoryService, alice: str, question: str
 ) -> None:
     """Alice talks about her sister Anna all the time, so "Anna" is a common word of hers and counts for
-    little in full text; "What does Anna like to cook?" still asks about Anna, not about Tom's cooking."""
+    little in full text; "What does Anna like to cook?" still asks about Anna, not about Tom's cooking, however
+    it is typed."""
     start = datetime(2026, 3, 1, 9, tzinfo=UTC)
     daily = [
         "Anna called me this morning",
@@ -537,7 +546,6 @@ async def test_a_question_about_someone_recalls_what_was_said_about_them(
             MemoryInput("Anna's favourite dish to make is lasagna", conversation_id="a", created_at=at),
         ],
     )
-    question = "What does Anna like to cook?"
     outcome = await memory.search(alice, question, k=3, now=at + timedelta(days=1))
     ranked = [r.memory.id for r in outcome.results]
     assert anna in ranked
