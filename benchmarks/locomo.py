@@ -2,6 +2,7 @@
 
     python -m benchmarks.locomo [--data PATH] [--k 5 10] [--index pgvector|qdrant] [--embedding local|gemini]
                                 [--conversations N] [--json OUT] [--dump-misses PATH] [--lowercase-questions]
+                                [--chat-typing RATE]
 
 For each conversation (``sample_id``) a fresh user gets every turn of every session as one memory, in time
 order, through ``MemoryService.store_many`` (one batch per session): content ``"{speaker}: {text}"`` (plus
@@ -26,7 +27,9 @@ read); without it the command stops at once with exit code 2. The report's ``emb
 provider, model and dimensions the service used.
 
 ``--lowercase-questions`` asks every question in lower case, as many people type in chat ("what does
-caroline like"); the memories stay as written. The report's ``questions_typed`` says which.
+caroline like"); the memories stay as written. ``--chat-typing RATE`` stores every turn as typed in a hurried
+chat instead: lower case, no apostrophes, and RATE of its words with one typo (seeded). The report's
+``questions_typed`` and ``turns_typed`` say which.
 
 The data file is read in place (its license forbids copying it); any file in the LoCoMo layout works.
 """
@@ -81,6 +84,13 @@ AVERAGING = (
     "is in the top k."
 )
 SYSTEMS = ("ours", "cosine", "bm25")
+# The reordering ceiling: the recall of a perfect reranker of the N best turns by cosine and the N best by BM25.
+CEILING_POOLS = (30, 60, 100)
+CEILING = (
+    "recall@k of a perfect reordering of a pool: the top N turns by cosine together with the top N by BM25 "
+    "(the baselines' own rankings), each question's evidence in the pool put first. What no reranker of "
+    "those two signals' candidates can exceed; ours reads about 60 of each."
+)
 _NESTED = ("question_weighted", "all_categories_question_weighted", "by_category")
 
 _DIA_ID = re.compile(r"^D\d+:\d+$")
@@ -194,6 +204,45 @@ def lowercased(conversations: Sequence[Conversation]) -> list[Conversation]:
             c.sample_id,
             c.sessions,
             [dataclasses.replace(q, question=q.question.lower()) for q in c.questions],
+            c.skipped,
+        )
+        for c in conversations
+    ]
+
+
+_TYPO_WORD = re.compile(r"[a-z]{4,}")
+_KEYS = "qwertyuiopasdfghjklzxcvbnm"
+
+
+def chat_typed(conversations: Sequence[Conversation], typo_rate: float, seed: int = 0) -> list[Conversation]:
+    """The same conversations with every turn typed as in a hurried chat: its text (after ``"{speaker}: "``)
+    in lower case, without apostrophes, and ``typo_rate`` of its words of four letters or more with one typo
+    inside (a letter dropped, doubled, swapped with the next or replaced), reproducibly for ``seed``."""
+    rng = random.Random(seed)
+
+    def typo(match: re.Match[str]) -> str:
+        word = match.group()
+        if rng.random() >= typo_rate:
+            return word
+        i, edit = rng.randrange(1, len(word) - 1), rng.randrange(4)
+        if edit == 0:
+            return word[:i] + word[i + 1 :]
+        if edit == 1:
+            return word[:i] + word[i] + word[i:]
+        if edit == 2:
+            return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        return word[:i] + rng.choice(_KEYS) + word[i + 1 :]
+
+    def typed(turn: Turn) -> Turn:
+        speaker, _, text = turn.content.partition(": ")
+        text = text.lower().replace("'", "").replace("’", "")
+        return dataclasses.replace(turn, content=f"{speaker}: {_TYPO_WORD.sub(typo, text)}")
+
+    return [
+        Conversation(
+            c.sample_id,
+            [dataclasses.replace(s, turns=tuple(typed(t) for t in s.turns)) for s in c.sessions],
+            c.questions,
             c.skipped,
         )
         for c in conversations
@@ -321,7 +370,9 @@ class Miss:
 
 @dataclass
 class RunState:
-    outcomes: dict[str, list[Outcome]] = field(default_factory=lambda: {s: [] for s in SYSTEMS})
+    outcomes: dict[str, list[Outcome]] = field(
+        default_factory=lambda: {name: [] for name in (*SYSTEMS, *(f"ceiling:{n}" for n in CEILING_POOLS))}
+    )
     search_ms: list[float] = field(default_factory=list)
     embed_ms: list[float] = field(default_factory=list)
     ingest_seconds: float = 0.0
@@ -433,6 +484,18 @@ async def _ask(
     lexical = tuple(turns[i].dia_id for i in bm25.top(question.question, top_n))
     for name, ranked in (("ours", ours), ("cosine", cosine), ("bm25", lexical)):
         state.outcomes[name].append(Outcome(question.category, question.evidence, ranked, context.sample_id))
+    bm25_scores = bm25.scores(question.question)
+    bm25_order = sorted(
+        (i for i in range(len(turns)) if bm25_scores[i] > 0), key=lambda i: (-bm25_scores[i], i)
+    )
+    for pool_size in CEILING_POOLS:
+        pool = {vector_dias[i] for i in cosine_order[:pool_size]} | {
+            turns[i].dia_id for i in bm25_order[:pool_size]
+        }
+        ranked = tuple(dia for dia in dict.fromkeys(question.evidence) if dia in pool)
+        state.outcomes[f"ceiling:{pool_size}"].append(
+            Outcome(question.category, question.evidence, ranked, context.sample_id)
+        )
     if state.sweep is not None:
         setting, values = state.sweep
         chosen = service.settings
@@ -451,9 +514,7 @@ async def _ask(
 
     if dump_misses and recall_at(question.evidence, ours, top_n) < 1.0:
         cosine_rank = {vector_dias[i]: rank + 1 for rank, i in enumerate(cosine_order)}
-        bm25_scores = bm25.scores(question.question)
-        bm25_order = sorted(range(len(turns)), key=lambda i: (-bm25_scores[i], i))
-        bm25_rank = {turns[i].dia_id: rank + 1 for rank, i in enumerate(bm25_order) if bm25_scores[i] > 0}
+        bm25_rank = {turns[i].dia_id: rank + 1 for rank, i in enumerate(bm25_order)}
         lexical_rank, vector_rank = _candidate_ranks(probe, id_to_dia)
         state.misses.append(
             Miss(
@@ -541,6 +602,12 @@ async def run_benchmark(
         "baselines": {
             "cosine": summarize(state.outcomes["cosine"], ks),
             "bm25": summarize(state.outcomes["bm25"], ks),
+        },
+        "reorder_ceiling": {
+            "what": CEILING,
+            "by_pool_size": {
+                str(size): summarize(state.outcomes[f"ceiling:{size}"], ks) for size in CEILING_POOLS
+            },
         },
         "readme_bm25_reference": README_BM25,
         "conversations": len(conversations),
@@ -725,6 +792,11 @@ async def _main_async(
             folds=args.folds,
         )
     report["questions_typed"] = "lower case" if args.lowercase_questions else "as written"
+    report["turns_typed"] = (
+        "as written"
+        if args.chat_typing is None
+        else {"lower_case": True, "apostrophes": False, "typo_rate": args.chat_typing}
+    )
     if args.dump_misses is not None:
         count = write_misses(args.dump_misses, misses, args.dump_sample)
         print(f"wrote {count} of {len(misses)} misses to {args.dump_misses}", file=sys.stderr)
@@ -763,6 +835,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="ask every question in lower case, as many people type in chat (the memories stay as written)",
     )
     parser.add_argument(
+        "--chat-typing",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="store every turn typed as in a hurried chat: lower case, no apostrophes, and RATE of its words "
+        "(four letters or more) with one typo",
+    )
+    parser.add_argument(
         "--folds", type=int, default=5, help="conversation groups for the sweep's cross-validation"
     )
     args = parser.parse_args(argv)
@@ -770,6 +850,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--k values must be positive")
     if args.folds < 2:
         parser.error("--folds must be at least 2")
+    if args.chat_typing is not None and not 0.0 <= args.chat_typing <= 1.0:
+        parser.error("--chat-typing must be between 0 and 1")
     try:
         embedding_settings(args.embedding)
     except StackError as exc:
@@ -783,6 +865,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         conversations = conversations[: args.conversations]
     if args.lowercase_questions:
         conversations = lowercased(conversations)
+    if args.chat_typing is not None:
+        conversations = chat_typed(conversations, args.chat_typing)
     skipped = sum(len(c.skipped) for c in conversations)
     print(
         f"{len(conversations)} conversations, {sum(len(c.turns) for c in conversations)} turns, "
@@ -796,9 +880,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     print(table(report), file=sys.stderr)
+    top = f"recall@{max(report['ks'])}"
+    ceiling = report["reorder_ceiling"]["by_pool_size"]
+    print(
+        f"reorder ceiling, {top} (cats 1-4) of the top N by cosine and by BM25: "
+        + ", ".join(f"N={size} {figures[top]}" for size, figures in ceiling.items()),
+        file=sys.stderr,
+    )
     if "sweep" in report:
         sweep = report["sweep"]
-        top = f"recall@{max(report['ks'])}"
         for value, figures in sweep["by_value"].items():
             print(f"{sweep['setting']}={value}: {top} {figures[top]}", file=sys.stderr)
         held = sweep["cross_validation_by_conversation"]

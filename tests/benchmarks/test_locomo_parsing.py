@@ -4,6 +4,7 @@ of the whole benchmark (real stack) on that file. The real data set is never rea
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from benchmarks.locomo import (
     Miss,
     Outcome,
     Question,
+    chat_typed,
     cross_validate,
     hit_at,
     load_locomo,
@@ -204,6 +206,31 @@ def test_lowercased_questions_leave_the_turns_and_the_evidence_as_written(locomo
     assert len(low_cleo.questions) == len(cleo.questions)
 
 
+def test_chat_typing_lowers_the_turns_and_misspells_a_share_of_their_words(locomo_file: Path) -> None:
+    conversations = load_locomo(locomo_file)
+    clean = [turn.content for c in chat_typed(conversations, 0.0) for turn in c.turns]
+    original = [turn.content for c in conversations for turn in c.turns]
+    assert clean[0] == "Ana: i adopted a beagle puppy called biscuit!"  # the speaker stays as written
+    assert all(
+        typed.split(": ", 1)[1] == text.split(": ", 1)[1].lower().replace("'", "")
+        for typed, text in zip(clean, original, strict=True)
+    )
+    every = [turn.content for c in chat_typed(conversations, 1.0) for turn in c.turns]
+    pairs = [
+        (before, after)
+        for plain, typed in zip(clean, every, strict=True)
+        for before, after in zip(plain.split(), typed.split(), strict=True)
+        if re.fullmatch(r"[a-z]{4,}\W*", before)
+    ]
+    unchanged = [before for before, after in pairs if before == after]
+    assert pairs and len(unchanged) <= 0.1 * len(pairs)  # a typo in each (a swap of equal letters shows none)
+    assert all(abs(len(before) - len(after)) <= 1 for before, after in pairs)
+    assert every == [turn.content for c in chat_typed(conversations, 1.0) for turn in c.turns]  # seeded
+    assert [q.question for c in chat_typed(conversations, 1.0) for q in c.questions] == [
+        q.question for c in conversations for q in c.questions
+    ]
+
+
 def test_recall_and_hit_at_k() -> None:
     ranked = ["D1:1", "D2:2", "D3:3", "D4:4"]
     assert recall_at(("D2:2", "D4:4"), ranked, 2) == 0.5
@@ -276,6 +303,11 @@ def test_benchmark_runs_end_to_end_on_a_tiny_file(
     # With at most 7 turns per user, the top 3 of an easy question holds its one evidence turn.
     assert report["by_category"]["4"]["hit@3"] >= 2 / 3
     assert json.loads(misses.read_text())["missed_total"] >= 0
+    # Every turn is in a pool of 30: a perfect reordering holds all the evidence it has room for.
+    ceiling = report["reorder_ceiling"]["by_pool_size"]
+    assert set(ceiling) == {"30", "60", "100"}
+    assert ceiling["30"]["by_category"]["4"]["recall@3"] == 1.0
+    assert ceiling["30"]["recall@3"] >= report["recall@3"]
     sweep = report["sweep"]
     assert sweep["setting"] == "time_weight" and set(sweep["by_value"]) == {"0.0", "2.0"}
     held = sweep["cross_validation_by_conversation"]
