@@ -20,6 +20,15 @@ from gateway.memory.schemas import MemoryConflictRead
 # A pooled connection, a pool (one statement per acquire) or a bare connection (scripts, tests).
 
 
+# memory_words' full-text index holds each row's words with its owner as one more word, 'owner ' + user id
+# (migration 020; no word of text holds a space): a query that asks for its words AND its owner finds the
+# user's memories inside the index, never reading another user's. Written exactly as the index's expression,
+# or the planner cannot use it.
+OWNED_WORDS = "(m.content_tsv || array_to_tsvector(ARRAY['owner ' || m.user_id]))"
+# The user id is each query's $1 (USER_ID_PATTERN: letters, digits, '_' and '-'; quote_literal quotes it).
+OWNER_QUERY = "quote_literal('owner ' || $1)::tsquery"
+
+
 # Who may hear a memory (docs/memory.md): ``$n::text IS NULL`` is a private reply's scope (every memory);
 # a channel id keeps the memories said in that server channel. Memories of a DM (or of unknown origin) have
 # no origin channel, so no channel scope ever selects them.
@@ -289,14 +298,14 @@ class MemoryRepository:
         if not lexemes:
             return {}
         rows = await self.conn.fetch(
-            """
+            f"""
             SELECT w AS lexeme,
                    (SELECT count(*) FROM (
                         SELECT 1 FROM memory_words AS m
-                        WHERE m.user_id = $1 AND m.content_tsv @@ quote_literal(w)::tsquery
+                        WHERE m.user_id = $1 AND {OWNED_WORDS} @@ (quote_literal(w)::tsquery && {OWNER_QUERY})
                         LIMIT $3) AS capped) AS df
             FROM unnest($2::text[]) AS w
-            """,
+            """,  # noqa: S608
             user_id,
             list(lexemes),
             cap,
@@ -337,7 +346,7 @@ class MemoryRepository:
             SELECT m.memory_id, ts_rank_cd(m.content_tsv, q.query, 1) AS rank
             FROM memory_words AS m, q
             WHERE m.user_id = $1 AND m.memory_type = ANY($4::text[])
-              AND m.content_tsv @@ q.query AND {in_scope(5, "m")}
+              AND {OWNED_WORDS} @@ (q.query && {OWNER_QUERY}) AND {in_scope(5, "m")}
             ORDER BY rank DESC, m.created_at DESC
             LIMIT $3
             """,  # noqa: S608

@@ -7,6 +7,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from gateway.memory.repository import MemoryRepository
 from gateway.migrator import MIGRATIONS_DIR, MigrationError, apply_migrations, discover
 
 EXPECTED_FILES = [
@@ -92,11 +93,13 @@ def test_duplicate_version_is_refused(migrations_copy: Path) -> None:
 async def test_upgrading_keeps_every_live_memory_searchable_by_its_words(
     conn: asyncpg.Connection, migrations_copy: Path
 ) -> None:
-    """A deployment with memories from before migration 019 keeps finding them by full text after it (the
-    words move to memory_words); a memory deleted before the upgrade stays unfound."""
-    words_migration = migrations_copy / "019_memory_words.sql"
-    held_back = words_migration.read_text()
-    words_migration.unlink()
+    """A deployment with memories from before migration 019 keeps finding them by full text after it and
+    what follows it (the words move to memory_words, then are indexed with their owner); a memory deleted
+    before the upgrade stays unfound."""
+    later = sorted(path for path in migrations_copy.glob("*.sql") if path.name >= "019")
+    held_back = {path: path.read_text() for path in later}
+    for path in later:
+        path.unlink()
     await apply_migrations(conn, migrations_copy)
     await conn.execute("INSERT INTO user_profiles (user_id, username) VALUES ('u-1', 'u-1')")
     await conn.execute(
@@ -105,12 +108,14 @@ async def test_upgrading_keeps_every_live_memory_searchable_by_its_words(
            ('u-1', 'episodic', 'Sparky chewed my shoe', NULL, now())"""
     )
 
-    words_migration.write_text(held_back)
-    assert await apply_migrations(conn, migrations_copy) == ["019_memory_words.sql"]
-    found = await conn.fetch(
-        """SELECT m.content, w.origin_channel_id FROM memory_words AS w JOIN memories AS m ON m.id = w.memory_id
-           WHERE w.user_id = 'u-1' AND w.content_tsv @@ to_tsquery('english', 'sparky')"""
+    for path, text in held_back.items():
+        path.write_text(text)
+    assert await apply_migrations(conn, migrations_copy) == [path.name for path in later]
+    repo = MemoryRepository(conn)
+    [sparky] = (await repo.query_lexemes("Sparky", []))[0]
+    found = await repo.fulltext_search("u-1", [sparky], 10, ["episodic"])
+    rows = await conn.fetch(
+        "SELECT content, origin_channel_id FROM memories WHERE id = ANY($1::uuid[])", [mid for mid, _ in found]
     )
-    assert [(row["content"], row["origin_channel_id"]) for row in found] == [
-        ("My dog is called Sparky", "c-1")
-    ]
+    assert [(row["content"], row["origin_channel_id"]) for row in rows] == [("My dog is called Sparky", "c-1")]
+    assert await repo.fulltext_search("u-1", [sparky], 10, ["episodic"], "c-2") == []  # another channel

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from gateway.memory.repository import OWNED_WORDS, OWNER_QUERY
+
 
 async def make_user(conn: asyncpg.Connection, user_id: str) -> None:
     await conn.execute("INSERT INTO user_profiles (user_id, username) VALUES ($1, 'someone')", user_id)
@@ -168,11 +170,33 @@ async def test_a_memory_origin_server_needs_its_channel(db_conn: asyncpg.Connect
 
 async def test_the_full_text_index_takes_new_words_at_once(db_conn: asyncpg.Connection) -> None:
     """Every recall's full-text query would otherwise scan GIN's pending list of queued words (up to 4 MB,
-    every user's) from end to end: fastupdate is off on the full-text index (migration 017, then 019)."""
+    every user's) from end to end: fastupdate is off on the full-text index (migration 017, then 019 and 020)."""
     options = await db_conn.fetchval(
-        "SELECT reloptions FROM pg_class WHERE relname = 'ix_memory_words_content_tsv' AND relkind = 'i'"
+        "SELECT reloptions FROM pg_class WHERE relname = 'ix_memory_words_owned_tsv' AND relkind = 'i'"
     )
     assert options is not None and "fastupdate=off" in options
+
+
+@pytest.mark.parametrize("plan_cache_mode", ["force_custom_plan", "force_generic_plan"])
+async def test_full_text_reads_only_the_users_own_words_from_the_index(
+    db_conn: asyncpg.Connection, plan_cache_mode: str
+) -> None:
+    """The words' index holds each memory's owner with its words (migration 020), and the queries name it
+    the way the index does: otherwise every user's matches are read and filtered, and nothing fails but
+    time. Checked for the plan asyncpg's cached statements get after their fifth run, too."""
+    await db_conn.execute(f"SET plan_cache_mode = {plan_cache_mode}")
+    await db_conn.execute("SET enable_seqscan = off")
+    await db_conn.execute(
+        f"PREPARE words_of(text) AS SELECT m.memory_id FROM memory_words AS m "  # noqa: S608
+        f"WHERE m.user_id = $1 AND {OWNED_WORDS} @@ (to_tsquery('english', 'sparky') && {OWNER_QUERY})"
+    )
+    try:
+        plan = "\n".join(row[0] for row in await db_conn.fetch("EXPLAIN EXECUTE words_of('u-1')"))
+    finally:
+        await db_conn.execute("DEALLOCATE words_of")
+        await db_conn.execute("RESET enable_seqscan")
+        await db_conn.execute("RESET plan_cache_mode")
+    assert "ix_memory_words_owned_tsv" in plan, plan
 
 
 async def _words(db_conn: asyncpg.Connection, user_id: str) -> dict[str, tuple[str | None, str]]:
