@@ -28,10 +28,9 @@ from gateway.memory.when import MONTHS, WEEKDAYS
 # A capitalised word (letters, inner apostrophes and hyphens) that starts a word.
 _CAPITALISED = re.compile(r"(?:^|(?<=[^\w'’-]))(?P<word>[A-Z][\w’'-]*)")
 _POSSESSIVE = re.compile(r"['’]s?$")
+_SENTENCE_ENDS = '.!?:;"“(['
 _SENTENCE_END = re.compile(r"[.!?:;\"“(\[\n]\s*$|^\s*$")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
-# A word as it stands in a text: not the tail of another ("e-mail", "o'clock").
-_ANY_WORD = re.compile(r"(?<![\w'’-])[^\W\d_][\w'’-]*")
 # More than this share of the words after the first capitalised: Title Case, not names.
 TITLE_CASE_SHARE = 0.6
 # A word of a lower-case question is a name when the memories write it capitalised inside a sentence this
@@ -101,30 +100,53 @@ def maybe_names(query: str) -> list[str]:
 def written_as_names(words: Sequence[str], texts: Sequence[str]) -> list[str]:
     """Those of ``words`` (lower case) that ``texts`` write as a name: capitalised inside a sentence at least
     ``NAME_MIN_SEEN`` times, and so in at least ``NAME_SHARE`` of the times they appear other than first in a
-    sentence (where every word is capitalised). Texts written all in capitals or in Title Case say nothing."""
+    sentence (where every word is capitalised). A capital in a text written all in capitals or in Title Case
+    says nothing. Recall runs this over a hundred candidates, so each word is found by ``str.find``."""
     if not words:
         return []
-    wanted = set(words)
-    capitalised = dict.fromkeys(wanted, 0)
-    lower = dict.fromkeys(wanted, 0)
-    for text in texts:
-        if not _marks_names(text):
-            continue
-        for match in _ANY_WORD.finditer(text):
-            word = match.group()
-            key = _POSSESSIVE.sub("", word.replace("’", "'")).lower()
-            if key not in wanted:
-                continue
-            if word[0].islower():
-                lower[key] += 1
-            elif not _SENTENCE_END.search(text[: match.start()]):
-                capitalised[key] += 1
-    return [
-        word
-        for word in words
-        if capitalised[word] >= NAME_MIN_SEEN
-        and capitalised[word] >= NAME_SHARE * (capitalised[word] + lower[word])
-    ]
+    lowered = [text.lower() for text in texts]
+    marks: dict[int, bool] = {}
+    found = []
+    for word in words:
+        capitalised = lower = 0
+        for n, (text, low) in enumerate(zip(texts, lowered, strict=True)):
+            if len(low) != len(text):
+                continue  # lower case changed the length (a rare letter): positions would not line up
+            start = low.find(word)
+            while start != -1:
+                end = start + len(word)
+                if _whole_word(low, start, end):
+                    if text[start].islower():
+                        lower += 1
+                    elif not _starts_sentence(text, start) and marks.setdefault(n, _marks_names(text)):
+                        capitalised += 1
+                start = low.find(word, end)
+        if capitalised >= NAME_MIN_SEEN and capitalised >= NAME_SHARE * (capitalised + lower):
+            found.append(word)
+    return found
+
+
+def _is_word_character(character: str) -> bool:
+    return character.isalnum() or character in "_'’-"
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is a word of its own (a possessive after it allowed), not part of
+    another ("e-mail", "o'clock", "annabel")."""
+    if start > 0 and _is_word_character(text[start - 1]):
+        return False
+    if text[end : end + 2] in ("'s", "’s"):
+        end += 2
+    elif text[end : end + 1] in ("'", "’"):
+        end += 1
+    return end >= len(text) or not _is_word_character(text[end])
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    """Whether the word at ``start`` is the first of a sentence (as ``_SENTENCE_END`` reads the text before)."""
+    before = text[:start]
+    stripped = before.rstrip()
+    return not stripped or stripped[-1] in _SENTENCE_ENDS or "\n" in before[len(stripped) :]
 
 
 def speaker_in(query: str) -> Speaker | None:

@@ -115,7 +115,10 @@ async def test_upgrading_keeps_every_live_memory_searchable_by_its_words(
     [sparky] = (await repo.query_lexemes("Sparky", []))[0]
     found = await repo.fulltext_search("u-1", [sparky], 10, ["episodic"])
     rows = await conn.fetch(
-        "SELECT content, origin_channel_id FROM memories WHERE id = ANY($1::uuid[])", [mid for mid, _ in found]
+        "SELECT content, origin_channel_id FROM memories WHERE id = ANY($1::uuid[])",
+        [mid for mid, _ in found],
     )
-    assert [(row["content"], row["origin_channel_id"]) for row in rows] == [("My dog is called Sparky", "c-1")]
+    assert [(row["content"], row["origin_channel_id"]) for row in rows] == [
+        ("My dog is called Sparky", "c-1")
+    ]
     assert await repo.fulltext_search("u-1", [sparky], 10, ["episodic"], "c-2") == []  # another channel

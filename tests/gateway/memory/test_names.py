@@ -88,3 +88,13 @@ def test_a_word_seldom_written_with_a_capital_is_no_name() -> None:
     texts = ["I love Summer", "Summer is here, said Tom", "we met last summer", "that summer rocked"]
     assert written_as_names(["summer"], texts) == []
     assert written_as_names(["summer"], ["I love Summer", "Oh, Summer called", "I met Summer"]) == ["summer"]
+
+
+def test_only_the_whole_word_counts() -> None:
+    assert (
+        written_as_names(["anna"], ["I met Annabel", "We saw Annabel", "Ask Anna-Maria", "ask Anna-Maria"])
+        == []
+    )
+    assert written_as_names(["anna"], ["Thanks, Anna's mum called", "Oh Anna’s here", "the annals"]) == [
+        "anna"
+    ]
