@@ -96,7 +96,7 @@ async def test_upgrading_keeps_every_live_memory_searchable_by_its_words(
     """A deployment with memories from before migration 019 keeps finding them by full text after it and
     what follows it (the words move to memory_words, then are indexed with their owner); a memory deleted
     before the upgrade stays unfound."""
-    later = sorted(path for path in migrations_copy.glob("*.sql") if path.name >= "019")
+    later = [migration.path for migration in discover(migrations_copy) if migration.version >= 19]
     held_back = {path: path.read_text() for path in later}
     for path in later:
         path.unlink()
