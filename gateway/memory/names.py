@@ -28,7 +28,6 @@ from gateway.memory.when import MONTHS, WEEKDAYS
 # A capitalised word (letters, inner apostrophes and hyphens) that starts a word.
 _CAPITALISED = re.compile(r"(?:^|(?<=[^\w'’-]))(?P<word>[A-Z][\w’'-]*)")
 _POSSESSIVE = re.compile(r"['’]s?$")
-_SENTENCE_ENDS = '.!?:;"“(['
 _SENTENCE_END = re.compile(r"[.!?:;\"“(\[\n]\s*$|^\s*$")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 # More than this share of the words after the first capitalised: Title Case, not names.
@@ -143,10 +142,8 @@ def _whole_word(text: str, start: int, end: int) -> bool:
 
 
 def _starts_sentence(text: str, start: int) -> bool:
-    """Whether the word at ``start`` is the first of a sentence (as ``_SENTENCE_END`` reads the text before)."""
-    before = text[:start]
-    stripped = before.rstrip()
-    return not stripped or stripped[-1] in _SENTENCE_ENDS or "\n" in before[len(stripped) :]
+    """Whether the word at ``start`` is the first of a sentence (only capitalised matches ask)."""
+    return _SENTENCE_END.search(text[:start]) is not None
 
 
 def speaker_in(query: str) -> Speaker | None:
